@@ -1,0 +1,178 @@
+/*
+ * broker/broker: the state one broker process owns, and the request model.
+ *
+ * One libuv loop thread owns everything here: connections, topics, parked
+ * requests. Nothing is locked. A connection has at most one request in
+ * flight; later frames wait in its input buffer, so responses leave in
+ * request order. A handler either answers at once, answers nothing (acks=0
+ * Produce), asks for the connection to be closed, or parks the request (a
+ * long-poll Fetch) and finishes it later with broker_req_finish. Only this
+ * layer includes uv.h.
+ */
+#ifndef EDDY_BROKER_BROKER_H
+#define EDDY_BROKER_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+#include <uv.h>
+
+#include "base/arena.h"
+#include "base/buf.h"
+#include "base/list.h"
+#include "broker/config.h"
+#include "broker/topics.h"
+#include "protocol/codec.h"
+#include "protocol/gen/messages.h"
+#include "protocol/header.h"
+
+typedef struct broker_s broker_t;
+typedef struct broker_conn_s broker_conn_t;
+typedef struct broker_req_s broker_req_t;
+
+typedef enum broker_result_e {
+    BROKER_RESPOND = 0,     /* encode req->resp and send it */
+    BROKER_NO_RESPONSE = 1, /* acks=0 Produce: nothing goes back */
+    BROKER_PARKED = 2,      /* the handler finishes later via broker_req_finish */
+    BROKER_CLOSE = 3,       /* drop the connection (malformed or forbidden) */
+} broker_result_t;
+
+typedef broker_result_t (*broker_handler_fn)(broker_req_t *req);
+/* Called when a parked request is woken by new data (timed_out=false) or its timer. */
+typedef broker_result_t (*broker_resume_fn)(broker_req_t *req, bool timed_out);
+
+struct broker_req_s {
+    broker_conn_t          *conn;
+    broker_t               *broker;
+    proto_req_header_t      hdr;
+    const proto_api_desc_t *api;
+    int16_t                 version;
+    arena_t                 arena; /* everything of this request; reset after its response */
+    void                   *body;  /* decoded request struct */
+    void                   *resp;  /* response struct, initialised to defaults for version */
+    /* Parking (long-poll Fetch). */
+    list_t                  park_node;
+    broker_resume_fn        resume;
+    void                   *park_state;
+    int64_t                 deadline_ms;
+    bool                    parked;
+};
+
+struct broker_conn_s {
+    uv_tcp_t      tcp;
+    uv_timer_t    timer;   /* the parked request's deadline */
+    broker_t     *broker;
+    list_t        node;    /* in broker->conns */
+    buf_t         in;
+    size_t        in_head; /* start of the first unprocessed frame */
+    broker_req_t  req;     /* the one request in flight */
+    bool          busy;    /* a request is parked */
+    bool          reading;
+    bool          closing;
+    int           handles_open;
+    size_t        write_pending; /* bytes handed to uv_write, not yet done */
+    char          peer[64];
+    uint64_t      id;
+};
+
+struct broker_s {
+    uv_loop_t       *loop;
+    broker_config_t *cfg;
+    uv_tcp_t         listener;
+    uv_signal_t      sigterm, sigint;
+    list_t           conns;
+    int              nconns;
+    uint64_t         next_conn_id;
+    list_t           parked; /* broker_req_t.park_node */
+    broker_topics_t  topics;
+    char             cluster_id[32];
+    int64_t          next_producer_id;
+    buf_t            batch_scratch; /* decompressed records while validating a Produce */
+    buf_t            fetch_data;    /* the records of the Fetch response being built */
+    bool             stopping;
+    int              exit_code;
+};
+
+int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg);
+/* Binds and listens; prints the ready line. */
+int broker_listen(broker_t *broker);
+void broker_stop(broker_t *broker);
+void broker_fini(broker_t *broker);
+
+/* Parks req until broker_wake finds it ready or deadline_ms (monotonic) passes. */
+void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms);
+/* Encodes and sends the response of a parked request, then resumes its connection. */
+void broker_req_finish(broker_req_t *req, broker_result_t result);
+/* Offers every parked request a chance to complete (called after appends). */
+void broker_wake_parked(broker_t *broker);
+
+/* Dispatch table: one entry per implemented API (see broker/dispatch.c). */
+typedef struct broker_api_s {
+    int16_t           key;
+    broker_handler_fn handler;
+} broker_api_t;
+const broker_api_t *broker_api_lookup(int16_t key);
+extern const broker_api_t broker_apis[];
+extern const size_t broker_apis_len;
+
+/* Handlers, one file each under broker/handlers/. */
+broker_result_t broker_handle_produce(broker_req_t *req);
+broker_result_t broker_handle_fetch(broker_req_t *req);
+broker_result_t broker_handle_list_offsets(broker_req_t *req);
+broker_result_t broker_handle_metadata(broker_req_t *req);
+broker_result_t broker_handle_api_versions(broker_req_t *req);
+broker_result_t broker_handle_create_topics(broker_req_t *req);
+broker_result_t broker_handle_delete_topics(broker_req_t *req);
+broker_result_t broker_handle_init_producer_id(broker_req_t *req);
+
+/* Kafka error codes used by the handlers (int16 data on the wire). */
+enum kafka_error_e {
+    KERR_NONE = 0,
+    KERR_OFFSET_OUT_OF_RANGE = 1,
+    KERR_CORRUPT_MESSAGE = 2,
+    KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
+    KERR_LEADER_NOT_AVAILABLE = 5,
+    KERR_NOT_LEADER_OR_FOLLOWER = 6,
+    KERR_MESSAGE_TOO_LARGE = 10,
+    KERR_INVALID_TOPIC_EXCEPTION = 17,
+    KERR_RECORD_LIST_TOO_LARGE = 18,
+    KERR_INVALID_REQUIRED_ACKS = 21,
+    KERR_TOPIC_AUTHORIZATION_FAILED = 29,
+    KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
+    KERR_UNSUPPORTED_VERSION = 35,
+    KERR_TOPIC_ALREADY_EXISTS = 36,
+    KERR_INVALID_PARTITIONS = 37,
+    KERR_INVALID_REPLICATION_FACTOR = 38,
+    KERR_INVALID_REPLICA_ASSIGNMENT = 39,
+    KERR_INVALID_CONFIG = 40,
+    KERR_INVALID_REQUEST = 42,
+    KERR_POLICY_VIOLATION = 44,
+    KERR_INVALID_TRANSACTION_TIMEOUT = 50,
+    KERR_KAFKA_STORAGE_ERROR = 56,
+    KERR_UNKNOWN_SERVER_ERROR = -1,
+    KERR_TOPIC_DELETION_DISABLED = 73,
+    KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
+    KERR_INVALID_RECORD = 87,
+    KERR_UNKNOWN_TOPIC_ID = 100,
+};
+
+
+/* ---- helpers for handlers (broker/request.c) ------------------------------ */
+
+/* n structs of desc from the request arena, each set to its defaults. */
+void *broker_alloc_structs(broker_req_t *req, const proto_struct_desc_t *desc, int32_t n);
+/* Fills a response array field with n default structs; false when out of memory. */
+#define BROKER_FILL_ARRAY(req, arr, desc, count)                                                   \
+    ((arr).items = broker_alloc_structs((req), &(desc), (count)), (arr).n = (arr).items ? (count) : 0, \
+     (arr).items != NULL || (count) == 0)
+/* A string formatted into the request arena. */
+proto_str_t broker_strf(broker_req_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Request bytes live in the connection's input buffer, which the broker owns. */
+static inline uint8_t *broker_mutable(const uint8_t *p) { return (uint8_t *)(uintptr_t)p; }
+static inline bool broker_str_eq(proto_str_t s, const char *c)
+{
+    size_t n = strlen(c);
+    return s.len >= 0 && (size_t)s.len == n && memcmp(s.ptr, c, n) == 0;
+}
+
+#endif

@@ -1,0 +1,60 @@
+/*
+ * broker/config: the broker's settings, by Kafka's own property names.
+ *
+ * One table lists every property with its type, default and place in
+ * broker_config_t; one generic setter parses a value into that place. Values
+ * come, lowest precedence first, from the defaults, a `key=value` file,
+ * `EDDY_<KEY_WITH_UNDERSCORES>` environment variables, then `--key value`
+ * command-line flags. The config owns its strings.
+ */
+#ifndef EDDY_BROKER_CONFIG_H
+#define EDDY_BROKER_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct broker_config_s {
+    char   *listeners;            /* PLAINTEXT://host:port */
+    char   *advertised_listeners; /* empty: same as listeners */
+    char   *log_dirs;
+    int32_t node_id;
+    int32_t num_partitions;
+    int32_t default_replication_factor;
+    bool    auto_create_topics_enable;
+    int32_t message_max_bytes;
+    int32_t socket_request_max_bytes;
+    int64_t log_segment_bytes;
+    int64_t log_roll_ms;
+    int32_t log_index_interval_bytes;
+    int32_t log_index_size_max_bytes;
+    int32_t fetch_max_bytes;
+    char   *log_message_timestamp_type; /* CreateTime or LogAppendTime */
+    int32_t max_connections;
+    char   *log_level;            /* eddy's own: error, warn, info, debug */
+    bool    delete_topic_enable;
+
+    /* Derived from listeners / advertised.listeners by broker_config_finish. */
+    char    listen_host[256];
+    int     listen_port;
+    char    advertised_host[256];
+    int     advertised_port;
+} broker_config_t;
+
+void broker_config_defaults(broker_config_t *cfg);
+void broker_config_free(broker_config_t *cfg);
+/* Sets one property by name; 0, or -1 with a message in err (size errlen). */
+int broker_config_set(broker_config_t *cfg, const char *key, const char *value, char *err, size_t errlen);
+int broker_config_load_file(broker_config_t *cfg, const char *path, char *err, size_t errlen);
+int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, size_t errlen);
+/*
+ * Parses argv: an optional properties file as the first argument or after
+ * --config, then --key value pairs (also --key=value). Applies file, env,
+ * flags in that order, then broker_config_finish.
+ */
+int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err,
+                            size_t errlen);
+/* Validates and derives the listener fields. */
+int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen);
+
+#endif

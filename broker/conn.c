@@ -1,0 +1,419 @@
+/*
+ * broker/conn: one client connection — framing, dispatch, ordered responses.
+ *
+ * Frame: int32 size, then size bytes (header + body). The size is checked
+ * against socket.request.max.bytes before anything is buffered for it. The
+ * frame stays in the input buffer while its request is in flight (decoded
+ * strings point into it), so while a request is parked the buffer may only
+ * grow into space it already has; when that is full, reading pauses.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/diag.h"
+#include "broker/broker.h"
+#include "broker/conn.h"
+
+#define CONN_READ_CHUNK      (64u * 1024u)
+#define CONN_MAX_WRITE_QUEUE (64u * 1024u * 1024u) /* pause a client that does not read its answers */
+#define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
+
+typedef struct conn_write_s {
+    uv_write_t     req;
+    broker_conn_t *conn;
+    size_t         len;
+    uint8_t        data[];
+} conn_write_t;
+
+static void conn_process(broker_conn_t *conn);
+static void conn_update_reading(broker_conn_t *conn);
+
+static void conn_handle_closed(uv_handle_t *h)
+{
+    broker_conn_t *conn = h->data;
+    if (--conn->handles_open > 0)
+        return;
+    arena_fini(&conn->req.arena);
+    buf_fini(&conn->in);
+    free(conn);
+}
+
+void broker_conn_close(broker_conn_t *conn, const char *why)
+{
+    if (conn->closing)
+        return;
+    conn->closing = true;
+    if (why)
+        LOG_INFO("net", "closing connection %llu from %s: %s", (unsigned long long)conn->id, conn->peer, why);
+    if (conn->req.parked) {
+        list_remove(&conn->req.park_node);
+        conn->req.parked = false;
+    }
+    list_remove(&conn->node);
+    conn->broker->nconns--;
+    uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
+    uv_close((uv_handle_t *)&conn->tcp, conn_handle_closed);
+}
+
+static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+{
+    broker_conn_t *conn = h->data;
+    (void)suggested;
+    out->base = NULL;
+    out->len = 0;
+    if (!conn->busy) {
+        /* Nothing borrowed from the buffer: compact it and grow freely. */
+        if (conn->in_head) {
+            buf_consume(&conn->in, conn->in_head);
+            conn->in_head = 0;
+        }
+        if (buf_reserve(&conn->in, CONN_READ_CHUNK) != 0)
+            return;
+    }
+    out->base = (char *)conn->in.data + conn->in.len;
+    out->len = conn->in.cap - conn->in.len;
+}
+
+static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+{
+    broker_conn_t *conn = s->data;
+    (void)b;
+    if (nread < 0) {
+        if (nread == UV_ENOBUFS) { /* parked and the buffer is full: wait */
+            uv_read_stop(s);
+            conn->reading = false;
+            return;
+        }
+        broker_conn_close(conn, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+        return;
+    }
+    conn->in.len += (size_t)nread;
+    conn_process(conn);
+}
+
+static void conn_update_reading(broker_conn_t *conn)
+{
+    if (conn->closing)
+        return;
+    bool want = conn->write_pending < CONN_MAX_WRITE_QUEUE && !conn->broker->stopping;
+    if (conn->busy && conn->in.len >= conn->in.cap)
+        want = false;
+    if (want && !conn->reading) {
+        if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) == 0)
+            conn->reading = true;
+    } else if (!want && conn->reading) {
+        uv_read_stop((uv_stream_t *)&conn->tcp);
+        conn->reading = false;
+    }
+}
+
+static void conn_on_write(uv_write_t *w, int status)
+{
+    conn_write_t *cw = (conn_write_t *)w;
+    broker_conn_t *conn = cw->conn;
+    conn->write_pending -= cw->len;
+    free(cw);
+    if (status < 0) {
+        broker_conn_close(conn, uv_strerror(status));
+        return;
+    }
+    if (conn->closing)
+        return;
+    /* A paused connection may go on now that its answers drained. */
+    if (!conn->busy && conn->write_pending < CONN_MAX_WRITE_QUEUE)
+        conn_process(conn);
+    conn_update_reading(conn);
+}
+
+/* Sends one framed response whose bytes (after the 4-byte size) are in out. */
+static void conn_send(broker_conn_t *conn, const buf_t *out)
+{
+    size_t len = out->len;
+    conn_write_t *cw = malloc(sizeof(*cw) + len);
+    if (!cw) {
+        broker_conn_close(conn, "out of memory for a response");
+        return;
+    }
+    memcpy(cw->data, out->data, len);
+    cw->conn = conn;
+    cw->len = len;
+    uv_buf_t ub = uv_buf_init((char *)cw->data, (unsigned)len);
+    conn->write_pending += len;
+    int rc = uv_write(&cw->req, (uv_stream_t *)&conn->tcp, &ub, 1, conn_on_write);
+    if (rc < 0) {
+        conn->write_pending -= len;
+        free(cw);
+        broker_conn_close(conn, uv_strerror(rc));
+    }
+}
+
+/* Encodes header + body of req's response into one frame and sends it. */
+static int conn_respond(broker_conn_t *conn, broker_req_t *req)
+{
+    buf_t out;
+    buf_init(&out);
+    proto_writer_t wr;
+    proto_writer_init(&wr, &out);
+    proto_wr_i32(&wr, 0); /* size, patched below */
+    proto_resp_header_write(&wr, req->hdr.correlation_id, proto_resp_header_flexible(req->api, req->version));
+    proto_msg_encode(req->api->response, &wr, req->version, proto_api_flexible(req->api, req->version), req->resp);
+    if (wr.err || out.len - 4 > INT32_MAX) {
+        buf_fini(&out);
+        return -1;
+    }
+    proto_wr_patch_i32(&wr, 0, (int32_t)(out.len - 4));
+    conn_send(conn, &out);
+    buf_fini(&out);
+    return 0;
+}
+
+/* Finishes the request in flight: answer (or not), then free its memory. */
+static void conn_complete(broker_conn_t *conn, broker_result_t result)
+{
+    broker_req_t *req = &conn->req;
+    if (result == BROKER_RESPOND && conn_respond(conn, req) != 0) {
+        LOG_WARN("net", "cannot encode %s v%d response for connection %llu", req->api->name, req->version,
+                 (unsigned long long)conn->id);
+        result = BROKER_CLOSE;
+    }
+    arena_reset(&req->arena);
+    req->body = req->resp = NULL;
+    if (result == BROKER_CLOSE)
+        broker_conn_close(conn, "request handler asked to close");
+}
+
+/*
+ * ApiVersions at a version we do not know: answer in the v0 layout with
+ * UNSUPPORTED_VERSION and only our own ApiVersions range, so any client can
+ * parse it and retry at a version we support (KIP-511).
+ */
+static void conn_api_versions_fallback(broker_conn_t *conn, const proto_req_header_t *hdr,
+                                       const proto_api_desc_t *api)
+{
+    buf_t out;
+    buf_init(&out);
+    proto_writer_t wr;
+    proto_writer_init(&wr, &out);
+    proto_wr_i32(&wr, 0);
+    proto_wr_i32(&wr, hdr->correlation_id);
+    proto_wr_i16(&wr, KERR_UNSUPPORTED_VERSION);
+    proto_wr_i32(&wr, 1);
+    proto_wr_i16(&wr, api->key);
+    proto_wr_i16(&wr, api->adv_min_version);
+    proto_wr_i16(&wr, api->max_version);
+    if (!wr.err) {
+        proto_wr_patch_i32(&wr, 0, (int32_t)(out.len - 4));
+        conn_send(conn, &out);
+    }
+    buf_fini(&out);
+}
+
+/* Handles one whole frame; returns false when the connection is gone or busy. */
+static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t len)
+{
+    broker_req_t *req = &conn->req;
+    proto_reader_t rd;
+    proto_reader_init(&rd, frame, len);
+    if (proto_req_header_read(&rd, &req->hdr) != 0) {
+        broker_conn_close(conn, "malformed request header");
+        return false;
+    }
+    const broker_api_t *entry = broker_api_lookup(req->hdr.api_key);
+    const proto_api_desc_t *api = entry ? proto_api_find(req->hdr.api_key) : NULL;
+    if (!api) {
+        char why[96];
+        snprintf(why, sizeof(why), "unknown api key %d", req->hdr.api_key);
+        broker_conn_close(conn, why);
+        return false;
+    }
+    int16_t v = req->hdr.api_version;
+    if (v < api->min_version || v > api->max_version) {
+        if (api->key == PROTO_API_API_VERSIONS) {
+            conn_api_versions_fallback(conn, &req->hdr, api);
+            return !conn->closing;
+        }
+        char why[96];
+        snprintf(why, sizeof(why), "unsupported version %d of %s", v, api->name);
+        broker_conn_close(conn, why);
+        return false;
+    }
+    req->api = api;
+    req->version = v;
+    bool flex = proto_api_flexible(api, v);
+    if (proto_req_header_finish(&rd, api, v) != 0) {
+        broker_conn_close(conn, "malformed request header tags");
+        return false;
+    }
+    req->body = arena_alloc(&req->arena, api->request->size);
+    req->resp = arena_alloc(&req->arena, api->response->size);
+    if (!req->body || !req->resp) {
+        broker_conn_close(conn, "out of memory");
+        return false;
+    }
+    if (proto_msg_decode(api->request, &rd, v, flex, &req->arena, req->body) != 0 || proto_rd_remaining(&rd)) {
+        char why[128];
+        snprintf(why, sizeof(why), "malformed %s v%d request (%s, reader line %d)", api->name, v,
+                 rd.err ? "decode error" : "trailing bytes", rd.line);
+        arena_reset(&req->arena);
+        broker_conn_close(conn, why);
+        return false;
+    }
+    proto_msg_init(api->response, v, req->resp);
+    LOG_DEBUG("net", "conn %llu: %s v%d corr %d", (unsigned long long)conn->id, api->name, v,
+              req->hdr.correlation_id);
+    broker_result_t result = entry->handler(req);
+    if (result == BROKER_PARKED) {
+        conn->busy = true;
+        return false;
+    }
+    conn_complete(conn, result);
+    return !conn->closing;
+}
+
+static void conn_process(broker_conn_t *conn)
+{
+    uint32_t max = (uint32_t)conn->broker->cfg->socket_request_max_bytes;
+    while (!conn->busy && !conn->closing && conn->write_pending < CONN_MAX_WRITE_QUEUE) {
+        size_t avail = conn->in.len - conn->in_head;
+        if (avail < 4)
+            break;
+        const uint8_t *p = conn->in.data + conn->in_head;
+        int32_t size = (int32_t)(((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3]);
+        /* The smallest header is 8 bytes (key, version, correlation id) plus a 2-byte client id length. */
+        if (size < 10 || (uint32_t)size > max) {
+            char why[80];
+            snprintf(why, sizeof(why), "invalid frame size %d", size);
+            broker_conn_close(conn, why);
+            return;
+        }
+        if (avail - 4 < (size_t)size) {
+            /* Make room for the whole frame up front so the read loop fills it. */
+            if (conn->in_head) {
+                buf_consume(&conn->in, conn->in_head);
+                conn->in_head = 0;
+            }
+            if (buf_reserve(&conn->in, (size_t)size + 4 - conn->in.len) != 0)
+                broker_conn_close(conn, "out of memory for a frame");
+            break;
+        }
+        size_t start = conn->in_head + 4;
+        if (!conn_handle_frame(conn, conn->in.data + start, (size_t)size)) {
+            if (conn->busy) /* parked: the frame stays until broker_req_finish */
+                break;
+            return;
+        }
+        conn->in_head = start + (size_t)size;
+    }
+    if (!conn->closing && !conn->busy && conn->in_head == conn->in.len) {
+        conn->in.len = 0;
+        conn->in_head = 0;
+        buf_shrink(&conn->in, 1024u * 1024u);
+    }
+    conn_update_reading(conn);
+}
+
+static void conn_on_timer(uv_timer_t *t)
+{
+    broker_conn_t *conn = t->data;
+    broker_req_t *req = &conn->req;
+    if (!req->parked)
+        return;
+    broker_result_t r = req->resume(req, true);
+    if (r != BROKER_PARKED)
+        broker_req_finish(req, r);
+}
+
+void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms)
+{
+    req->resume = resume;
+    req->park_state = state;
+    req->deadline_ms = deadline_ms;
+    if (!req->parked) {
+        list_insert_tail(&req->broker->parked, &req->park_node);
+        req->parked = true;
+    }
+    int64_t wait = deadline_ms - (int64_t)uv_now(req->broker->loop);
+    uv_timer_start(&req->conn->timer, conn_on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+}
+
+void broker_req_finish(broker_req_t *req, broker_result_t result)
+{
+    broker_conn_t *conn = req->conn;
+    if (req->parked) {
+        list_remove(&req->park_node);
+        req->parked = false;
+    }
+    uv_timer_stop(&conn->timer);
+    size_t len = conn->in.data ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
+                                          ((uint32_t)conn->in.data[conn->in_head + 1] << 16) |
+                                          ((uint32_t)conn->in.data[conn->in_head + 2] << 8) |
+                                          conn->in.data[conn->in_head + 3])
+                               : 0;
+    conn->busy = false;
+    conn_complete(conn, result);
+    if (conn->closing)
+        return;
+    conn->in_head += 4 + len;
+    conn_process(conn);
+}
+
+void broker_wake_parked(broker_t *broker)
+{
+    list_t *pos, *tmp;
+    list_foreach_safe(pos, tmp, &broker->parked)
+    {
+        broker_req_t *req = list_entry(pos, broker_req_t, park_node);
+        broker_result_t r = req->resume(req, false);
+        if (r != BROKER_PARKED)
+            broker_req_finish(req, r);
+    }
+}
+
+int broker_conn_accept(broker_t *broker)
+{
+    broker_conn_t *conn = calloc(1, sizeof(*conn));
+    if (!conn)
+        return -ENOMEM;
+    conn->broker = broker;
+    conn->id = ++broker->next_conn_id;
+    buf_init(&conn->in);
+    arena_init(&conn->req.arena, CONN_ARENA_LIMIT);
+    conn->req.conn = conn;
+    conn->req.broker = broker;
+    list_init(&conn->req.park_node);
+    uv_tcp_init(broker->loop, &conn->tcp);
+    uv_timer_init(broker->loop, &conn->timer);
+    conn->tcp.data = conn;
+    conn->timer.data = conn;
+    conn->handles_open = 2;
+    list_insert_tail(&broker->conns, &conn->node);
+    broker->nconns++;
+    if (uv_accept((uv_stream_t *)&broker->listener, (uv_stream_t *)&conn->tcp) != 0) {
+        broker_conn_close(conn, "accept failed");
+        return -EIO;
+    }
+    uv_tcp_nodelay(&conn->tcp, 1);
+    struct sockaddr_storage ss;
+    int namelen = sizeof(ss);
+    snprintf(conn->peer, sizeof(conn->peer), "?");
+    if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &namelen) == 0) {
+        char host[48] = "";
+        int port = 0;
+        if (ss.ss_family == AF_INET) {
+            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
+            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
+        } else if (ss.ss_family == AF_INET6) {
+            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
+            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
+        }
+        snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
+    }
+    if (broker->nconns > broker->cfg->max_connections) {
+        broker_conn_close(conn, "max.connections reached");
+        return 0;
+    }
+    conn_update_reading(conn);
+    return 0;
+}

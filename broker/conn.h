@@ -1,0 +1,16 @@
+/*
+ * broker/conn: accepting, reading, framing and answering one connection.
+ * The types live in broker/broker.h; this header holds the entry points the
+ * server uses.
+ */
+#ifndef EDDY_BROKER_CONN_H
+#define EDDY_BROKER_CONN_H
+
+#include "broker/broker.h"
+
+/* Accepts a pending connection on broker->listener. */
+int broker_conn_accept(broker_t *broker);
+/* Closes the connection (once); why is logged when not NULL. */
+void broker_conn_close(broker_conn_t *conn, const char *why);
+
+#endif

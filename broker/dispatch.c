@@ -1,0 +1,28 @@
+/*
+ * broker/dispatch: which APIs this broker answers, and with what.
+ *
+ * The table pairs an API key with its handler; versions come from the
+ * API's schema (protocol/gen), so what ApiVersions advertises is exactly
+ * what the codec and the handler implement.
+ */
+#include "broker/broker.h"
+
+const broker_api_t broker_apis[] = {
+    {PROTO_API_PRODUCE, broker_handle_produce},
+    {PROTO_API_FETCH, broker_handle_fetch},
+    {PROTO_API_LIST_OFFSETS, broker_handle_list_offsets},
+    {PROTO_API_METADATA, broker_handle_metadata},
+    {PROTO_API_API_VERSIONS, broker_handle_api_versions},
+    {PROTO_API_CREATE_TOPICS, broker_handle_create_topics},
+    {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},
+    {PROTO_API_INIT_PRODUCER_ID, broker_handle_init_producer_id},
+};
+const size_t broker_apis_len = sizeof(broker_apis) / sizeof(broker_apis[0]);
+
+const broker_api_t *broker_api_lookup(int16_t key)
+{
+    for (size_t i = 0; i < broker_apis_len; i++)
+        if (broker_apis[i].key == key)
+            return &broker_apis[i];
+    return NULL;
+}

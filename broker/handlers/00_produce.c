@@ -1,0 +1,109 @@
+/*
+ * Produce (0), accepting v3-11 (advertised from v0, see PROTOCOL §1.3).
+ * v3 brings transactional_id and magic-2 batches, exactly one batch per
+ * partition; v5 adds log_start_offset to the answer; v7 allows zstd; v8
+ * adds record_errors and error_message; v9 is flexible; v10 adds tagged
+ * current_leader / node_endpoints (for NOT_LEADER answers, unused on one
+ * broker). acks=0 gets no response; if such a request fails, the connection
+ * is closed instead so the client notices (Kafka does the same).
+ */
+#include "base/clock.h"
+#include "base/diag.h"
+#include "broker/broker.h"
+#include "protocol/record_batch.h"
+
+#define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
+
+static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const proto_produce_req_partition_t *rp,
+                                 proto_produce_resp_partition_t *out)
+{
+    broker_partition_t *part = broker_topic_partition(t, rp->index);
+    if (!part)
+        return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (!part->log)
+        return KERR_KAFKA_STORAGE_ERROR;
+    if (rp->records.len <= 0) {
+        out->error_message = proto_str_c("Produce request carries no record batch");
+        return KERR_INVALID_RECORD;
+    }
+    const uint8_t *data = rp->records.ptr;
+    size_t len = (size_t)rp->records.len;
+    proto_batch_header_t hdr;
+    /* One batch per partition: a complete first batch that does not fill the field means more follow. */
+    if (proto_batch_header_parse(data, len, &hdr) == 0 && proto_batch_total_size(&hdr) < len) {
+        out->error_message = proto_str_c("Produce requests must carry exactly one record batch per partition");
+        return KERR_INVALID_RECORD;
+    }
+    proto_batch_limits_t lim = {
+        .max_batch_bytes = (size_t)t->max_message_bytes,
+        .max_decompressed_bytes = PRODUCE_MAX_DECOMPRESSED,
+        .allow_zstd = req->version >= 7,
+    };
+    int16_t err = proto_batch_validate(data, len, &lim, &req->broker->batch_scratch, &hdr);
+    if (req->broker->batch_scratch.cap > 16u * 1024u * 1024u)
+        buf_fini(&req->broker->batch_scratch); /* do not keep a huge one-off buffer */
+    if (err != KERR_NONE) {
+        LOG_DEBUG("produce", "rejected batch for %s-%d: error %d", t->name, rp->index, err);
+        return err;
+    }
+    uint8_t *batch = broker_mutable(data);
+    int64_t now = -1;
+    if (t->log_append_time) {
+        now = clock_wall_ms();
+        proto_batch_set_log_append_time(batch, len, now);
+    }
+    int64_t base = -1;
+    int rc = log_partition_append(part->log, batch, len, -1, &base);
+    if (rc != 0) {
+        LOG_ERROR("produce", "append to %s-%d failed: %s", t->name, rp->index, log_strerror(rc));
+        return rc == LOG_ETOOLARGE ? KERR_MESSAGE_TOO_LARGE : KERR_KAFKA_STORAGE_ERROR;
+    }
+    out->base_offset = base;
+    out->log_append_time_ms = now;
+    out->log_start_offset = log_partition_start_offset(part->log);
+    return KERR_NONE;
+}
+
+broker_result_t broker_handle_produce(broker_req_t *req)
+{
+    const proto_produce_req_t *body = req->body;
+    proto_produce_resp_t *resp = req->resp;
+    broker_t *broker = req->broker;
+    bool acks_ok = body->acks == 0 || body->acks == 1 || body->acks == -1;
+    bool any_error = false, appended = false;
+    int32_t ntopics = body->topic_data.n > 0 ? body->topic_data.n : 0;
+    if (!BROKER_FILL_ARRAY(req, resp->responses, proto_produce_resp_topic_desc, ntopics))
+        return BROKER_CLOSE;
+    for (int32_t i = 0; i < ntopics; i++) {
+        const proto_produce_req_topic_t *rt = &body->topic_data.items[i];
+        proto_produce_resp_topic_t *ot = &resp->responses.items[i];
+        ot->name = rt->name;
+        int32_t nparts = rt->partition_data.n > 0 ? rt->partition_data.n : 0;
+        if (!BROKER_FILL_ARRAY(req, ot->partition_responses, proto_produce_resp_partition_desc, nparts))
+            return BROKER_CLOSE;
+        broker_topic_t *t = rt->name.len > 0 ? broker_topics_get(&broker->topics, (const char *)rt->name.ptr,
+                                                                 (size_t)rt->name.len)
+                                             : NULL;
+        for (int32_t j = 0; j < nparts; j++) {
+            const proto_produce_req_partition_t *rp = &rt->partition_data.items[j];
+            proto_produce_resp_partition_t *op = &ot->partition_responses.items[j];
+            op->index = rp->index;
+            op->base_offset = -1;
+            if (!acks_ok)
+                op->error_code = KERR_INVALID_REQUIRED_ACKS;
+            else if (!t)
+                op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else
+                op->error_code = produce_partition(req, t, rp, op);
+            if (op->error_code != KERR_NONE)
+                any_error = true;
+            else
+                appended = true;
+        }
+    }
+    if (appended)
+        broker_wake_parked(broker);
+    if (body->acks == 0)
+        return any_error ? BROKER_CLOSE : BROKER_NO_RESPONSE;
+    return BROKER_RESPOND;
+}

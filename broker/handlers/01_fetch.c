@@ -1,0 +1,194 @@
+/*
+ * Fetch (1), v4-17. What changes by version:
+ *   v4  isolation_level; last_stable_offset and aborted_transactions in the
+ *       answer (an empty list under read_committed, null otherwise).
+ *   v5  log_start_offset; v7 fetch sessions; v11 preferred_read_replica.
+ *   v12 flexible; v13 topics by id instead of name; v15 replica_state.
+ * eddy answers every fetch sessionless (session_id 0), so clients keep
+ * sending full requests and every requested partition is in every answer.
+ * The response holds at most max_bytes (capped by fetch.max.bytes) and each
+ * partition at most partition_max_bytes, except that the first batch found
+ * is always returned whole so a consumer cannot get stuck on a large batch.
+ * With less than min_bytes available the request parks until an append
+ * brings enough or max_wait_ms passes; parked requests hold no topic or log
+ * pointers, so a topic deleted meanwhile is simply reported as unknown.
+ */
+#include "base/diag.h"
+#include "broker/broker.h"
+
+#define KERR_FETCH_SESSION_ID_NOT_FOUND 70
+#define FETCH_READ_COMMITTED 1
+
+/* Resolves a requested topic by id (v13+) or name; sets *err when it is unknown. */
+static broker_topic_t *fetch_topic(broker_req_t *req, const proto_fetch_req_topic_t *rt, int16_t *err)
+{
+    broker_topic_t *t;
+    if (req->version >= 13) {
+        t = broker_topics_get_by_id(&req->broker->topics, &rt->topic_id);
+        *err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_ID;
+    } else {
+        t = rt->topic.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->topic.ptr, (size_t)rt->topic.len)
+                              : NULL;
+        *err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    }
+    return t;
+}
+
+/* True when some requested partition has data past its fetch offset, or an error to report. */
+static bool fetch_has_news(broker_req_t *req)
+{
+    const proto_fetch_req_t *body = req->body;
+    for (int32_t i = 0; i < body->topics.n; i++) {
+        const proto_fetch_req_topic_t *rt = &body->topics.items[i];
+        int16_t err;
+        broker_topic_t *t = fetch_topic(req, rt, &err);
+        if (!t)
+            return true;
+        for (int32_t j = 0; j < rt->partitions.n; j++) {
+            const proto_fetch_req_partition_t *rp = &rt->partitions.items[j];
+            broker_partition_t *part = broker_topic_partition(t, rp->partition);
+            if (!part || !part->log || log_partition_end_offset(part->log) != rp->fetch_offset)
+                return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Fills every partition of the (already allocated) response from the logs.
+ * Records go to broker->fetch_data and are pointed at once all are read,
+ * since the buffer may move while it grows. Returns the bytes found, and
+ * whether any partition carries an error.
+ */
+static size_t fetch_fill(broker_req_t *req, bool *any_error)
+{
+    const proto_fetch_req_t *body = req->body;
+    proto_fetch_resp_t *resp = req->resp;
+    broker_t *broker = req->broker;
+    buf_t *data = &broker->fetch_data;
+    data->len = 0;
+    size_t budget = (size_t)(body->max_bytes > 0 ? body->max_bytes : 0);
+    if (budget > (size_t)broker->cfg->fetch_max_bytes)
+        budget = (size_t)broker->cfg->fetch_max_bytes;
+    bool first = true;
+    *any_error = false;
+    for (int32_t i = 0; i < body->topics.n; i++) {
+        const proto_fetch_req_topic_t *rt = &body->topics.items[i];
+        proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
+        int16_t terr;
+        broker_topic_t *t = fetch_topic(req, rt, &terr);
+        for (int32_t j = 0; j < rt->partitions.n; j++) {
+            const proto_fetch_req_partition_t *rp = &rt->partitions.items[j];
+            proto_fetch_resp_partition_t *op = &ot->partitions.items[j];
+            op->records = (proto_bytes_t){NULL, 0}; /* ptr set below */
+            op->high_watermark = op->last_stable_offset = op->log_start_offset = -1;
+            broker_partition_t *part = t ? broker_topic_partition(t, rp->partition) : NULL;
+            if (!t)
+                op->error_code = terr;
+            else if (!part)
+                op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (!part->log)
+                op->error_code = KERR_KAFKA_STORAGE_ERROR;
+            else
+                op->error_code = KERR_NONE;
+            if (op->error_code != KERR_NONE) {
+                *any_error = true;
+                continue;
+            }
+            log_partition_t *log = part->log;
+            op->high_watermark = log_partition_end_offset(log);
+            op->last_stable_offset = op->high_watermark;
+            op->log_start_offset = log_partition_start_offset(log);
+            size_t limit = rp->partition_max_bytes > 0 ? (size_t)rp->partition_max_bytes : 0;
+            if (limit > budget)
+                limit = budget;
+            if (limit == 0 && !first)
+                continue;
+            log_read_t rd;
+            int rc = log_partition_read(log, rp->fetch_offset, limit, first, &rd);
+            if (rc == LOG_EOUT_OF_RANGE) {
+                op->error_code = KERR_OFFSET_OUT_OF_RANGE;
+                *any_error = true;
+                continue;
+            }
+            if (rc == 0 && rd.len > 0) {
+                size_t at = data->len;
+                rc = log_read_copy(&rd, data);
+                if (rc == 0) {
+                    op->records.len = (int32_t)rd.len;
+                    op->records.ptr = (const uint8_t *)(uintptr_t)at; /* an offset until the buffer settles */
+                    budget -= rd.len < budget ? rd.len : budget;
+                    first = false;
+                }
+            }
+            log_read_release(&rd);
+            if (rc != 0) {
+                LOG_ERROR("fetch", "reading %s-%d at %lld: %s", t->name, rp->partition, (long long)rp->fetch_offset,
+                          log_strerror(rc));
+                op->error_code = KERR_KAFKA_STORAGE_ERROR;
+                op->records.len = 0;
+                *any_error = true;
+            }
+        }
+    }
+    for (int32_t i = 0; i < resp->responses.n; i++) {
+        proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
+        for (int32_t j = 0; j < ot->partitions.n; j++) {
+            proto_bytes_t *r = &ot->partitions.items[j].records;
+            r->ptr = r->len > 0 ? data->data + (uintptr_t)r->ptr : (const uint8_t *)"";
+        }
+    }
+    return data->len;
+}
+
+static broker_result_t fetch_run(broker_req_t *req, bool final)
+{
+    const proto_fetch_req_t *body = req->body;
+    bool any_error;
+    size_t got = fetch_fill(req, &any_error);
+    if (!final && !any_error && got < (size_t)(body->min_bytes > 0 ? body->min_bytes : 1))
+        return BROKER_PARKED;
+    return BROKER_RESPOND;
+}
+
+static broker_result_t fetch_resume(broker_req_t *req, bool timed_out)
+{
+    if (!timed_out && !fetch_has_news(req))
+        return BROKER_PARKED;
+    return fetch_run(req, timed_out);
+}
+
+broker_result_t broker_handle_fetch(broker_req_t *req)
+{
+    const proto_fetch_req_t *body = req->body;
+    proto_fetch_resp_t *resp = req->resp;
+    resp->session_id = 0;
+    if (req->version >= 7 && body->session_id != 0) {
+        /* We never hand out sessions, so a client naming one lost it (e.g. across a restart). */
+        resp->error_code = KERR_FETCH_SESSION_ID_NOT_FOUND;
+        return BROKER_RESPOND;
+    }
+    int32_t ntopics = body->topics.n > 0 ? body->topics.n : 0;
+    if (!BROKER_FILL_ARRAY(req, resp->responses, proto_fetch_resp_topic_desc, ntopics))
+        return BROKER_CLOSE;
+    for (int32_t i = 0; i < ntopics; i++) {
+        const proto_fetch_req_topic_t *rt = &body->topics.items[i];
+        proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
+        ot->topic = rt->topic;
+        ot->topic_id = rt->topic_id;
+        int32_t nparts = rt->partitions.n > 0 ? rt->partitions.n : 0;
+        if (!BROKER_FILL_ARRAY(req, ot->partitions, proto_fetch_resp_partition_desc, nparts))
+            return BROKER_CLOSE;
+        for (int32_t j = 0; j < nparts; j++) {
+            proto_fetch_resp_partition_t *op = &ot->partitions.items[j];
+            op->partition_index = rt->partitions.items[j].partition;
+            /* read_committed readers expect a (here always empty) list of aborted transactions. */
+            op->aborted_transactions.n = body->isolation_level == FETCH_READ_COMMITTED ? 0 : -1;
+        }
+    }
+    bool final = body->max_wait_ms <= 0 || req->broker->stopping;
+    broker_result_t r = fetch_run(req, final);
+    if (r == BROKER_PARKED)
+        broker_req_park(req, fetch_resume, NULL, (int64_t)uv_now(req->broker->loop) + body->max_wait_ms);
+    return r;
+}

@@ -1,0 +1,79 @@
+/*
+ * broker/topics: the topics this broker hosts and their partition logs.
+ *
+ * A topic is a name, a random topic id, a partition count, and its config
+ * overrides; each partition is a log/ partition in <log.dirs>/<topic>-<n>.
+ * Topic metadata lives in <log.dirs>/eddy-meta/topics/<topic>.properties,
+ * replaced atomically, and is read back at start. The registry owns every
+ * topic and its logs. It knows nothing of connections or requests; handlers
+ * map its results to Kafka error codes.
+ */
+#ifndef EDDY_BROKER_TOPICS_H
+#define EDDY_BROKER_TOPICS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/map.h"
+#include "broker/config.h"
+#include "log/log.h"
+#include "protocol/reader.h"
+
+#define BROKER_TOPIC_NAME_MAX 249
+
+typedef struct broker_topic_config_s {
+    char *key;
+    char *value;
+} broker_topic_config_t;
+
+typedef struct broker_partition_s {
+    int32_t          index;
+    log_partition_t *log; /* NULL: offline (its files could not be opened) */
+} broker_partition_t;
+
+typedef struct broker_topic_s {
+    char                  *name;
+    size_t                 name_len;
+    proto_uuid_t           id;
+    int32_t                nparts;
+    broker_partition_t    *parts;
+    broker_topic_config_t *configs; /* overrides only */
+    int                    nconfigs;
+    /* Effective values the hot path reads. */
+    bool                   log_append_time;
+    int32_t                max_message_bytes;
+} broker_topic_t;
+
+typedef struct broker_topics_s {
+    map_t                  by_name;
+    const broker_config_t *cfg;
+    char                   meta_dir[4096];
+} broker_topics_t;
+
+int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg);
+void broker_topics_fini(broker_topics_t *topics);
+
+broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len);
+broker_topic_t *broker_topics_get_by_id(broker_topics_t *topics, const proto_uuid_t *id);
+/* Iteration: *pos = 0 first; NULL at the end. */
+broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos);
+static inline broker_partition_t *broker_topic_partition(broker_topic_t *t, int32_t index)
+{
+    return index >= 0 && index < t->nparts ? &t->parts[index] : NULL;
+}
+
+/* KERR_NONE or KERR_INVALID_TOPIC_EXCEPTION (Kafka's legal-name rule). */
+int16_t broker_topics_check_name(const char *name, size_t len);
+/*
+ * Creates a topic; returns a Kafka error code (TOPIC_ALREADY_EXISTS,
+ * INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR, ...). With
+ * validate_only nothing changes. errmsg gets a human-readable reason.
+ */
+int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
+                             const broker_topic_config_t *configs, int nconfigs, bool validate_only,
+                             broker_topic_t **out, char *errmsg, size_t errlen);
+/* Deletes the topic, its metadata and its data. */
+int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *topic);
+
+#endif

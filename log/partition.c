@@ -1,0 +1,385 @@
+#include "log/partition.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/clock.h"
+#include "base/diag.h"
+#include "log/io.h"
+#include "protocol/record_batch.h"
+
+#define SUBSYS "log"
+
+/* Removing a partition recurses at most this deep (Kafka's have no subdirectories). */
+#define REMOVE_MAX_DEPTH 4
+
+static int64_t now_ms(const log_config_t *cfg)
+{
+    return cfg->now_ms != NULL ? cfg->now_ms(cfg->now_arg) : clock_wall_ms();
+}
+
+static int config_check(const log_config_t *cfg)
+{
+    /* Positions in the index are int32, so no segment may pass 2 GiB. */
+    if (cfg->segment_bytes <= 0 || cfg->segment_bytes > INT32_MAX)
+        return -EINVAL;
+    if (cfg->index_interval_bytes < 0)
+        return -EINVAL;
+    if (cfg->index_max_bytes < LOG_TIME_INDEX_ENTRY_SIZE)
+        return -EINVAL;
+    return 0;
+}
+
+size_t log_partition_segment_for(const log_partition_t *p, int64_t offset)
+{
+    size_t lo = 0, hi = p->nsegs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (p->segs[mid]->base_offset <= offset)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo > 0 ? lo - 1 : 0;
+}
+
+static int segs_reserve(log_partition_t *p, size_t need)
+{
+    if (need <= p->cap)
+        return 0;
+    size_t ncap = p->cap != 0 ? p->cap * 2 : 8;
+    while (ncap < need)
+        ncap *= 2;
+    log_segment_t **n = realloc(p->segs, ncap * sizeof *n);
+    if (n == NULL)
+        return -ENOMEM;
+    p->segs = n;
+    p->cap = ncap;
+    return 0;
+}
+
+/* mkdir -p, each component through the I/O shim. */
+static int make_dirs(const char *dir)
+{
+    char path[PATH_MAX];
+    size_t len = strlen(dir);
+    if (len == 0)
+        return -EINVAL;
+    if (len >= sizeof path)
+        return -ENAMETOOLONG;
+    memcpy(path, dir, len + 1);
+    for (size_t i = 1; i < len; i++) {
+        if (path[i] != '/')
+            continue;
+        path[i] = '\0';
+        int rc = log_io_mkdir(path, 0755);
+        path[i] = '/';
+        if (rc < 0)
+            return rc;
+    }
+    return log_io_mkdir(path, 0755);
+}
+
+typedef struct base_list_s {
+    int64_t *bases;
+    size_t   count;
+    size_t   cap;
+    const char *dir;
+} base_list_t;
+
+/* Accepts exactly "<20 digits>.log"; other files (indexes, future .deleted/.swap) are skipped. */
+static int collect_segment(void *arg, const char *name)
+{
+    base_list_t *bl = arg;
+    uint64_t v = 0;
+    if (strlen(name) != LOG_SEGMENT_NAME_DIGITS + 4 || strcmp(name + LOG_SEGMENT_NAME_DIGITS, ".log") != 0)
+        return 0;
+    for (int i = 0; i < LOG_SEGMENT_NAME_DIGITS; i++) {
+        if (name[i] < '0' || name[i] > '9')
+            return 0;
+        uint64_t d = (uint64_t)(name[i] - '0');
+        if (v > ((uint64_t)INT64_MAX - d) / 10) {
+            LOG_WARN(SUBSYS, "%s/%s: base offset out of range, ignored", bl->dir, name);
+            return 0;
+        }
+        v = v * 10 + d;
+    }
+    if (bl->count == bl->cap) {
+        size_t ncap = bl->cap != 0 ? bl->cap * 2 : 16;
+        int64_t *n = realloc(bl->bases, ncap * sizeof *n);
+        if (n == NULL)
+            return -ENOMEM;
+        bl->bases = n;
+        bl->cap = ncap;
+    }
+    bl->bases[bl->count++] = (int64_t)v;
+    return 0;
+}
+
+static int cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void partition_free(log_partition_t *p)
+{
+    for (size_t i = 0; i < p->nsegs; i++)
+        log_segment_unref(p->segs[i]);
+    free(p->segs);
+    free(p->dir);
+    free(p);
+}
+
+static void update_max_timestamp(log_partition_t *p, int64_t ts, int64_t offset)
+{
+    if (ts > p->max_timestamp) {
+        p->max_timestamp = ts;
+        p->max_timestamp_offset = offset;
+    }
+}
+
+int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t **out)
+{
+    base_list_t bl = {.dir = dir};
+    log_partition_t *p;
+    int rc;
+
+    *out = NULL;
+    if (dir == NULL || cfg == NULL)
+        return -EINVAL;
+    rc = config_check(cfg);
+    if (rc < 0)
+        return rc;
+    if (strlen(dir) + 1 + LOG_SEGMENT_NAME_DIGITS + LOG_SEGMENT_MAX_SUFFIX >= PATH_MAX)
+        return -ENAMETOOLONG;
+    rc = make_dirs(dir);
+    if (rc < 0)
+        return rc;
+    p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return -ENOMEM;
+    p->dir = strdup(dir);
+    if (p->dir == NULL) {
+        free(p);
+        return -ENOMEM;
+    }
+    p->cfg = *cfg;
+    p->max_timestamp = -1;
+    p->max_timestamp_offset = -1;
+
+    rc = log_io_list_dir(dir, collect_segment, &bl);
+    if (rc < 0)
+        goto fail;
+    qsort(bl.bases, bl.count, sizeof *bl.bases, cmp_i64);
+    rc = segs_reserve(p, bl.count > 0 ? bl.count : 1);
+    if (rc < 0)
+        goto fail;
+    int64_t now = now_ms(cfg);
+    if (bl.count == 0) {
+        rc = log_segment_create(dir, 0, cfg, now, &p->segs[0]);
+        if (rc < 0)
+            goto fail;
+        p->nsegs = 1;
+        p->dir_dirty = 1;
+    }
+    for (size_t i = 0; i < bl.count; i++) {
+        int64_t next = i + 1 < bl.count ? bl.bases[i + 1] : -1;
+        rc = log_segment_open(dir, bl.bases[i], cfg, next, now, &p->segs[i]);
+        if (rc < 0) {
+            LOG_ERROR(SUBSYS, "%s: cannot open segment %" PRId64 ": %s", dir, bl.bases[i], log_strerror(rc));
+            goto fail;
+        }
+        p->nsegs = i + 1;
+        update_max_timestamp(p, p->segs[i]->max_timestamp, p->segs[i]->max_timestamp_offset);
+    }
+    p->start_offset = p->segs[0]->base_offset;
+    p->end_offset = p->segs[p->nsegs - 1]->next_offset;
+    p->recovery_point = p->end_offset;
+    free(bl.bases);
+    LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")", dir, p->nsegs,
+              p->start_offset, p->end_offset);
+    *out = p;
+    return 0;
+fail:
+    free(bl.bases);
+    partition_free(p);
+    return rc;
+}
+
+void log_partition_close(log_partition_t *p)
+{
+    if (p == NULL)
+        return;
+    int rc = log_segment_seal(p->segs[p->nsegs - 1]);
+    if (rc == 0)
+        rc = log_partition_flush(p);
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s: flush on close failed: %s", p->dir, log_strerror(rc));
+    partition_free(p);
+}
+
+static int remove_tree(const char *path, int depth);
+
+typedef struct remove_ctx_s {
+    const char *dir;
+    int         depth;
+    int         err;
+} remove_ctx_t;
+
+static int remove_entry(void *arg, const char *name)
+{
+    remove_ctx_t *ctx = arg;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s/%s", ctx->dir, name);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        ctx->err = -ENAMETOOLONG;
+        return 0;
+    }
+    int rc = log_io_unlink(path);
+    if (rc == -EISDIR || rc == -EPERM)
+        rc = remove_tree(path, ctx->depth + 1);
+    if (rc < 0 && rc != -ENOENT && ctx->err == 0)
+        ctx->err = rc;
+    return 0;
+}
+
+static int remove_tree(const char *path, int depth)
+{
+    if (depth > REMOVE_MAX_DEPTH)
+        return -ELOOP;
+    remove_ctx_t ctx = {path, depth, 0};
+    int rc = log_io_list_dir(path, remove_entry, &ctx);
+    if (rc < 0)
+        return rc;
+    if (ctx.err < 0)
+        return ctx.err;
+    return log_io_rmdir(path);
+}
+
+int log_partition_remove(log_partition_t *p)
+{
+    if (p == NULL)
+        return 0;
+    char dir[PATH_MAX];
+    size_t len = strlen(p->dir);
+    memcpy(dir, p->dir, len + 1); /* open checked it fits */
+    /* Reads still in flight keep their segments' descriptors; unlinked
+     * files stay readable through them. */
+    partition_free(p);
+    int rc = remove_tree(dir, 0);
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s: cannot remove: %s", dir, log_strerror(rc));
+    return rc;
+}
+
+static int should_roll(const log_partition_t *p, const log_segment_t *seg, const proto_batch_header_t *hdr,
+                       size_t len)
+{
+    if (seg->size == 0)
+        return 0; /* an empty segment takes any batch, even one above segment_bytes */
+    if (seg->size > p->cfg.segment_bytes - (int64_t)len)
+        return 1;
+    if (log_offset_index_full(&seg->oidx) || log_time_index_full(&seg->tidx))
+        return 1;
+    if (proto_batch_last_offset(hdr) - seg->base_offset > INT32_MAX)
+        return 1; /* relative offsets in the indexes are int32 */
+    if (p->cfg.roll_ms > 0) {
+        int64_t waited = seg->rolling_ts >= 0 ? hdr->max_timestamp - seg->rolling_ts
+                                              : now_ms(&p->cfg) - seg->created_ms;
+        if (waited > p->cfg.roll_ms)
+            return 1;
+    }
+    return 0;
+}
+
+static int roll(log_partition_t *p)
+{
+    log_segment_t *old = p->segs[p->nsegs - 1], *seg;
+    int rc = segs_reserve(p, p->nsegs + 1);
+    if (rc < 0)
+        return rc;
+    rc = log_segment_create(p->dir, p->end_offset, &p->cfg, now_ms(&p->cfg), &seg);
+    if (rc < 0) {
+        LOG_WARN(SUBSYS, "%s: cannot roll a new segment at %" PRId64 ": %s", p->dir, p->end_offset,
+                 log_strerror(rc));
+        return rc;
+    }
+    rc = log_segment_seal(old);
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s.timeindex: final entry not written: %s", old->path, log_strerror(rc));
+    p->segs[p->nsegs++] = seg;
+    p->dir_dirty = 1;
+    LOG_DEBUG(SUBSYS, "%s: rolled segment %" PRId64, p->dir, seg->base_offset);
+    return 0;
+}
+
+int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
+                         int64_t *base_offset_out)
+{
+    proto_batch_header_t hdr;
+    if (batch == NULL || len < PROTO_BATCH_HEADER_SIZE)
+        return -EINVAL;
+    if (proto_batch_header_parse(batch, len, &hdr) != 0 || proto_batch_total_size(&hdr) != len ||
+        hdr.last_offset_delta < 0)
+        return -EINVAL;
+    if (p->end_offset > INT64_MAX - 1 - hdr.last_offset_delta)
+        return LOG_ETOOLARGE;
+    if (len > INT32_MAX)
+        return LOG_ETOOLARGE;
+    hdr.base_offset = p->end_offset;
+    hdr.partition_leader_epoch = leader_epoch;
+    if (should_roll(p, p->segs[p->nsegs - 1], &hdr, len)) {
+        int rc = roll(p);
+        if (rc < 0)
+            return rc;
+    }
+    proto_batch_set_base_offset(batch, hdr.base_offset);
+    proto_batch_set_leader_epoch(batch, leader_epoch);
+    int rc = log_segment_append(p->segs[p->nsegs - 1], batch, len, &hdr, p->cfg.index_interval_bytes);
+    if (rc < 0) {
+        LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset,
+                 log_strerror(rc));
+        return rc;
+    }
+    p->end_offset = proto_batch_last_offset(&hdr) + 1;
+    update_max_timestamp(p, hdr.max_timestamp, proto_batch_last_offset(&hdr));
+    if (base_offset_out != NULL)
+        *base_offset_out = hdr.base_offset;
+    return 0;
+}
+
+int64_t log_partition_start_offset(const log_partition_t *p) { return p->start_offset; }
+
+int64_t log_partition_end_offset(const log_partition_t *p) { return p->end_offset; }
+
+void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t *offset)
+{
+    if (ts != NULL)
+        *ts = p->max_timestamp;
+    if (offset != NULL)
+        *offset = p->max_timestamp_offset;
+}
+
+size_t log_partition_segment_count(const log_partition_t *p) { return p->nsegs; }
+
+int log_partition_flush(log_partition_t *p)
+{
+    int rc = 0;
+    for (size_t i = 0; i < p->nsegs && rc == 0; i++) {
+        if (p->segs[i]->dirty)
+            rc = log_segment_sync(p->segs[i]);
+    }
+    if (rc == 0 && p->dir_dirty) {
+        rc = log_io_fsync_dir(p->dir);
+        if (rc == 0)
+            p->dir_dirty = 0;
+    }
+    if (rc == 0)
+        p->recovery_point = p->end_offset;
+    return rc;
+}

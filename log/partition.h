@@ -1,0 +1,34 @@
+/*
+ * log/partition (internal): the state behind log_partition_t, shared by
+ * partition.c (open, close, append, roll, flush, remove) and read.c (reads and
+ * offset-for-time). The segment array is sorted by base offset and never
+ * empty; the last segment is the active one, the only one appended to.
+ * Nothing outside log/ includes this header.
+ */
+#ifndef EDDY_LOG_PARTITION_H
+#define EDDY_LOG_PARTITION_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log/log.h"
+#include "log/segment.h"
+
+struct log_partition_s {
+    char           *dir;
+    log_config_t    cfg;
+    log_segment_t **segs; /* each holds one reference for the partition */
+    size_t          nsegs;
+    size_t          cap;
+    int64_t         start_offset;   /* log start offset: retention and DeleteRecords move it */
+    int64_t         end_offset;     /* LEO */
+    int64_t         recovery_point; /* everything below was fsynced (flush) */
+    int64_t         max_timestamp;
+    int64_t         max_timestamp_offset;
+    unsigned        dir_dirty : 1; /* a segment was created since the directory was synced */
+};
+
+/* Index of the segment with the largest base offset <= offset (0 if none is). */
+size_t log_partition_segment_for(const log_partition_t *p, int64_t offset);
+
+#endif

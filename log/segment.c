@@ -1,0 +1,531 @@
+#include "log/segment.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/diag.h"
+#include "log/io.h"
+
+#define SUBSYS "log"
+
+int log_segment_path(char *out, size_t outlen, const char *prefix, const char *suffix)
+{
+    int n = snprintf(out, outlen, "%s%s", prefix, suffix);
+    if (n < 0 || (size_t)n >= outlen)
+        return -ENAMETOOLONG;
+    return 0;
+}
+
+static int open_suffix(const log_segment_t *seg, const char *suffix, int flags)
+{
+    char path[PATH_MAX];
+    int rc = log_segment_path(path, sizeof path, seg->path, suffix);
+    if (rc < 0)
+        return rc;
+    return log_io_open(path, flags, 0644);
+}
+
+static int unlink_suffix(const log_segment_t *seg, const char *suffix)
+{
+    char path[PATH_MAX];
+    int rc = log_segment_path(path, sizeof path, seg->path, suffix);
+    if (rc < 0)
+        return rc;
+    rc = log_io_unlink(path);
+    return rc == -ENOENT ? 0 : rc;
+}
+
+static int segment_alloc(const char *dir, int64_t base_offset, const log_config_t *cfg, log_segment_t **out)
+{
+    char prefix[PATH_MAX];
+    int n = snprintf(prefix, sizeof prefix, "%s/%0*" PRId64, dir, LOG_SEGMENT_NAME_DIGITS, base_offset);
+    if (n < 0 || (size_t)n + LOG_SEGMENT_MAX_SUFFIX >= sizeof prefix)
+        return -ENAMETOOLONG;
+    log_segment_t *seg = calloc(1, sizeof *seg);
+    if (seg == NULL)
+        return -ENOMEM;
+    seg->path = strdup(prefix);
+    if (seg->path == NULL) {
+        free(seg);
+        return -ENOMEM;
+    }
+    seg->base_offset = base_offset;
+    seg->next_offset = base_offset;
+    seg->fd = -1;
+    log_offset_index_init(&seg->oidx, -1, base_offset, cfg->index_max_bytes);
+    log_time_index_init(&seg->tidx, -1, base_offset, cfg->index_max_bytes);
+    seg->max_timestamp = -1;
+    seg->max_timestamp_offset = -1;
+    seg->rolling_ts = -1;
+    seg->refs = 1;
+    *out = seg;
+    return 0;
+}
+
+static void segment_free(log_segment_t *seg)
+{
+    if (seg->fd >= 0)
+        (void)log_io_close(seg->fd);
+    log_offset_index_fini(&seg->oidx);
+    log_time_index_fini(&seg->tidx);
+    free(seg->path);
+    free(seg);
+}
+
+int log_segment_create(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t now_ms,
+                       log_segment_t **out)
+{
+    log_segment_t *seg;
+    int rc = segment_alloc(dir, base_offset, cfg, &seg);
+    if (rc < 0)
+        return rc;
+    rc = open_suffix(seg, ".log", O_RDWR | O_CREAT | O_EXCL);
+    if (rc < 0) {
+        segment_free(seg);
+        return rc;
+    }
+    seg->fd = rc;
+    /* Stale index files of that name (an interrupted roll) are overwritten. */
+    rc = open_suffix(seg, ".index", O_RDWR | O_CREAT | O_TRUNC);
+    if (rc >= 0) {
+        seg->oidx.fd = rc;
+        rc = open_suffix(seg, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
+        if (rc >= 0)
+            seg->tidx.fd = rc;
+    }
+    if (rc < 0) {
+        (void)unlink_suffix(seg, ".log");
+        (void)unlink_suffix(seg, ".index");
+        segment_free(seg);
+        return rc;
+    }
+    seg->created_ms = now_ms;
+    seg->dirty = 1;
+    *out = seg;
+    return 0;
+}
+
+/* Opens an index file, creating it if missing; *missing says which happened. */
+static int open_index(log_segment_t *seg, const char *suffix, int *missing)
+{
+    int fd = open_suffix(seg, suffix, O_RDWR);
+    if (fd == -ENOENT) {
+        *missing = 1;
+        fd = open_suffix(seg, suffix, O_RDWR | O_CREAT);
+    }
+    return fd;
+}
+
+/*
+ * Finds the end of the active segment by walking the batches after its last
+ * offset-index entry. Returns 1 when the tail is consistent with the indexes
+ * (state filled in), 0 when it is not (the caller runs a full recovery), or
+ * an I/O error.
+ */
+static int tail_scan(log_segment_t *seg)
+{
+    log_scan_t sc;
+    proto_batch_header_t hdr;
+    int64_t batch_pos, start = 0, entry_offset = -1;
+    int64_t ts = -1, ts_offset = -1, bytes = 0, next = seg->base_offset;
+    int first = 1;
+
+    if (seg->oidx.count > 0) {
+        const log_offset_entry_t *e = &seg->oidx.entries[seg->oidx.count - 1];
+        start = e->position;
+        entry_offset = seg->base_offset + e->rel_offset;
+    }
+    (void)log_time_index_last(&seg->tidx, &ts, &ts_offset);
+    log_scan_init(&sc, seg->fd, start, seg->size);
+    for (;;) {
+        int rc = log_scan_next(&sc, &hdr, &batch_pos);
+        if (rc == 0)
+            break;
+        if (rc == LOG_ECORRUPT)
+            return 0;
+        if (rc < 0)
+            return rc;
+        int64_t last = proto_batch_last_offset(&hdr);
+        if (first && entry_offset >= 0) {
+            /* The entry must name exactly the batch it points at. */
+            if (last != entry_offset)
+                return 0;
+        } else if (hdr.base_offset < next) {
+            return 0;
+        }
+        if (last - seg->base_offset > INT32_MAX)
+            return 0;
+        first = 0;
+        if (hdr.max_timestamp > ts) {
+            ts = hdr.max_timestamp;
+            ts_offset = last;
+        }
+        bytes += (int64_t)proto_batch_total_size(&hdr);
+        next = last + 1;
+    }
+    if (ts_offset >= next)
+        return 0; /* the time index points past the data */
+    seg->next_offset = next;
+    seg->max_timestamp = ts;
+    seg->max_timestamp_offset = ts_offset;
+    seg->bytes_since_index = bytes;
+    return 1;
+}
+
+/* The first batch's max timestamp, the base for log.roll.ms. */
+static int load_rolling_ts(log_segment_t *seg)
+{
+    uint8_t raw[PROTO_BATCH_HEADER_SIZE];
+    proto_batch_header_t hdr;
+    seg->rolling_ts = -1;
+    if (seg->size < PROTO_BATCH_HEADER_SIZE)
+        return 0;
+    ssize_t n = log_io_pread(seg->fd, raw, sizeof raw, 0);
+    if (n < 0)
+        return (int)n;
+    if (n == (ssize_t)sizeof raw && proto_batch_header_parse(raw, sizeof raw, &hdr) == 0)
+        seg->rolling_ts = hdr.max_timestamp;
+    return 0;
+}
+
+int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset,
+                     int64_t now_ms, log_segment_t **out)
+{
+    log_segment_t *seg;
+    int missing = 0, need_recover = 0;
+    int rc = segment_alloc(dir, base_offset, cfg, &seg);
+    if (rc < 0)
+        return rc;
+    seg->created_ms = now_ms;
+    rc = open_suffix(seg, ".log", O_RDWR);
+    if (rc < 0)
+        goto fail;
+    seg->fd = rc;
+    rc = log_io_fsize(seg->fd, &seg->size);
+    if (rc < 0)
+        goto fail;
+    if (seg->size > INT32_MAX) {
+        /* Index positions are int32, as in Kafka; such a file is not ours. */
+        LOG_ERROR(SUBSYS, "%s.log: %" PRId64 " bytes, larger than a segment can be", seg->path, seg->size);
+        rc = LOG_ECORRUPT;
+        goto fail;
+    }
+    rc = open_index(seg, ".index", &missing);
+    if (rc < 0)
+        goto fail;
+    seg->oidx.fd = rc;
+    rc = open_index(seg, ".timeindex", &missing);
+    if (rc < 0)
+        goto fail;
+    seg->tidx.fd = rc;
+    need_recover = missing;
+    if (!need_recover) {
+        rc = log_offset_index_load(&seg->oidx, seg->size, next_offset);
+        if (rc == 0)
+            rc = log_time_index_load(&seg->tidx, seg->size, next_offset);
+        if (rc == LOG_ECORRUPT) {
+            LOG_WARN(SUBSYS, "%s: index files fail their checks, rebuilding", seg->path);
+            need_recover = 1;
+        } else if (rc < 0) {
+            goto fail;
+        }
+    } else {
+        LOG_WARN(SUBSYS, "%s: index file missing, rebuilding", seg->path);
+    }
+    if (!need_recover && next_offset < 0) {
+        rc = tail_scan(seg);
+        if (rc < 0)
+            goto fail;
+        if (rc == 0) {
+            LOG_WARN(SUBSYS, "%s.log: tail does not match its index or ends in a partial batch, recovering",
+                     seg->path);
+            need_recover = 1;
+        }
+    }
+    if (need_recover) {
+        rc = log_segment_recover(seg, cfg->index_interval_bytes);
+        if (rc < 0)
+            goto fail;
+    } else if (next_offset >= 0) {
+        int64_t ts, off;
+        if (log_time_index_last(&seg->tidx, &ts, &off)) {
+            seg->max_timestamp = ts;
+            seg->max_timestamp_offset = off;
+        }
+        seg->next_offset = next_offset;
+    }
+    if (next_offset < 0) {
+        rc = load_rolling_ts(seg);
+        if (rc < 0)
+            goto fail;
+    }
+    *out = seg;
+    return 0;
+fail:
+    segment_free(seg);
+    return rc;
+}
+
+int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
+{
+    log_scan_t sc;
+    proto_batch_header_t hdr;
+    int64_t file_size, batch_pos, valid = 0, last_index_pos = 0;
+    int64_t next = seg->base_offset, ts = -1, ts_offset = -1, first_ts = -1;
+    int rc = log_io_fsize(seg->fd, &file_size);
+    if (rc < 0)
+        return rc;
+    log_offset_index_clear(&seg->oidx);
+    log_time_index_clear(&seg->tidx);
+    log_scan_init(&sc, seg->fd, 0, file_size);
+    for (;;) {
+        rc = log_scan_next(&sc, &hdr, &batch_pos);
+        if (rc == 0)
+            break;
+        if (rc == LOG_ECORRUPT)
+            break;
+        if (rc < 0)
+            return rc;
+        int64_t last = proto_batch_last_offset(&hdr);
+        int64_t total = (int64_t)proto_batch_total_size(&hdr);
+        if (hdr.base_offset < next || last - seg->base_offset > INT32_MAX || batch_pos + total > INT32_MAX)
+            break;
+        if (hdr.max_timestamp > ts) {
+            ts = hdr.max_timestamp;
+            ts_offset = last;
+        }
+        if (valid - last_index_pos > index_interval_bytes) {
+            rc = log_offset_index_push(&seg->oidx, last, valid);
+            if (rc == 0)
+                rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
+            if (rc < 0)
+                return rc;
+            last_index_pos = valid;
+        }
+        if (valid == 0)
+            first_ts = hdr.max_timestamp;
+        valid += total;
+        next = last + 1;
+    }
+    if (valid < file_size) {
+        LOG_WARN(SUBSYS, "%s.log: cutting %" PRId64 " bytes after the last whole batch at position %" PRId64
+                         " (next offset %" PRId64 ")",
+                 seg->path, file_size - valid, valid, next);
+        rc = log_io_ftruncate(seg->fd, valid);
+        if (rc < 0)
+            return rc;
+    }
+    rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
+    if (rc == 0)
+        rc = log_offset_index_store(&seg->oidx);
+    if (rc == 0)
+        rc = log_time_index_store(&seg->tidx);
+    if (rc < 0)
+        return rc;
+    seg->size = valid;
+    seg->next_offset = next;
+    seg->max_timestamp = ts;
+    seg->max_timestamp_offset = ts_offset;
+    seg->rolling_ts = first_ts;
+    seg->bytes_since_index = valid - last_index_pos;
+    seg->dirty = 1;
+    return 0;
+}
+
+int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
+                       int32_t index_interval_bytes)
+{
+    int64_t pos = seg->size;
+    int64_t last = proto_batch_last_offset(hdr);
+    int64_t ts = seg->max_timestamp, ts_offset = seg->max_timestamp_offset;
+    size_t old_oidx = seg->oidx.count, old_tidx = seg->tidx.count;
+    int indexed = 0;
+
+    if (hdr->base_offset < seg->next_offset)
+        return -EINVAL;
+    if (pos + (int64_t)len > INT32_MAX || last - seg->base_offset > INT32_MAX)
+        return LOG_ETOOLARGE;
+    int rc = log_io_pwrite(seg->fd, batch, len, pos);
+    if (rc == 0) {
+        if (hdr->max_timestamp > ts) {
+            ts = hdr->max_timestamp;
+            ts_offset = last;
+        }
+        if (seg->bytes_since_index > index_interval_bytes) {
+            rc = log_offset_index_append(&seg->oidx, last, pos);
+            if (rc == 0)
+                rc = log_time_index_maybe_append(&seg->tidx, ts, ts_offset);
+            indexed = 1;
+        }
+    }
+    if (rc < 0) {
+        /* Undo everything, so that neither a reader nor a restart ever sees
+         * part of this batch or an index entry pointing into it. */
+        (void)log_offset_index_truncate(&seg->oidx, old_oidx);
+        (void)log_time_index_truncate(&seg->tidx, old_tidx);
+        int trc = log_io_ftruncate(seg->fd, pos);
+        if (trc < 0)
+            LOG_WARN(SUBSYS, "%s.log: cannot cut a failed append back to %" PRId64 ": %s", seg->path, pos,
+                     log_strerror(trc));
+        seg->dirty = 1;
+        return rc;
+    }
+    if (indexed)
+        seg->bytes_since_index = 0;
+    seg->bytes_since_index += (int64_t)len;
+    if (pos == 0)
+        seg->rolling_ts = hdr->max_timestamp;
+    seg->size = pos + (int64_t)len;
+    seg->next_offset = last + 1;
+    seg->max_timestamp = ts;
+    seg->max_timestamp_offset = ts_offset;
+    seg->dirty = 1;
+    return 0;
+}
+
+int log_segment_seal(log_segment_t *seg)
+{
+    if (seg->max_timestamp < 0)
+        return 0;
+    seg->dirty = 1;
+    return log_time_index_maybe_append(&seg->tidx, seg->max_timestamp, seg->max_timestamp_offset);
+}
+
+int log_segment_sync(log_segment_t *seg)
+{
+    int rc = log_io_fsync(seg->fd);
+    if (rc == 0)
+        rc = log_io_fsync(seg->oidx.fd);
+    if (rc == 0)
+        rc = log_io_fsync(seg->tidx.fd);
+    if (rc == 0)
+        seg->dirty = 0;
+    return rc;
+}
+
+int log_segment_unlink(log_segment_t *seg)
+{
+    int rc = unlink_suffix(seg, ".log");
+    int rc2 = unlink_suffix(seg, ".index");
+    int rc3 = unlink_suffix(seg, ".timeindex");
+    return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
+}
+
+int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int min_one_batch, int64_t *pos,
+                     size_t *len)
+{
+    log_scan_t sc;
+    proto_batch_header_t hdr;
+    int64_t batch_pos = 0;
+    int64_t start = offset > seg->base_offset ? log_offset_index_lookup(&seg->oidx, offset, NULL) : 0;
+    int rc;
+
+    log_scan_init(&sc, seg->fd, start, seg->size);
+    for (;;) {
+        rc = log_scan_next(&sc, &hdr, &batch_pos);
+        if (rc <= 0)
+            goto end;
+        if (proto_batch_last_offset(&hdr) >= offset)
+            break;
+    }
+    *pos = batch_pos;
+    *len = proto_batch_total_size(&hdr);
+    if (*len > max_bytes) {
+        if (!min_one_batch)
+            *len = 0;
+        return 1;
+    }
+    for (;;) {
+        rc = log_scan_next(&sc, &hdr, &batch_pos);
+        if (rc <= 0 || *len + proto_batch_total_size(&hdr) > max_bytes)
+            break;
+        *len += proto_batch_total_size(&hdr);
+    }
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " while reading: %s", seg->path, sc.pos,
+                 log_strerror(rc));
+    return 1;
+end:
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " while reading offset %" PRId64 ": %s",
+                 seg->path, sc.pos, offset, log_strerror(rc));
+    return rc;
+}
+
+int log_segment_find_time(log_segment_t *seg, int64_t ts, int64_t min_offset, int64_t *offset, int64_t *batch_ts)
+{
+    log_scan_t sc;
+    proto_batch_header_t hdr;
+    int64_t batch_pos;
+    int64_t from = log_time_index_lookup(&seg->tidx, ts);
+    int64_t start = log_offset_index_lookup(&seg->oidx, from, NULL);
+
+    log_scan_init(&sc, seg->fd, start, seg->size);
+    for (;;) {
+        int rc = log_scan_next(&sc, &hdr, &batch_pos);
+        if (rc < 0)
+            LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " in a time search: %s", seg->path, sc.pos,
+                     log_strerror(rc));
+        if (rc <= 0)
+            return rc;
+        if (hdr.max_timestamp >= ts && proto_batch_last_offset(&hdr) >= min_offset) {
+            *offset = hdr.base_offset;
+            *batch_ts = hdr.max_timestamp;
+            return 1;
+        }
+    }
+}
+
+void log_segment_ref(log_segment_t *seg) { seg->refs++; }
+
+void log_segment_unref(log_segment_t *seg)
+{
+    if (seg == NULL)
+        return;
+    DIAG_ASSERT(seg->refs > 0);
+    if (--seg->refs == 0)
+        segment_free(seg);
+}
+
+void log_scan_init(log_scan_t *sc, int fd, int64_t pos, int64_t end)
+{
+    sc->fd = fd;
+    sc->pos = pos;
+    sc->end = end;
+    sc->buf_pos = pos;
+    sc->buf_len = 0;
+}
+
+int log_scan_next(log_scan_t *sc, proto_batch_header_t *hdr, int64_t *batch_pos)
+{
+    if (sc->pos == sc->end)
+        return 0;
+    if (sc->pos > sc->end || sc->end - sc->pos < PROTO_BATCH_HEADER_SIZE)
+        return LOG_ECORRUPT;
+    int64_t avail = sc->end - sc->pos;
+    if (sc->pos < sc->buf_pos || sc->pos + PROTO_BATCH_HEADER_SIZE > sc->buf_pos + (int64_t)sc->buf_len) {
+        size_t want = avail < (int64_t)sizeof sc->buf ? (size_t)avail : sizeof sc->buf;
+        ssize_t n = log_io_pread(sc->fd, sc->buf, want, sc->pos);
+        if (n < 0)
+            return (int)n;
+        sc->buf_pos = sc->pos;
+        sc->buf_len = (size_t)n;
+        if (n < PROTO_BATCH_HEADER_SIZE)
+            return LOG_ECORRUPT; /* the file is shorter than we were told */
+    }
+    const uint8_t *p = sc->buf + (sc->pos - sc->buf_pos);
+    if (proto_batch_header_parse(p, PROTO_BATCH_HEADER_SIZE, hdr) != 0)
+        return LOG_ECORRUPT;
+    if (hdr->base_offset < 0 || hdr->last_offset_delta < 0 || hdr->base_offset > INT64_MAX - hdr->last_offset_delta)
+        return LOG_ECORRUPT;
+    if ((int64_t)proto_batch_total_size(hdr) > avail)
+        return LOG_ECORRUPT;
+    *batch_pos = sc->pos;
+    sc->pos += (int64_t)proto_batch_total_size(hdr);
+    return 1;
+}

@@ -1,0 +1,137 @@
+/*
+ * log/segment: one segment of a partition: `<base>.log` and its two indexes.
+ *
+ * This module owns a segment's files and descriptors, appending one batch at
+ * a time (with the index entries it calls for), scanning batch headers, the
+ * recovery scan that finds the last whole batch and rebuilds the indexes, and
+ * the segment's lifetime: a reference count, so that a read result keeps the
+ * descriptor open even after the partition dropped (or retention deleted) the
+ * segment. It does not decide when to roll or which segment holds an offset;
+ * that is log/partition. It never trusts the file: every header is checked
+ * and a bad one ends the scan with LOG_ECORRUPT, never a crash or an
+ * over-read.
+ *
+ * Index entries follow Kafka's rule: when more than index_interval_bytes of
+ * batches were written since the last entry, the batch now being written gets
+ * an offset-index entry (its last offset, its position) and the time index
+ * gets (max timestamp so far, last offset of the first batch reaching it) if
+ * that timestamp grew. Sealing a segment (roll, close) adds a final time
+ * entry so that its last time entry is always its max timestamp.
+ *
+ * Single-threaded like the rest of the log: references are taken and dropped
+ * on the loop thread only.
+ */
+#ifndef EDDY_LOG_SEGMENT_H
+#define EDDY_LOG_SEGMENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "log/index.h"
+#include "log/log.h"
+#include "protocol/record_batch.h"
+
+/* "<dir>/" + 20 digits + the longest suffix we use, below PATH_MAX. */
+#define LOG_SEGMENT_NAME_DIGITS 20
+#define LOG_SEGMENT_MAX_SUFFIX 24
+
+struct log_segment_s {
+    int64_t            base_offset;
+    int64_t            next_offset; /* exact for the active segment and after a recovery scan */
+    int64_t            size;        /* bytes of whole batches; the file may be longer only
+                                       for the moment a failed append is being undone */
+    int                fd;          /* the .log file */
+    char              *path;        /* "<dir>/<20-digit base>", suffixes added on use */
+    log_offset_index_t oidx;
+    log_time_index_t   tidx;
+    int64_t            max_timestamp;        /* -1 when no batch has a timestamp */
+    int64_t            max_timestamp_offset; /* last offset of the first batch reaching it */
+    int64_t            rolling_ts;           /* first batch's max timestamp (-1: none) for log.roll.ms */
+    int64_t            created_ms;           /* when opened or created: roll fallback */
+    int64_t            bytes_since_index;
+    int                refs;
+    unsigned           dirty : 1; /* written since the last sync */
+};
+
+/*
+ * Builds "<prefix><suffix>" into out (size outlen); -ENAMETOOLONG if it does
+ * not fit.
+ */
+int log_segment_path(char *out, size_t outlen, const char *prefix, const char *suffix);
+
+/* Creates a new empty segment (its .log must not exist yet); refs = 1. */
+int log_segment_create(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t now_ms,
+                       log_segment_t **out);
+/*
+ * Opens an existing segment. For a sealed segment (next_offset = the next
+ * segment's base) the indexes are loaded and checked, and rebuilt by a
+ * recovery scan if missing or bad. For the active one (next_offset = -1) the
+ * tail is also scanned from the last index entry to find the end; anything
+ * unexpected there falls back to a full recovery scan, which cuts the file
+ * at the first incomplete or invalid batch. refs = 1.
+ */
+int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset,
+                     int64_t now_ms, log_segment_t **out);
+/*
+ * Scans the whole segment, truncates the .log at the first incomplete or
+ * invalid batch (with a warning) and rewrites both indexes from the batches.
+ */
+int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes);
+
+/*
+ * Writes batch (len bytes, hdr its parsed header with the final base offset)
+ * at the end. On failure the file is cut back and nothing changes.
+ */
+int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
+                       int32_t index_interval_bytes);
+/* Adds the final time-index entry (on roll and close). */
+int log_segment_seal(log_segment_t *seg);
+/* fsyncs the .log and both indexes. */
+int log_segment_sync(log_segment_t *seg);
+/* Unlinks the segment's three files (descriptors stay valid until the last unref). */
+int log_segment_unlink(log_segment_t *seg);
+
+/*
+ * The byte range of whole batches starting with the first batch whose last
+ * offset is >= offset: at most max_bytes, or the first batch whole when it is
+ * bigger and min_one_batch is set (else length 0). Returns 1 with *pos and *len,
+ * 0 when no batch of this segment reaches offset, or an error.
+ */
+int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int min_one_batch, int64_t *pos,
+                     size_t *len);
+/*
+ * First batch with max timestamp >= ts and last offset >= min_offset: 1 with
+ * its base offset and max timestamp, 0 when none, or an error.
+ */
+int log_segment_find_time(log_segment_t *seg, int64_t ts, int64_t min_offset, int64_t *offset, int64_t *batch_ts);
+
+void log_segment_ref(log_segment_t *seg);
+/* Drops a reference; the last one closes the files and frees the segment. */
+void log_segment_unref(log_segment_t *seg);
+
+/*
+ * A forward scan over batch headers in [pos, end) of a .log file, reading
+ * through a small buffer so that walking many small batches costs few
+ * syscalls. Not tied to a segment so that recovery and tools can use it.
+ */
+#define LOG_SCAN_BUF_SIZE 16384
+
+typedef struct log_scan_s {
+    int     fd;
+    int64_t pos; /* start of the next batch; on LOG_ECORRUPT, of the bad one */
+    int64_t end;
+    int64_t buf_pos;
+    size_t  buf_len;
+    uint8_t buf[LOG_SCAN_BUF_SIZE];
+} log_scan_t;
+
+void log_scan_init(log_scan_t *sc, int fd, int64_t pos, int64_t end);
+/*
+ * 1 with the next batch's header and position, 0 at exactly end, LOG_ECORRUPT
+ * when the bytes at pos are not a whole batch with a plausible header (too
+ * short, magic != 2, length too small or past end, negative offsets), or an
+ * I/O error.
+ */
+int log_scan_next(log_scan_t *sc, proto_batch_header_t *hdr, int64_t *batch_pos);
+
+#endif
