@@ -66,12 +66,16 @@ static int fsync_dir_of(const char *path)
 
 int broker_meta_write_atomic(const char *path, const void *data, size_t len)
 {
+    /* The temp file sits beside the target under a name no topic can have ('~'). */
     char tmp[PATH_MAX];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 1;
+    if (snprintf(tmp, sizeof(tmp), "%.*s/~tmp.XXXXXX", dirlen, slash ? path : ".") >= (int)sizeof(tmp))
         return -ENAMETOOLONG;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int fd = mkstemp(tmp);
     if (fd < 0)
         return -errno;
+    (void)fchmod(fd, 0644);
     const uint8_t *p = data;
     size_t left = len;
     while (left) {

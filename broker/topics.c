@@ -145,7 +145,8 @@ static int uuid_parse(const char *s, proto_uuid_t *u)
 
 static int topic_meta_path(const broker_topics_t *topics, const char *name, char *out, size_t len)
 {
-    int n = snprintf(out, len, "%s/%s.properties", topics->meta_dir, name);
+    /* Named exactly like the topic: a 249-character name plus any suffix would pass NAME_MAX. */
+    int n = snprintf(out, len, "%s/%s", topics->meta_dir, name);
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
@@ -268,8 +269,8 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg)
         return -errno;
     struct dirent *de;
     while ((de = readdir(d))) {
-        size_t n = strlen(de->d_name);
-        if (n < 12 || strcmp(de->d_name + n - 11, ".properties") != 0)
+        /* Leftover temp files start with '~', which no topic name can. */
+        if (broker_topics_check_name(de->d_name, strlen(de->d_name)) != KERR_NONE)
             continue;
         char path[8192];
         snprintf(path, sizeof(path), "%s/%s", topics->meta_dir, de->d_name);

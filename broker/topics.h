@@ -3,7 +3,7 @@
  *
  * A topic is a name, a random topic id, a partition count, and its config
  * overrides; each partition is a log/ partition in <log.dirs>/<topic>-<n>.
- * Topic metadata lives in <log.dirs>/eddy-meta/topics/<topic>.properties,
+ * Topic metadata lives in <log.dirs>/eddy-meta/topics/<topic> (key=value lines),
  * replaced atomically, and is read back at start. The registry owns every
  * topic and its logs. It knows nothing of connections or requests; handlers
  * map its results to Kafka error codes.

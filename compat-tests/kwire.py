@@ -308,6 +308,7 @@ class Conn:
     """One blocking connection that sends requests and matches answers."""
 
     def __init__(self, bootstrap, timeout=2.0, client_id="eddy-compat"):
+        self.bootstrap = bootstrap
         self.sock = connect(bootstrap, timeout)
         self.timeout = timeout
         self.client_id = client_id
@@ -318,6 +319,11 @@ class Conn:
             self.sock.close()
         except OSError:
             pass
+
+    def reopen(self):
+        """Replace the socket (after the broker closed it); may raise."""
+        self.close()
+        self.sock = connect(self.bootstrap, self.timeout)
 
     def call(self, api_key, api_version, body):
         """Send one request, return its response body (header stripped).

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <stdlib.h>
-#include <unistd.h>
 
 #include "log/io.h"
 #include "log/log.h"
@@ -273,9 +272,11 @@ int log_time_index_load(log_time_index_t *idx, int64_t seg_size, int64_t next_of
     return rc;
 }
 
+/* Kafka's maybeAppend: an empty index acts as if it held -1 (no timestamp). */
 static int time_due(const log_time_index_t *idx, int64_t ts)
 {
-    return idx->count == 0 || ts > idx->entries[idx->count - 1].timestamp;
+    int64_t last = idx->count > 0 ? idx->entries[idx->count - 1].timestamp : -1;
+    return ts > last;
 }
 
 int log_time_index_maybe_push(log_time_index_t *idx, int64_t ts, int64_t offset)

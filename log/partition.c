@@ -175,7 +175,8 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     rc = log_io_list_dir(dir, collect_segment, &bl);
     if (rc < 0)
         goto fail;
-    qsort(bl.bases, bl.count, sizeof *bl.bases, cmp_i64);
+    if (bl.count > 1)
+        qsort(bl.bases, bl.count, sizeof *bl.bases, cmp_i64);
     rc = segs_reserve(p, bl.count > 0 ? bl.count : 1);
     if (rc < 0)
         goto fail;

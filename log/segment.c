@@ -123,9 +123,10 @@ static int open_index(log_segment_t *seg, const char *suffix, int *missing)
 
 /*
  * Finds the end of the active segment by walking the batches after its last
- * offset-index entry. Returns 1 when the tail is consistent with the indexes
- * (state filled in), 0 when it is not (the caller runs a full recovery), or
- * an I/O error.
+ * offset-index entry, cutting a torn tail (a crash mid-write) at the last
+ * whole batch. Returns 1 when the tail is consistent with the indexes (state
+ * filled in), 0 when it is not (the caller runs a full recovery), or an I/O
+ * error.
  */
 static int tail_scan(log_segment_t *seg)
 {
@@ -133,7 +134,7 @@ static int tail_scan(log_segment_t *seg)
     proto_batch_header_t hdr;
     int64_t batch_pos, start = 0, entry_offset = -1;
     int64_t ts = -1, ts_offset = -1, bytes = 0, next = seg->base_offset;
-    int first = 1;
+    int first = 1, rc;
 
     if (seg->oidx.count > 0) {
         const log_offset_entry_t *e = &seg->oidx.entries[seg->oidx.count - 1];
@@ -143,11 +144,16 @@ static int tail_scan(log_segment_t *seg)
     (void)log_time_index_last(&seg->tidx, &ts, &ts_offset);
     log_scan_init(&sc, seg->fd, start, seg->size);
     for (;;) {
-        int rc = log_scan_next(&sc, &hdr, &batch_pos);
+        rc = log_scan_next(&sc, &hdr, &batch_pos);
         if (rc == 0)
             break;
-        if (rc == LOG_ECORRUPT)
-            return 0;
+        if (rc == LOG_ECORRUPT) {
+            /* A bad batch where the index entry points means the index, not
+             * the tail, is wrong: let a full scan decide. */
+            if (first && entry_offset >= 0)
+                return 0;
+            break;
+        }
         if (rc < 0)
             return rc;
         int64_t last = proto_batch_last_offset(&hdr);
@@ -155,11 +161,9 @@ static int tail_scan(log_segment_t *seg)
             /* The entry must name exactly the batch it points at. */
             if (last != entry_offset)
                 return 0;
-        } else if (hdr.base_offset < next) {
-            return 0;
+        } else if (hdr.base_offset < next || last - seg->base_offset > INT32_MAX) {
+            break; /* treated like a torn batch: the log ends before it */
         }
-        if (last - seg->base_offset > INT32_MAX)
-            return 0;
         first = 0;
         if (hdr.max_timestamp > ts) {
             ts = hdr.max_timestamp;
@@ -170,6 +174,16 @@ static int tail_scan(log_segment_t *seg)
     }
     if (ts_offset >= next)
         return 0; /* the time index points past the data */
+    if (start + bytes < seg->size) {
+        LOG_WARN(SUBSYS, "%s.log: cutting %" PRId64 " bytes of a partial or invalid batch at position %" PRId64
+                         " (next offset %" PRId64 ")",
+                 seg->path, seg->size - (start + bytes), start + bytes, next);
+        rc = log_io_ftruncate(seg->fd, start + bytes);
+        if (rc < 0)
+            return rc;
+        seg->size = start + bytes;
+        seg->dirty = 1;
+    }
     seg->next_offset = next;
     seg->max_timestamp = ts;
     seg->max_timestamp_offset = ts_offset;

@@ -85,6 +85,9 @@ enum {
 int proto_batch_records(const uint8_t *batch, size_t total, const proto_batch_header_t *hdr, buf_t *scratch,
                         size_t max_decompressed, proto_reader_t *rd)
 {
+    proto_reader_init(rd, batch, 0);
+    if (total < PROTO_BATCH_HEADER_SIZE)
+        return PROTO_ESHORT;
     const uint8_t *p = batch + PROTO_BATCH_HEADER_SIZE;
     size_t n = total - PROTO_BATCH_HEADER_SIZE;
     int codec = hdr->attributes & PROTO_BATCH_CODEC_MASK;
@@ -92,7 +95,7 @@ int proto_batch_records(const uint8_t *batch, size_t total, const proto_batch_he
         proto_reader_init(rd, p, n);
         return 0;
     }
-    if (codec > PROTO_CODEC_ZSTD)
+    if (codec > PROTO_CODEC_ZSTD || !scratch)
         return PROTO_EINVALID;
     scratch->len = 0;
     int rc = proto_decompress((proto_codec_t)codec, p, n, scratch, max_decompressed);
@@ -122,12 +125,13 @@ static int16_t check_records(proto_reader_t *rd, int32_t count)
 static int16_t validate_header(const uint8_t *batch, size_t len, const proto_batch_limits_t *lim,
                                proto_batch_header_t *hdr)
 {
+    /* Fills hdr whenever the bytes are there, so callers can log what came. */
+    int have_header = proto_batch_header_parse(batch, len, hdr) != PROTO_ESHORT;
     if (len > lim->max_batch_bytes)
         return KERR_MESSAGE_TOO_LARGE;
-    if (len < PROTO_BATCH_HEADER_SIZE)
+    if (!have_header)
         return KERR_CORRUPT_MESSAGE;
-    /* Fills hdr whatever it returns; the magic decides how to read the rest. */
-    (void)proto_batch_header_parse(batch, len, hdr);
+    /* The magic decides how the rest of the header reads. */
     if (hdr->magic != 2)
         return KERR_INVALID_RECORD;
     if (hdr->batch_length < 0 || proto_batch_total_size(hdr) != len)

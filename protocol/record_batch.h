@@ -99,7 +99,9 @@ static inline int64_t proto_batch_last_offset(const proto_batch_header_t *hdr)
  * header already parsed into hdr): the bytes after the header for an
  * uncompressed batch, or their decompression, written to scratch (its len
  * reset first) and bounded by max_decompressed. Returns 0 or the
- * proto_decompress status (PROTO_EINVALID also for a codec of 5-7).
+ * proto_decompress status (PROTO_EINVALID also for a codec of 5-7 or a
+ * compressed batch without scratch, PROTO_ESHORT for total < header); rd is
+ * then empty.
  */
 int proto_batch_records(const uint8_t *batch, size_t total, const proto_batch_header_t *hdr, buf_t *scratch,
                         size_t max_decompressed, proto_reader_t *rd);

@@ -207,6 +207,27 @@ static inline int tu_fault_fn(void *arg, log_io_op_t op, const char *path, int f
     return f->err;
 }
 
-static inline void tu_quiet(void) { diag_set_level(DIAG_ERROR); }
+/* Warnings are expected in these tests; EDDY_TEST_VERBOSE=1 shows them. */
+/* Several faults at once: the first entry matching the operation decides. */
+#define TU_MAX_FAULTS 4
+typedef struct tu_faults_s {
+    tu_fault_t f[TU_MAX_FAULTS];
+} tu_faults_t;
+
+static inline int tu_faults_fn(void *arg, log_io_op_t op, const char *path, int fd, size_t *partial)
+{
+    tu_faults_t *fs = arg;
+    for (int i = 0; i < TU_MAX_FAULTS; i++) {
+        if (fs->f[i].times > 0 && fs->f[i].op == op)
+            return tu_fault_fn(&fs->f[i], op, path, fd, partial);
+    }
+    return 0;
+}
+
+static inline void tu_quiet(void)
+{
+    if (getenv("EDDY_TEST_VERBOSE") == NULL)
+        diag_set_level(DIAG_ERROR);
+}
 
 #endif

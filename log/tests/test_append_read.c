@@ -1,5 +1,6 @@
 #include "log_test_util.h"
 
+#include <dirent.h>
 #include <limits.h>
 
 typedef struct fixture_s {
@@ -248,6 +249,43 @@ static void config_defaults_are_kafkas(void **state)
     assert_int_equal(cfg.roll_ms, 604800000);
 }
 
+static int count_fds(void)
+{
+    int n = 0;
+    DIR *d = opendir("/proc/self/fd");
+    assert_non_null(d);
+    while (readdir(d) != NULL)
+        n++;
+    closedir(d);
+    return n;
+}
+
+static void close_and_remove_release_every_descriptor(void **state)
+{
+    fixture_t *fx = *state;
+    log_read_t rd;
+    log_config_t cfg = tu_config(200, 0);
+    log_partition_close(fx->p);
+    fx->p = NULL;
+    int before = count_fds();
+    for (int round = 0; round < 3; round++) {
+        assert_int_equal(log_partition_open(fx->dir.part, &cfg, &fx->p), 0);
+        for (int i = 0; i < 5; i++)
+            tu_append(fx->p, 1, 1, 100, 0, NULL, NULL);
+        assert_int_equal(log_partition_read(fx->p, 0, 1000, 1, &rd), 0);
+        log_partition_close(fx->p);
+        fx->p = NULL;
+        assert_true(count_fds() > before); /* the read still holds its segment */
+        log_read_release(&rd);
+        assert_int_equal(count_fds(), before);
+    }
+    assert_int_equal(log_partition_open(fx->dir.part, &cfg, &fx->p), 0);
+    assert_int_equal(log_partition_end_offset(fx->p), 15);
+    assert_int_equal(log_partition_remove(fx->p), 0);
+    fx->p = NULL;
+    assert_int_equal(count_fds(), before);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -261,6 +299,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(max_timestamp_keeps_first_batch_reaching_it, setup, teardown),
         cmocka_unit_test_setup_teardown(read_keeps_segment_alive_after_remove, setup, teardown),
         cmocka_unit_test_setup_teardown(open_rejects_bad_config, setup, teardown),
+        cmocka_unit_test_setup_teardown(close_and_remove_release_every_descriptor, setup, teardown),
         cmocka_unit_test(open_rejects_path_too_long),
         cmocka_unit_test(config_defaults_are_kafkas),
     };
