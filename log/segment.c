@@ -289,7 +289,7 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
 {
     log_scan_t sc;
     proto_batch_header_t hdr;
-    int64_t file_size, batch_pos, valid = 0, last_index_pos = 0;
+    int64_t file_size, batch_pos = 0, valid = 0, last_index_pos = 0;
     int64_t next = seg->base_offset, ts = -1, ts_offset = -1, first_ts = -1;
     int rc = log_io_fsize(seg->fd, &file_size);
     if (rc < 0)
