@@ -9,7 +9,7 @@
 
 struct arena_chunk_s {
     arena_chunk_t *next;
-    size_t         size;       /* usable bytes in data */
+    size_t size; /* usable bytes in data */
     _Alignas(16) unsigned char data[];
 };
 

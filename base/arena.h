@@ -14,10 +14,10 @@
 typedef struct arena_chunk_s arena_chunk_t;
 
 typedef struct arena_s {
-    arena_chunk_t *head;    /* newest chunk; older chunks follow */
-    size_t         used;    /* bytes handed out from head */
-    size_t         total;   /* bytes handed out since the last reset */
-    size_t         limit;   /* 0 = unlimited; otherwise allocations past it fail */
+    arena_chunk_t *head; /* newest chunk; older chunks follow */
+    size_t used;         /* bytes handed out from head */
+    size_t total;        /* bytes handed out since the last reset */
+    size_t limit;        /* 0 = unlimited; otherwise allocations past it fail */
 } arena_t;
 
 void arena_init(arena_t *arena, size_t limit);

@@ -13,8 +13,8 @@
 
 typedef struct buf_s {
     uint8_t *data;
-    size_t   len;
-    size_t   cap;
+    size_t len;
+    size_t cap;
 } buf_t;
 
 void buf_init(buf_t *buf);

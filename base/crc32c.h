@@ -13,7 +13,10 @@
 
 /* Continues crc over data; start with crc = 0. */
 uint32_t crc32c_update(uint32_t crc, const void *data, size_t len);
-static inline uint32_t crc32c(const void *data, size_t len) { return crc32c_update(0, data, len); }
+static inline uint32_t crc32c(const void *data, size_t len)
+{
+    return crc32c_update(0, data, len);
+}
 /* The portable path, exposed so tests can compare it with the hardware one. */
 uint32_t crc32c_update_sw(uint32_t crc, const void *data, size_t len);
 

@@ -9,8 +9,14 @@
 static diag_level_t diag_level = DIAG_INFO;
 static const char *const diag_names[] = {"ERROR", "WARN", "INFO", "DEBUG"};
 
-void diag_set_level(diag_level_t level) { diag_level = level; }
-diag_level_t diag_get_level(void) { return diag_level; }
+void diag_set_level(diag_level_t level)
+{
+    diag_level = level;
+}
+diag_level_t diag_get_level(void)
+{
+    return diag_level;
+}
 
 int diag_parse_level(const char *name)
 {
@@ -30,9 +36,9 @@ void diag_log(diag_level_t level, const char *subsys, const char *fmt, ...)
     struct tm tm;
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
-    int n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
-                     diag_names[level], subsys);
+    int n =
+        snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %-5s %s: ", tm.tm_year + 1900, tm.tm_mon + 1,
+                 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, diag_names[level], subsys);
     if (n < 0)
         return;
     va_list ap;

@@ -14,8 +14,14 @@ typedef struct list_s {
     struct list_s *next, *prev;
 } list_t;
 
-static inline void list_init(list_t *l) { l->next = l->prev = l; }
-static inline int list_empty(const list_t *l) { return l->next == l; }
+static inline void list_init(list_t *l)
+{
+    l->next = l->prev = l;
+}
+static inline int list_empty(const list_t *l)
+{
+    return l->next == l;
+}
 static inline void list_insert_tail(list_t *head, list_t *node)
 {
     node->prev = head->prev;
@@ -30,8 +36,8 @@ static inline void list_remove(list_t *node)
     node->next = node->prev = node;
 }
 
-#define list_entry(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
-#define list_foreach_safe(pos, tmp, head) \
+#define list_entry(ptr, type, member) ((type *)((char *)(ptr)-offsetof(type, member)))
+#define list_foreach_safe(pos, tmp, head)                                                                              \
     for ((pos) = (head)->next, (tmp) = (pos)->next; (pos) != (head); (pos) = (tmp), (tmp) = (pos)->next)
 
 #endif

@@ -17,7 +17,10 @@ static uint64_t map_hash(const char *key, size_t len)
     return h;
 }
 
-void map_init(map_t *map) { memset(map, 0, sizeof(*map)); }
+void map_init(map_t *map)
+{
+    memset(map, 0, sizeof(*map));
+}
 
 void map_fini(map_t *map)
 {

@@ -14,16 +14,16 @@
 
 typedef struct map_entry_s {
     const char *key; /* NULL: empty; MAP_TOMBSTONE: deleted */
-    size_t      klen;
-    uint64_t    hash;
-    void       *value;
+    size_t klen;
+    uint64_t hash;
+    void *value;
 } map_entry_t;
 
 typedef struct map_s {
     map_entry_t *slots;
-    size_t       cap;   /* power of two, or 0 */
-    size_t       count; /* live entries */
-    size_t       used;  /* live + tombstones */
+    size_t cap;   /* power of two, or 0 */
+    size_t count; /* live entries */
+    size_t used;  /* live + tombstones */
 } map_t;
 
 void map_init(map_t *map);

@@ -23,9 +23,11 @@
  * errors or missing messages, 2 on bad usage.
  */
 #include <getopt.h>
+#include <ctype.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -59,7 +61,25 @@ typedef struct {
     char first_error[256];
 } bench_produce_t;
 
+/* librdkafka quietly sends batches uncompressed when the broker's ApiVersions
+ * answer does not enable the codec's feature (LZ4 needs FindCoordinator v0,
+ * ZSTD needs Produce v7 and Fetch v10). A benchmark that reported such a run
+ * as "lz4" would be lying, so the producer always enables the "feature"
+ * debug context (a few lines per connection) and watches for it. */
+static char codec_feature[16];        /* "LZ4" for lz4: the name in "Disabling feature X" */
+static atomic_bool codec_refused;
+static bool debug_forward;            /* user asked for --debug: show level-7 lines too */
+
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
+/* librdkafka quietly sends batches uncompressed when the broker's ApiVersions
+ * answer does not enable the codec's feature (LZ4 needs FindCoordinator v0,
+ * ZSTD needs Produce v7 and Fetch v10). A benchmark that reported such a run
+ * as "lz4" would be lying, so the producer always enables the "feature"
+ * debug context (a few lines per connection) and watches for it. */
+static char codec_feature[16];        /* "LZ4" for lz4: the name in "Disabling feature X" */
+static atomic_bool codec_refused;
+static bool debug_forward;            /* user asked for --debug: show level-7 lines too */
+
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -127,6 +147,15 @@ static void set_conf(rd_kafka_conf_t *conf, const char *name, const char *value)
         die("config %s=%s: %s", name, value, err);
 }
 
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const char *p = strstr(buf, "Disabling feature ");
+    if (p && codec_feature[0] && strcmp(p + strlen("Disabling feature "), codec_feature) == 0)
+        atomic_store(&codec_refused, true);
+    if (level < 7 || debug_forward)
+        fprintf(stderr, "rdkafka %d %s: %s\n", level, fac, buf);
+}
+
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
     bench_produce_t *st = opaque;
@@ -153,8 +182,10 @@ static rd_kafka_t *new_producer(const bench_opts_t *o, bench_produce_t *st)
     /* Idempotence would force acks=all; the point is to compare acks. */
     set_conf(conf, "enable.idempotence", "false");
     set_conf(conf, "message.timeout.ms", "120000");
-    if (o->debug)
-        set_conf(conf, "debug", o->debug);
+    char debug[256];
+    snprintf(debug, sizeof(debug), "feature%s%s", o->debug ? "," : "", o->debug ? o->debug : "");
+    set_conf(conf, "debug", debug);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_conf_set_opaque(conf, st);
     rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
@@ -274,9 +305,10 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
     qsort(st.lat_us, st.delivered, sizeof(*st.lat_us), cmp_u32);
     double mb = (double)st.delivered * (double)o->size / 1e6;
     printf("RESULT phase=produce topic=%s messages=%" PRIu64 " size=%zu partitions=%" PRId32
-           " acks=%s compression=%s linger_ms=%d secs=%.3f msgs_per_s=%.0f mb_per_s=%.1f"
-           " p50_ms=%.2f p99_ms=%.2f max_ms=%.2f failed=%" PRIu64 "\n",
-           o->topic, st.delivered, o->size, o->partitions, o->acks, o->codec, o->linger_ms, secs,
+           " acks=%s compression=%s codec_used=%s linger_ms=%d secs=%.3f msgs_per_s=%.0f"
+           " mb_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f failed=%" PRIu64 "\n",
+           o->topic, st.delivered, o->size, o->partitions, o->acks, o->codec,
+           atomic_load(&codec_refused) ? "none" : o->codec, o->linger_ms, secs,
            (double)st.delivered / secs, mb / secs, pct_ms(st.lat_us, st.delivered, 50),
            pct_ms(st.lat_us, st.delivered, 99), pct_ms(st.lat_us, st.delivered, 100), st.failed);
     fflush(stdout);
@@ -305,6 +337,7 @@ static int consume_phase(const bench_opts_t *o, uint64_t expect)
     set_conf(conf, "auto.offset.reset", "earliest");
     if (o->debug)
         set_conf(conf, "debug", o->debug);
+    rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk)
         die("rd_kafka_new(consumer): %s", err);
@@ -429,7 +462,10 @@ int main(int argc, char **argv)
         case 'z': o.codec = optarg; break;
         case 'l': o.linger_ms = (int)parse_num("--linger", optarg, 0, 900000); break;
         case 'C': o.consume = false; break;
-        case 'D': o.debug = optarg; break;
+        case 'D':
+            o.debug = optarg;
+            debug_forward = true;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 2;
         }
@@ -440,6 +476,9 @@ int main(int argc, char **argv)
     }
     if (!o.topic[0])
         snprintf(o.topic, sizeof(o.topic), "bench-%ld-%lld", (long)getpid(), (long long)time(NULL));
+
+    for (size_t i = 0; o.codec[i] && i + 1 < sizeof(codec_feature); i++)
+        codec_feature[i] = (char)toupper((unsigned char)o.codec[i]);
 
     size_t pool_len = o.size * 4 > POOL_MIN_BYTES ? o.size * 4 : POOL_MIN_BYTES;
     uint8_t *pool = make_pool(pool_len);

@@ -42,55 +42,55 @@ typedef broker_result_t (*broker_handler_fn)(broker_req_t *req);
 typedef broker_result_t (*broker_resume_fn)(broker_req_t *req, bool timed_out);
 
 struct broker_req_s {
-    broker_conn_t          *conn;
-    broker_t               *broker;
-    proto_req_header_t      hdr;
+    broker_conn_t *conn;
+    broker_t *broker;
+    proto_req_header_t hdr;
     const proto_api_desc_t *api;
-    int16_t                 version;
-    arena_t                 arena; /* everything of this request; reset after its response */
-    void                   *body;  /* decoded request struct */
-    void                   *resp;  /* response struct, initialised to defaults for version */
+    int16_t version;
+    arena_t arena; /* everything of this request; reset after its response */
+    void *body;    /* decoded request struct */
+    void *resp;    /* response struct, initialised to defaults for version */
     /* Parking (long-poll Fetch). */
-    list_t                  park_node;
-    broker_resume_fn        resume;
-    void                   *park_state;
-    int64_t                 deadline_ms;
-    bool                    parked;
+    list_t park_node;
+    broker_resume_fn resume;
+    void *park_state;
+    int64_t deadline_ms;
+    bool parked;
 };
 
 struct broker_conn_s {
-    uv_tcp_t      tcp;
-    uv_timer_t    timer;   /* the parked request's deadline */
-    broker_t     *broker;
-    list_t        node;    /* in broker->conns */
-    buf_t         in;
-    size_t        in_head; /* start of the first unprocessed frame */
-    broker_req_t  req;     /* the one request in flight */
-    bool          busy;    /* a request is parked */
-    bool          reading;
-    bool          closing;
-    int           handles_open;
-    size_t        write_pending; /* bytes handed to uv_write, not yet done */
-    char          peer[64];
-    uint64_t      id;
+    uv_tcp_t tcp;
+    uv_timer_t timer; /* the parked request's deadline */
+    broker_t *broker;
+    list_t node; /* in broker->conns */
+    buf_t in;
+    size_t in_head;   /* start of the first unprocessed frame */
+    broker_req_t req; /* the one request in flight */
+    bool busy;        /* a request is parked */
+    bool reading;
+    bool closing;
+    int handles_open;
+    size_t write_pending; /* bytes handed to uv_write, not yet done */
+    char peer[64];
+    uint64_t id;
 };
 
 struct broker_s {
-    uv_loop_t       *loop;
+    uv_loop_t *loop;
     broker_config_t *cfg;
-    uv_tcp_t         listener;
-    uv_signal_t      sigterm, sigint;
-    list_t           conns;
-    int              nconns;
-    uint64_t         next_conn_id;
-    list_t           parked; /* broker_req_t.park_node */
-    broker_topics_t  topics;
-    char             cluster_id[32];
-    int64_t          next_producer_id;
-    buf_t            batch_scratch; /* decompressed records while validating a Produce */
-    buf_t            fetch_data;    /* the records of the Fetch response being built */
-    bool             stopping;
-    int              exit_code;
+    uv_tcp_t listener;
+    uv_signal_t sigterm, sigint;
+    list_t conns;
+    int nconns;
+    uint64_t next_conn_id;
+    list_t parked; /* broker_req_t.park_node */
+    broker_topics_t topics;
+    char cluster_id[32];
+    int64_t next_producer_id;
+    buf_t batch_scratch; /* decompressed records while validating a Produce */
+    buf_t fetch_data;    /* the records of the Fetch response being built */
+    bool stopping;
+    int exit_code;
 };
 
 int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg);
@@ -108,7 +108,7 @@ void broker_wake_parked(broker_t *broker);
 
 /* Dispatch table: one entry per implemented API (see broker/dispatch.c). */
 typedef struct broker_api_s {
-    int16_t           key;
+    int16_t key;
     broker_handler_fn handler;
 } broker_api_t;
 const broker_api_t *broker_api_lookup(int16_t key);
@@ -156,19 +156,21 @@ enum kafka_error_e {
     KERR_UNKNOWN_TOPIC_ID = 100,
 };
 
-
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
 
 /* n structs of desc from the request arena, each set to its defaults. */
 void *broker_alloc_structs(broker_req_t *req, const proto_struct_desc_t *desc, int32_t n);
 /* Fills a response array field with n default structs; false when out of memory. */
-#define BROKER_FILL_ARRAY(req, arr, desc, count)                                                   \
-    ((arr).items = broker_alloc_structs((req), &(desc), (count)), (arr).n = (arr).items ? (count) : 0, \
+#define BROKER_FILL_ARRAY(req, arr, desc, count)                                                                       \
+    ((arr).items = broker_alloc_structs((req), &(desc), (count)), (arr).n = (arr).items ? (count) : 0,                 \
      (arr).items != NULL || (count) == 0)
 /* A string formatted into the request arena. */
 proto_str_t broker_strf(broker_req_t *req, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Request bytes live in the connection's input buffer, which the broker owns. */
-static inline uint8_t *broker_mutable(const uint8_t *p) { return (uint8_t *)(uintptr_t)p; }
+static inline uint8_t *broker_mutable(const uint8_t *p)
+{
+    return (uint8_t *)(uintptr_t)p;
+}
 static inline bool broker_str_eq(proto_str_t s, const char *c)
 {
     size_t n = strlen(c);

@@ -15,13 +15,16 @@ typedef enum { CFG_STR, CFG_I32, CFG_I64, CFG_BOOL } cfg_type_t;
 
 typedef struct cfg_prop_s {
     const char *name;
-    cfg_type_t  type;
-    size_t      offset;
+    cfg_type_t type;
+    size_t offset;
     const char *def;
-    int64_t     min, max; /* integers only */
+    int64_t min, max; /* integers only */
 } cfg_prop_t;
 
-#define P(name, type, field, def, min, max) {name, type, offsetof(broker_config_t, field), def, min, max}
+#define P(name, type, field, def, min, max)                                                                            \
+    {                                                                                                                  \
+        name, type, offsetof(broker_config_t, field), def, min, max                                                    \
+    }
 
 /* The properties eddy understands; Kafka's names and defaults. */
 static const cfg_prop_t cfg_props[] = {
@@ -181,8 +184,7 @@ int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, s
     return 0;
 }
 
-int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err,
-                            size_t errlen)
+int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err, size_t errlen)
 {
     const char *file = NULL;
     int first_flag = 1;

@@ -15,13 +15,13 @@
 #include <stdint.h>
 
 typedef struct broker_config_s {
-    char   *listeners;            /* PLAINTEXT://host:port */
-    char   *advertised_listeners; /* empty: same as listeners */
-    char   *log_dirs;
+    char *listeners;            /* PLAINTEXT://host:port */
+    char *advertised_listeners; /* empty: same as listeners */
+    char *log_dirs;
     int32_t node_id;
     int32_t num_partitions;
     int32_t default_replication_factor;
-    bool    auto_create_topics_enable;
+    bool auto_create_topics_enable;
     int32_t message_max_bytes;
     int32_t socket_request_max_bytes;
     int64_t log_segment_bytes;
@@ -29,16 +29,16 @@ typedef struct broker_config_s {
     int32_t log_index_interval_bytes;
     int32_t log_index_size_max_bytes;
     int32_t fetch_max_bytes;
-    char   *log_message_timestamp_type; /* CreateTime or LogAppendTime */
+    char *log_message_timestamp_type; /* CreateTime or LogAppendTime */
     int32_t max_connections;
-    char   *log_level;            /* eddy's own: error, warn, info, debug */
-    bool    delete_topic_enable;
+    char *log_level; /* eddy's own: error, warn, info, debug */
+    bool delete_topic_enable;
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
-    char    listen_host[256];
-    int     listen_port;
-    char    advertised_host[256];
-    int     advertised_port;
+    char listen_host[256];
+    int listen_port;
+    char advertised_host[256];
+    int advertised_port;
 } broker_config_t;
 
 void broker_config_defaults(broker_config_t *cfg);
@@ -52,8 +52,7 @@ int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, s
  * --config, then --key value pairs (also --key=value). Applies file, env,
  * flags in that order, then broker_config_finish.
  */
-int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err,
-                            size_t errlen);
+int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err, size_t errlen);
 /* Validates and derives the listener fields. */
 int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen);
 

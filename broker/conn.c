@@ -21,10 +21,10 @@
 #define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
 
 typedef struct conn_write_s {
-    uv_write_t     req;
+    uv_write_t req;
     broker_conn_t *conn;
-    size_t         len;
-    uint8_t        data[];
+    size_t len;
+    uint8_t data[];
 } conn_write_t;
 
 static void conn_process(broker_conn_t *conn);
@@ -189,8 +189,7 @@ static void conn_complete(broker_conn_t *conn, broker_result_t result)
  * UNSUPPORTED_VERSION and only our own ApiVersions range, so any client can
  * parse it and retry at a version we support (KIP-511).
  */
-static void conn_api_versions_fallback(broker_conn_t *conn, const proto_req_header_t *hdr,
-                                       const proto_api_desc_t *api)
+static void conn_api_versions_fallback(broker_conn_t *conn, const proto_req_header_t *hdr, const proto_api_desc_t *api)
 {
     buf_t out;
     buf_init(&out);
@@ -261,8 +260,7 @@ static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t 
         return false;
     }
     proto_msg_init(api->response, v, req->resp);
-    LOG_DEBUG("net", "conn %llu: %s v%d corr %d", (unsigned long long)conn->id, api->name, v,
-              req->hdr.correlation_id);
+    LOG_DEBUG("net", "conn %llu: %s v%d corr %d", (unsigned long long)conn->id, api->name, v, req->hdr.correlation_id);
     broker_result_t result = entry->handler(req);
     if (result == BROKER_PARKED) {
         conn->busy = true;
@@ -346,11 +344,11 @@ void broker_req_finish(broker_req_t *req, broker_result_t result)
         req->parked = false;
     }
     uv_timer_stop(&conn->timer);
-    size_t len = conn->in.data ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
-                                          ((uint32_t)conn->in.data[conn->in_head + 1] << 16) |
-                                          ((uint32_t)conn->in.data[conn->in_head + 2] << 8) |
-                                          conn->in.data[conn->in_head + 3])
-                               : 0;
+    size_t len = conn->in.data
+                     ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
+                                ((uint32_t)conn->in.data[conn->in_head + 1] << 16) |
+                                ((uint32_t)conn->in.data[conn->in_head + 2] << 8) | conn->in.data[conn->in_head + 3])
+                     : 0;
     conn->busy = false;
     conn_complete(conn, result);
     if (conn->closing)
@@ -362,8 +360,7 @@ void broker_req_finish(broker_req_t *req, broker_result_t result)
 void broker_wake_parked(broker_t *broker)
 {
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &broker->parked)
-    {
+    list_foreach_safe (pos, tmp, &broker->parked) {
         broker_req_t *req = list_entry(pos, broker_req_t, park_node);
         broker_result_t r = req->resume(req, false);
         if (r != BROKER_PARKED)

@@ -14,11 +14,10 @@ extern char **environ;
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: eddy [server.properties] [--config FILE] [--<kafka.property> VALUE ...]\n"
-            "  e.g. eddy --listeners PLAINTEXT://127.0.0.1:9092 --log.dirs ./data\n"
-            "  Properties may also come from EDDY_<PROPERTY> environment variables\n"
-            "  (EDDY_LOG_DIRS=./data). See README.md for the list.\n");
+    fprintf(stderr, "usage: eddy [server.properties] [--config FILE] [--<kafka.property> VALUE ...]\n"
+                    "  e.g. eddy --listeners PLAINTEXT://127.0.0.1:9092 --log.dirs ./data\n"
+                    "  Properties may also come from EDDY_<PROPERTY> environment variables\n"
+                    "  (EDDY_LOG_DIRS=./data). See README.md for the list.\n");
 }
 
 int main(int argc, char **argv)

@@ -7,8 +7,8 @@
 
 #define RECORDS_MAX_DECOMPRESSED (256u * 1024u * 1024u)
 
-int broker_records_find_time(log_partition_t *log, int64_t batch_offset, int64_t ts, int want_exact_ts,
-                             buf_t *scratch, int64_t *offset, int64_t *timestamp)
+int broker_records_find_time(log_partition_t *log, int64_t batch_offset, int64_t ts, int want_exact_ts, buf_t *scratch,
+                             int64_t *offset, int64_t *timestamp)
 {
     log_read_t rd;
     int rc = log_partition_read(log, batch_offset, 1, 1, &rd);
@@ -25,8 +25,8 @@ int broker_records_find_time(log_partition_t *log, int64_t batch_offset, int64_t
         rc = PROTO_ESHORT;
     proto_reader_t recs;
     if (rc == 0)
-        rc = proto_batch_records(raw.data, proto_batch_total_size(&hdr), &hdr, scratch, RECORDS_MAX_DECOMPRESSED,
-                                 &recs);
+        rc =
+            proto_batch_records(raw.data, proto_batch_total_size(&hdr), &hdr, scratch, RECORDS_MAX_DECOMPRESSED, &recs);
     if (rc != 0) {
         buf_fini(&raw);
         return rc;

@@ -18,7 +18,7 @@
  * for the max-timestamp lookup). Fills *offset and *timestamp; 0, or a
  * negative code when the batch cannot be read or decoded.
  */
-int broker_records_find_time(log_partition_t *log, int64_t batch_offset, int64_t ts, int want_exact_ts,
-                             buf_t *scratch, int64_t *offset, int64_t *timestamp);
+int broker_records_find_time(log_partition_t *log, int64_t batch_offset, int64_t ts, int want_exact_ts, buf_t *scratch,
+                             int64_t *offset, int64_t *timestamp);
 
 #endif

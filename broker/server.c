@@ -80,7 +80,7 @@ int broker_listen(broker_t *broker)
     int len = sizeof(bound);
     uv_tcp_getsockname(&broker->listener, (struct sockaddr *)&bound, &len);
     int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
-                                                  : ((struct sockaddr_in *)&bound)->sin_port);
+                                                 : ((struct sockaddr_in *)&bound)->sin_port);
     cfg->listen_port = port;
     if (cfg->advertised_port == 0)
         cfg->advertised_port = port;
@@ -97,7 +97,10 @@ int broker_listen(broker_t *broker)
     return 0;
 }
 
-static void server_on_closed(uv_handle_t *h) { (void)h; }
+static void server_on_closed(uv_handle_t *h)
+{
+    (void)h;
+}
 
 static void server_close_idle(uv_timer_t *t);
 
@@ -114,8 +117,7 @@ void broker_stop(broker_t *broker)
     uv_close((uv_handle_t *)&broker->sigterm, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &broker->parked)
-    {
+    list_foreach_safe (pos, tmp, &broker->parked) {
         broker_req_t *req = list_entry(pos, broker_req_t, park_node);
         broker_result_t r = req->resume(req, true);
         broker_req_finish(req, r == BROKER_PARKED ? BROKER_CLOSE : r);
@@ -132,8 +134,7 @@ static void server_close_idle(uv_timer_t *t)
     static int ticks;
     list_t *pos, *tmp;
     bool left = false;
-    list_foreach_safe(pos, tmp, &broker->conns)
-    {
+    list_foreach_safe (pos, tmp, &broker->conns) {
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
         /* Give pending writes up to ~2 s to reach the client. */
         if (conn->write_pending == 0 || ticks > 100)

@@ -13,13 +13,31 @@
 
 /* Topic-level configs eddy accepts at creation (Kafka's names). */
 static const char *const topic_config_names[] = {
-    "cleanup.policy",      "compression.type",    "delete.retention.ms", "file.delete.delay.ms",
-    "flush.messages",      "flush.ms",            "index.interval.bytes", "max.compaction.lag.ms",
-    "max.message.bytes",   "message.timestamp.type", "message.timestamp.difference.max.ms",
-    "message.timestamp.before.max.ms", "message.timestamp.after.max.ms", "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms", "min.insync.replicas", "preallocate", "retention.bytes", "retention.ms",
-    "segment.bytes",       "segment.index.bytes", "segment.jitter.ms",   "segment.ms",
-    "unclean.leader.election.enable", "message.downconversion.enable",
+    "cleanup.policy",
+    "compression.type",
+    "delete.retention.ms",
+    "file.delete.delay.ms",
+    "flush.messages",
+    "flush.ms",
+    "index.interval.bytes",
+    "max.compaction.lag.ms",
+    "max.message.bytes",
+    "message.timestamp.type",
+    "message.timestamp.difference.max.ms",
+    "message.timestamp.before.max.ms",
+    "message.timestamp.after.max.ms",
+    "min.cleanable.dirty.ratio",
+    "min.compaction.lag.ms",
+    "min.insync.replicas",
+    "preallocate",
+    "retention.bytes",
+    "retention.ms",
+    "segment.bytes",
+    "segment.index.bytes",
+    "segment.jitter.ms",
+    "segment.ms",
+    "unclean.leader.election.enable",
+    "message.downconversion.enable",
 };
 
 static bool topic_config_known(const char *key)
@@ -156,8 +174,8 @@ static int topic_save(broker_topics_t *topics, const broker_topic_t *t)
     buf_init(&b);
     char line[1024], hex[33];
     uuid_hex(&t->id, hex);
-    int n = snprintf(line, sizeof(line), "# eddy topic metadata\nname=%s\ntopic.id=%s\npartitions=%d\n", t->name,
-                     hex, t->nparts);
+    int n = snprintf(line, sizeof(line), "# eddy topic metadata\nname=%s\ntopic.id=%s\npartitions=%d\n", t->name, hex,
+                     t->nparts);
     int rc = buf_append(&b, line, (size_t)n);
     for (int i = 0; i < t->nconfigs && rc == 0; i++) {
         n = snprintf(line, sizeof(line), "config.%s=%s\n", t->configs[i].key, t->configs[i].value);
@@ -314,7 +332,10 @@ broker_topic_t *broker_topics_get_by_id(broker_topics_t *topics, const proto_uui
     return NULL;
 }
 
-broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos) { return map_next(&topics->by_name, pos); }
+broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos)
+{
+    return map_next(&topics->by_name, pos);
+}
 
 static int16_t topic_validate_config(const char *key, const char *value, char *errmsg, size_t errlen)
 {
@@ -330,11 +351,10 @@ static int16_t topic_validate_config(const char *key, const char *value, char *e
     /* Numeric configs: {name, min, max}. retention.* take -1 for "unlimited". */
     static const struct {
         const char *key;
-        long long   min, max;
+        long long min, max;
     } ranges[] = {
-        {"max.message.bytes", 0, INT32_MAX}, {"segment.bytes", 1024, INT32_MAX},
-        {"segment.ms", 1, INT64_MAX},        {"index.interval.bytes", 0, INT32_MAX},
-        {"retention.ms", -1, INT64_MAX},     {"retention.bytes", -1, INT64_MAX},
+        {"max.message.bytes", 0, INT32_MAX},    {"segment.bytes", 1024, INT32_MAX}, {"segment.ms", 1, INT64_MAX},
+        {"index.interval.bytes", 0, INT32_MAX}, {"retention.ms", -1, INT64_MAX},    {"retention.bytes", -1, INT64_MAX},
     };
     for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
         if (strcmp(key, ranges[i].key) != 0)

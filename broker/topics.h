@@ -28,27 +28,27 @@ typedef struct broker_topic_config_s {
 } broker_topic_config_t;
 
 typedef struct broker_partition_s {
-    int32_t          index;
+    int32_t index;
     log_partition_t *log; /* NULL: offline (its files could not be opened) */
 } broker_partition_t;
 
 typedef struct broker_topic_s {
-    char                  *name;
-    size_t                 name_len;
-    proto_uuid_t           id;
-    int32_t                nparts;
-    broker_partition_t    *parts;
+    char *name;
+    size_t name_len;
+    proto_uuid_t id;
+    int32_t nparts;
+    broker_partition_t *parts;
     broker_topic_config_t *configs; /* overrides only */
-    int                    nconfigs;
+    int nconfigs;
     /* Effective values the hot path reads. */
-    bool                   log_append_time;
-    int32_t                max_message_bytes;
+    bool log_append_time;
+    int32_t max_message_bytes;
 } broker_topic_t;
 
 typedef struct broker_topics_s {
-    map_t                  by_name;
+    map_t by_name;
     const broker_config_t *cfg;
-    char                   meta_dir[4096];
+    char meta_dir[4096];
 } broker_topics_t;
 
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg);

@@ -14,13 +14,11 @@ void log_config_defaults(log_config_t *cfg)
 const char *log_strerror(int err)
 {
     switch (err) {
-#define LOG_ERRNO_TEXT(name, value, text)                                                          \
-    case name:                                                                                     \
-        return text;
+#define LOG_ERRNO_TEXT(name, value, text)                                                                              \
+    case name: return text;
         LOG_ERRNO_MAP(LOG_ERRNO_TEXT)
 #undef LOG_ERRNO_TEXT
-    default:
-        break;
+    default: break;
     }
     if (err == 0)
         return "success";

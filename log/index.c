@@ -20,7 +20,10 @@ static void put32(uint8_t *p, uint32_t v)
     p[3] = (uint8_t)v;
 }
 
-static uint64_t get64(const uint8_t *p) { return ((uint64_t)get32(p) << 32) | get32(p + 4); }
+static uint64_t get64(const uint8_t *p)
+{
+    return ((uint64_t)get32(p) << 32) | get32(p + 4);
+}
 
 static void put64(uint8_t *p, uint64_t v)
 {
@@ -94,7 +97,10 @@ static int store_file(int fd, const uint8_t *raw, size_t len)
     return rc;
 }
 
-static int rel_ok(int64_t base, int64_t offset) { return offset >= base && offset - base <= INT32_MAX; }
+static int rel_ok(int64_t base, int64_t offset)
+{
+    return offset >= base && offset - base <= INT32_MAX;
+}
 
 /* ---- offset index ---- */
 
@@ -185,7 +191,10 @@ int log_offset_index_truncate(log_offset_index_t *idx, size_t count)
     return log_io_ftruncate(idx->fd, (int64_t)count * LOG_OFFSET_INDEX_ENTRY_SIZE);
 }
 
-void log_offset_index_clear(log_offset_index_t *idx) { idx->count = 0; }
+void log_offset_index_clear(log_offset_index_t *idx)
+{
+    idx->count = 0;
+}
 
 int log_offset_index_store(log_offset_index_t *idx)
 {
@@ -322,7 +331,10 @@ int log_time_index_truncate(log_time_index_t *idx, size_t count)
     return log_io_ftruncate(idx->fd, (int64_t)count * LOG_TIME_INDEX_ENTRY_SIZE);
 }
 
-void log_time_index_clear(log_time_index_t *idx) { idx->count = 0; }
+void log_time_index_clear(log_time_index_t *idx)
+{
+    idx->count = 0;
+}
 
 int log_time_index_store(log_time_index_t *idx)
 {

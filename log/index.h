@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #define LOG_OFFSET_INDEX_ENTRY_SIZE 8
-#define LOG_TIME_INDEX_ENTRY_SIZE 12
+#define LOG_TIME_INDEX_ENTRY_SIZE   12
 
 typedef struct log_offset_entry_s {
     int32_t rel_offset;
@@ -43,20 +43,20 @@ typedef struct log_time_entry_s {
 } log_time_entry_t;
 
 typedef struct log_offset_index_s {
-    int                 fd;
-    int64_t             base_offset;
-    size_t              max_entries; /* "full" from here on: the segment rolls */
-    size_t              count;
-    size_t              cap;
+    int fd;
+    int64_t base_offset;
+    size_t max_entries; /* "full" from here on: the segment rolls */
+    size_t count;
+    size_t cap;
     log_offset_entry_t *entries;
 } log_offset_index_t;
 
 typedef struct log_time_index_s {
-    int               fd;
-    int64_t           base_offset;
-    size_t            max_entries;
-    size_t            count;
-    size_t            cap;
+    int fd;
+    int64_t base_offset;
+    size_t max_entries;
+    size_t count;
+    size_t cap;
     log_time_entry_t *entries;
 } log_time_index_t;
 
@@ -83,7 +83,10 @@ int log_offset_index_store(log_offset_index_t *idx);
  * offset in *found (base offset and 0 when no entry is <= offset).
  */
 int64_t log_offset_index_lookup(const log_offset_index_t *idx, int64_t offset, int64_t *found);
-static inline int log_offset_index_full(const log_offset_index_t *idx) { return idx->count >= idx->max_entries; }
+static inline int log_offset_index_full(const log_offset_index_t *idx)
+{
+    return idx->count >= idx->max_entries;
+}
 
 void log_time_index_init(log_time_index_t *idx, int fd, int64_t base_offset, int32_t max_bytes);
 void log_time_index_fini(log_time_index_t *idx);
@@ -101,7 +104,10 @@ int log_time_index_store(log_time_index_t *idx);
  * start there. The base offset when no entry qualifies.
  */
 int64_t log_time_index_lookup(const log_time_index_t *idx, int64_t ts);
-static inline int log_time_index_full(const log_time_index_t *idx) { return idx->count >= idx->max_entries; }
+static inline int log_time_index_full(const log_time_index_t *idx)
+{
+    return idx->count >= idx->max_entries;
+}
 /* Last entry, or 0 when empty. */
 int log_time_index_last(const log_time_index_t *idx, int64_t *ts, int64_t *offset);
 

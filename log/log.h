@@ -32,9 +32,9 @@
 #include "base/buf.h"
 
 /* Status codes of our own, outside the errno range. */
-#define LOG_ERRNO_MAP(X)                                                                           \
-    X(LOG_EOUT_OF_RANGE, -9001, "offset outside the log's [start, end] range")                     \
-    X(LOG_ECORRUPT, -9002, "log data on disk failed a consistency check")                          \
+#define LOG_ERRNO_MAP(X)                                                                                               \
+    X(LOG_EOUT_OF_RANGE, -9001, "offset outside the log's [start, end] range")                                         \
+    X(LOG_ECORRUPT, -9002, "log data on disk failed a consistency check")                                              \
     X(LOG_ETOOLARGE, -9003, "batch cannot be stored (offset span or size out of range)")
 
 enum {
@@ -105,9 +105,9 @@ size_t log_partition_segment_count(const log_partition_t *p);
  * deletes the segment) until log_read_release.
  */
 typedef struct log_read_s {
-    int            fd;
-    off_t          pos;
-    size_t         len;
+    int fd;
+    off_t pos;
+    size_t len;
     log_segment_t *seg; /* reference held, NULL when len is 0 */
 } log_read_t;
 
@@ -118,8 +118,7 @@ typedef struct log_read_s {
  * otherwise such a read is empty. offset == end offset gives an empty read;
  * offset below the start or above the end gives LOG_EOUT_OF_RANGE.
  */
-int log_partition_read(log_partition_t *p, int64_t offset, size_t max_bytes, int min_one_batch,
-                       log_read_t *out);
+int log_partition_read(log_partition_t *p, int64_t offset, size_t max_bytes, int min_one_batch, log_read_t *out);
 /* Appends the bytes the read describes to dst. */
 int log_read_copy(const log_read_t *rd, buf_t *dst);
 /* Drops the read's segment reference; safe on an empty or released read. */

@@ -86,8 +86,8 @@ static int make_dirs(const char *dir)
 
 typedef struct base_list_s {
     int64_t *bases;
-    size_t   count;
-    size_t   cap;
+    size_t count;
+    size_t cap;
     const char *dir;
 } base_list_t;
 
@@ -202,8 +202,8 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     p->end_offset = p->segs[p->nsegs - 1]->next_offset;
     p->recovery_point = p->end_offset;
     free(bl.bases);
-    LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")", dir, p->nsegs,
-              p->start_offset, p->end_offset);
+    LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")", dir, p->nsegs, p->start_offset,
+              p->end_offset);
     *out = p;
     return 0;
 fail:
@@ -228,8 +228,8 @@ static int remove_tree(const char *path, int depth);
 
 typedef struct remove_ctx_s {
     const char *dir;
-    int         depth;
-    int         err;
+    int depth;
+    int err;
 } remove_ctx_t;
 
 static int remove_entry(void *arg, const char *name)
@@ -278,8 +278,7 @@ int log_partition_remove(log_partition_t *p)
     return rc;
 }
 
-static int should_roll(const log_partition_t *p, const log_segment_t *seg, const proto_batch_header_t *hdr,
-                       size_t len)
+static int should_roll(const log_partition_t *p, const log_segment_t *seg, const proto_batch_header_t *hdr, size_t len)
 {
     if (seg->size == 0)
         return 0; /* an empty segment takes any batch, even one above segment_bytes */
@@ -290,8 +289,8 @@ static int should_roll(const log_partition_t *p, const log_segment_t *seg, const
     if (proto_batch_last_offset(hdr) - seg->base_offset > INT32_MAX)
         return 1; /* relative offsets in the indexes are int32 */
     if (p->cfg.roll_ms > 0) {
-        int64_t waited = seg->rolling_ts >= 0 ? hdr->max_timestamp - seg->rolling_ts
-                                              : now_ms(&p->cfg) - seg->created_ms;
+        int64_t waited =
+            seg->rolling_ts >= 0 ? hdr->max_timestamp - seg->rolling_ts : now_ms(&p->cfg) - seg->created_ms;
         if (waited > p->cfg.roll_ms)
             return 1;
     }
@@ -306,8 +305,7 @@ static int roll(log_partition_t *p)
         return rc;
     rc = log_segment_create(p->dir, p->end_offset, &p->cfg, now_ms(&p->cfg), &seg);
     if (rc < 0) {
-        LOG_WARN(SUBSYS, "%s: cannot roll a new segment at %" PRId64 ": %s", p->dir, p->end_offset,
-                 log_strerror(rc));
+        LOG_WARN(SUBSYS, "%s: cannot roll a new segment at %" PRId64 ": %s", p->dir, p->end_offset, log_strerror(rc));
         return rc;
     }
     rc = log_segment_seal(old);
@@ -319,8 +317,7 @@ static int roll(log_partition_t *p)
     return 0;
 }
 
-int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
-                         int64_t *base_offset_out)
+int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int64_t *base_offset_out)
 {
     proto_batch_header_t hdr;
     if (batch == NULL || len < PROTO_BATCH_HEADER_SIZE)
@@ -343,8 +340,7 @@ int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t
     proto_batch_set_leader_epoch(batch, leader_epoch);
     int rc = log_segment_append(p->segs[p->nsegs - 1], batch, len, &hdr, p->cfg.index_interval_bytes);
     if (rc < 0) {
-        LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset,
-                 log_strerror(rc));
+        LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset, log_strerror(rc));
         return rc;
     }
     p->end_offset = proto_batch_last_offset(&hdr) + 1;
@@ -354,9 +350,15 @@ int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t
     return 0;
 }
 
-int64_t log_partition_start_offset(const log_partition_t *p) { return p->start_offset; }
+int64_t log_partition_start_offset(const log_partition_t *p)
+{
+    return p->start_offset;
+}
 
-int64_t log_partition_end_offset(const log_partition_t *p) { return p->end_offset; }
+int64_t log_partition_end_offset(const log_partition_t *p)
+{
+    return p->end_offset;
+}
 
 void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t *offset)
 {
@@ -366,7 +368,10 @@ void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t 
         *offset = p->max_timestamp_offset;
 }
 
-size_t log_partition_segment_count(const log_partition_t *p) { return p->nsegs; }
+size_t log_partition_segment_count(const log_partition_t *p)
+{
+    return p->nsegs;
+}
 
 int log_partition_flush(log_partition_t *p)
 {

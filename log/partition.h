@@ -15,17 +15,17 @@
 #include "log/segment.h"
 
 struct log_partition_s {
-    char           *dir;
-    log_config_t    cfg;
+    char *dir;
+    log_config_t cfg;
     log_segment_t **segs; /* each holds one reference for the partition */
-    size_t          nsegs;
-    size_t          cap;
-    int64_t         start_offset;   /* log start offset: retention and DeleteRecords move it */
-    int64_t         end_offset;     /* LEO */
-    int64_t         recovery_point; /* everything below was fsynced (flush) */
-    int64_t         max_timestamp;
-    int64_t         max_timestamp_offset;
-    unsigned        dir_dirty : 1; /* a segment was created since the directory was synced */
+    size_t nsegs;
+    size_t cap;
+    int64_t start_offset;   /* log start offset: retention and DeleteRecords move it */
+    int64_t end_offset;     /* LEO */
+    int64_t recovery_point; /* everything below was fsynced (flush) */
+    int64_t max_timestamp;
+    int64_t max_timestamp_offset;
+    unsigned dir_dirty : 1; /* a segment was created since the directory was synced */
 };
 
 /* Index of the segment with the largest base offset <= offset (0 if none is). */

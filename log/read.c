@@ -3,8 +3,7 @@
 #include "log/io.h"
 #include "log/partition.h"
 
-int log_partition_read(log_partition_t *p, int64_t offset, size_t max_bytes, int min_one_batch,
-                       log_read_t *out)
+int log_partition_read(log_partition_t *p, int64_t offset, size_t max_bytes, int min_one_batch, log_read_t *out)
 {
     *out = (log_read_t){.fd = -1, .pos = 0, .len = 0, .seg = NULL};
     if (offset < p->start_offset || offset > p->end_offset)

@@ -175,8 +175,9 @@ static int tail_scan(log_segment_t *seg)
     if (ts_offset >= next)
         return 0; /* the time index points past the data */
     if (start + bytes < seg->size) {
-        LOG_WARN(SUBSYS, "%s.log: cutting %" PRId64 " bytes of a partial or invalid batch at position %" PRId64
-                         " (next offset %" PRId64 ")",
+        LOG_WARN(SUBSYS,
+                 "%s.log: cutting %" PRId64 " bytes of a partial or invalid batch at position %" PRId64
+                 " (next offset %" PRId64 ")",
                  seg->path, seg->size - (start + bytes), start + bytes, next);
         rc = log_io_ftruncate(seg->fd, start + bytes);
         if (rc < 0)
@@ -207,8 +208,8 @@ static int load_rolling_ts(log_segment_t *seg)
     return 0;
 }
 
-int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset,
-                     int64_t now_ms, log_segment_t **out)
+int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset, int64_t now_ms,
+                     log_segment_t **out)
 {
     log_segment_t *seg;
     int missing = 0, need_recover = 0;
@@ -256,8 +257,7 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         if (rc < 0)
             goto fail;
         if (rc == 0) {
-            LOG_WARN(SUBSYS, "%s.log: tail does not match its index or ends in a partial batch, recovering",
-                     seg->path);
+            LOG_WARN(SUBSYS, "%s.log: tail does not match its index or ends in a partial batch, recovering", seg->path);
             need_recover = 1;
         }
     }
@@ -327,8 +327,9 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
         next = last + 1;
     }
     if (valid < file_size) {
-        LOG_WARN(SUBSYS, "%s.log: cutting %" PRId64 " bytes after the last whole batch at position %" PRId64
-                         " (next offset %" PRId64 ")",
+        LOG_WARN(SUBSYS,
+                 "%s.log: cutting %" PRId64 " bytes after the last whole batch at position %" PRId64
+                 " (next offset %" PRId64 ")",
                  seg->path, file_size - valid, valid, next);
         rc = log_io_ftruncate(seg->fd, valid);
         if (rc < 0)
@@ -430,8 +431,7 @@ int log_segment_unlink(log_segment_t *seg)
     return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
 }
 
-int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int min_one_batch, int64_t *pos,
-                     size_t *len)
+int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int min_one_batch, int64_t *pos, size_t *len)
 {
     log_scan_t sc;
     proto_batch_header_t hdr;
@@ -466,8 +466,8 @@ int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int m
     return 1;
 end:
     if (rc < 0)
-        LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " while reading offset %" PRId64 ": %s",
-                 seg->path, sc.pos, offset, log_strerror(rc));
+        LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " while reading offset %" PRId64 ": %s", seg->path,
+                 sc.pos, offset, log_strerror(rc));
     return rc;
 }
 
@@ -495,7 +495,10 @@ int log_segment_find_time(log_segment_t *seg, int64_t ts, int64_t min_offset, in
     }
 }
 
-void log_segment_ref(log_segment_t *seg) { seg->refs++; }
+void log_segment_ref(log_segment_t *seg)
+{
+    seg->refs++;
+}
 
 void log_segment_unref(log_segment_t *seg)
 {

@@ -33,24 +33,24 @@
 
 /* "<dir>/" + 20 digits + the longest suffix we use, below PATH_MAX. */
 #define LOG_SEGMENT_NAME_DIGITS 20
-#define LOG_SEGMENT_MAX_SUFFIX 24
+#define LOG_SEGMENT_MAX_SUFFIX  24
 
 struct log_segment_s {
-    int64_t            base_offset;
-    int64_t            next_offset; /* exact for the active segment and after a recovery scan */
-    int64_t            size;        /* bytes of whole batches; the file may be longer only
-                                       for the moment a failed append is being undone */
-    int                fd;          /* the .log file */
-    char              *path;        /* "<dir>/<20-digit base>", suffixes added on use */
+    int64_t base_offset;
+    int64_t next_offset; /* exact for the active segment and after a recovery scan */
+    int64_t size;        /* bytes of whole batches; the file may be longer only
+                            for the moment a failed append is being undone */
+    int fd;              /* the .log file */
+    char *path;          /* "<dir>/<20-digit base>", suffixes added on use */
     log_offset_index_t oidx;
-    log_time_index_t   tidx;
-    int64_t            max_timestamp;        /* -1 when no batch has a timestamp */
-    int64_t            max_timestamp_offset; /* last offset of the first batch reaching it */
-    int64_t            rolling_ts;           /* first batch's max timestamp (-1: none) for log.roll.ms */
-    int64_t            created_ms;           /* when opened or created: roll fallback */
-    int64_t            bytes_since_index;
-    int                refs;
-    unsigned           dirty : 1; /* written since the last sync */
+    log_time_index_t tidx;
+    int64_t max_timestamp;        /* -1 when no batch has a timestamp */
+    int64_t max_timestamp_offset; /* last offset of the first batch reaching it */
+    int64_t rolling_ts;           /* first batch's max timestamp (-1: none) for log.roll.ms */
+    int64_t created_ms;           /* when opened or created: roll fallback */
+    int64_t bytes_since_index;
+    int refs;
+    unsigned dirty : 1; /* written since the last sync */
 };
 
 /*
@@ -70,8 +70,8 @@ int log_segment_create(const char *dir, int64_t base_offset, const log_config_t 
  * unexpected there falls back to a full recovery scan, which cuts the file
  * at the first incomplete or invalid batch. refs = 1.
  */
-int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset,
-                     int64_t now_ms, log_segment_t **out);
+int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset, int64_t now_ms,
+                     log_segment_t **out);
 /*
  * Scans the whole segment, truncates the .log at the first incomplete or
  * invalid batch (with a warning) and rewrites both indexes from the batches.
@@ -117,11 +117,11 @@ void log_segment_unref(log_segment_t *seg);
 #define LOG_SCAN_BUF_SIZE 16384
 
 typedef struct log_scan_s {
-    int     fd;
+    int fd;
     int64_t pos; /* start of the next batch; on LOG_ECORRUPT, of the bad one */
     int64_t end;
     int64_t buf_pos;
-    size_t  buf_len;
+    size_t buf_len;
     uint8_t buf[LOG_SCAN_BUF_SIZE];
 } log_scan_t;
 

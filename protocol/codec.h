@@ -41,13 +41,13 @@ typedef enum proto_type_e {
 /* Every array field has this layout, whatever its element type. */
 typedef struct proto_array_s {
     int32_t n; /* -1: null */
-    void   *items;
+    void *items;
 } proto_array_t;
 
-#define PROTO_ARRAY_OF(T) \
-    struct {              \
-        int32_t n;        \
-        T      *items;    \
+#define PROTO_ARRAY_OF(T)                                                                                              \
+    struct {                                                                                                           \
+        int32_t n;                                                                                                     \
+        T *items;                                                                                                      \
     }
 typedef PROTO_ARRAY_OF(int8_t) proto_arr_int8_t;
 typedef PROTO_ARRAY_OF(int16_t) proto_arr_int16_t;
@@ -60,34 +60,34 @@ typedef struct proto_struct_desc_s proto_struct_desc_t;
 
 typedef struct proto_field_s {
     const char *name;
-    uint8_t     type;     /* proto_type_t; of the element for arrays */
-    uint8_t     is_array;
-    int16_t     ver_min;  /* versions the field exists in */
-    int16_t     ver_max;
-    int16_t     null_min; /* versions in which null is allowed; -1 none */
-    int16_t     null_max;
-    int32_t     tag;      /* >= 0: tagged field */
-    uint32_t    offset;   /* in the parent struct */
-    uint32_t    elem_size;
+    uint8_t type; /* proto_type_t; of the element for arrays */
+    uint8_t is_array;
+    int16_t ver_min; /* versions the field exists in */
+    int16_t ver_max;
+    int16_t null_min; /* versions in which null is allowed; -1 none */
+    int16_t null_max;
+    int32_t tag;     /* >= 0: tagged field */
+    uint32_t offset; /* in the parent struct */
+    uint32_t elem_size;
     const proto_struct_desc_t *sub; /* struct and struct-array fields */
-    int64_t     def_int;  /* default of numeric and bool fields */
-    uint8_t     def_null; /* strings: default null rather than "" */
+    int64_t def_int;                /* default of numeric and bool fields */
+    uint8_t def_null;               /* strings: default null rather than "" */
 } proto_field_t;
 
 struct proto_struct_desc_s {
-    const char          *name;
-    uint32_t             size;
-    uint32_t             nfields;
+    const char *name;
+    uint32_t size;
+    uint32_t nfields;
     const proto_field_t *fields;
 };
 
 typedef struct proto_api_desc_s {
-    int16_t                    key;
-    const char                *name;
-    int16_t                    min_version;   /* lowest version decoded */
-    int16_t                    max_version;
-    int16_t                    adv_min_version; /* lowest version advertised */
-    int16_t                    flex_min;      /* first flexible version; -1 never */
+    int16_t key;
+    const char *name;
+    int16_t min_version; /* lowest version decoded */
+    int16_t max_version;
+    int16_t adv_min_version; /* lowest version advertised */
+    int16_t flex_min;        /* first flexible version; -1 never */
     const proto_struct_desc_t *request;
     const proto_struct_desc_t *response;
 } proto_api_desc_t;

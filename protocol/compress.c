@@ -19,7 +19,7 @@
  * limit follows max_out but never drops below 1 << 24 to keep them working.
  */
 #define ZSTD_WINDOW_LOG_FLOOR 24
-#define ZSTD_WINDOW_LOG_CEIL 27
+#define ZSTD_WINDOW_LOG_CEIL  27
 
 const char *proto_codec_name(int codec)
 {
@@ -43,8 +43,14 @@ typedef struct sink_s {
     size_t limit; /* max bytes this call may append */
 } sink_t;
 
-static size_t sink_used(const sink_t *sk) { return sk->out->len - sk->start; }
-static size_t sink_left(const sink_t *sk) { return sk->limit - sink_used(sk); }
+static size_t sink_used(const sink_t *sk)
+{
+    return sk->out->len - sk->start;
+}
+static size_t sink_left(const sink_t *sk)
+{
+    return sk->limit - sink_used(sk);
+}
 
 /* Makes room for at least want more bytes (want <= sink_left). */
 static int sink_reserve(sink_t *sk, size_t want)
@@ -109,7 +115,10 @@ static int sink_fail(sink_t *sk, int rc)
 
 /* ---- gzip -------------------------------------------------------------- */
 
-static int gzip_magic(const uint8_t *p, size_t n) { return n >= 2 && p[0] == 0x1f && p[1] == 0x8b; }
+static int gzip_magic(const uint8_t *p, size_t n)
+{
+    return n >= 2 && p[0] == 0x1f && p[1] == 0x8b;
+}
 
 static int zlib_header(const uint8_t *p, size_t n)
 {
@@ -252,8 +261,7 @@ static int snappy_block(const uint8_t *src, size_t len, sink_t *sk)
     if (rc)
         return rc;
     size_t got = n;
-    if (snappy_uncompress((const char *)src, len, (char *)sk->out->data + sk->out->len, &got) != SNAPPY_OK ||
-        got != n)
+    if (snappy_uncompress((const char *)src, len, (char *)sk->out->data + sk->out->len, &got) != SNAPPY_OK || got != n)
         return PROTO_EINVALID;
     sk->out->len += n;
     return 0;
@@ -445,21 +453,11 @@ int proto_decompress(proto_codec_t codec, const uint8_t *src, size_t len, buf_t 
             return PROTO_ELIMIT;
         rc = buf_append(out, src, len) ? PROTO_ENOMEM : 0;
         break;
-    case PROTO_CODEC_GZIP:
-        rc = gzip_decompress(src, len, &sk);
-        break;
-    case PROTO_CODEC_SNAPPY:
-        rc = snappy_decompress(src, len, &sk);
-        break;
-    case PROTO_CODEC_LZ4:
-        rc = lz4_decompress(src, len, &sk);
-        break;
-    case PROTO_CODEC_ZSTD:
-        rc = zstd_decompress(src, len, &sk);
-        break;
-    default:
-        rc = PROTO_EINVALID;
-        break;
+    case PROTO_CODEC_GZIP: rc = gzip_decompress(src, len, &sk); break;
+    case PROTO_CODEC_SNAPPY: rc = snappy_decompress(src, len, &sk); break;
+    case PROTO_CODEC_LZ4: rc = lz4_decompress(src, len, &sk); break;
+    case PROTO_CODEC_ZSTD: rc = zstd_decompress(src, len, &sk); break;
+    default: rc = PROTO_EINVALID; break;
     }
     return rc ? sink_fail(&sk, rc) : 0;
 }
@@ -469,24 +467,12 @@ int proto_compress(proto_codec_t codec, const uint8_t *src, size_t len, buf_t *o
     size_t start = out->len;
     int rc;
     switch (codec) {
-    case PROTO_CODEC_NONE:
-        rc = buf_append(out, src, len) ? PROTO_ENOMEM : 0;
-        break;
-    case PROTO_CODEC_GZIP:
-        rc = gzip_compress(src, len, out);
-        break;
-    case PROTO_CODEC_SNAPPY:
-        rc = snappy_compress_raw(src, len, out);
-        break;
-    case PROTO_CODEC_LZ4:
-        rc = lz4_compress(src, len, out);
-        break;
-    case PROTO_CODEC_ZSTD:
-        rc = zstd_compress(src, len, out);
-        break;
-    default:
-        rc = PROTO_EINVALID;
-        break;
+    case PROTO_CODEC_NONE: rc = buf_append(out, src, len) ? PROTO_ENOMEM : 0; break;
+    case PROTO_CODEC_GZIP: rc = gzip_compress(src, len, out); break;
+    case PROTO_CODEC_SNAPPY: rc = snappy_compress_raw(src, len, out); break;
+    case PROTO_CODEC_LZ4: rc = lz4_compress(src, len, out); break;
+    case PROTO_CODEC_ZSTD: rc = zstd_compress(src, len, out); break;
+    default: rc = PROTO_EINVALID; break;
     }
     if (rc)
         out->len = start;

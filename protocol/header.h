@@ -19,9 +19,9 @@
 #include "protocol/writer.h"
 
 typedef struct proto_req_header_s {
-    int16_t     api_key;
-    int16_t     api_version;
-    int32_t     correlation_id;
+    int16_t api_key;
+    int16_t api_version;
+    int32_t correlation_id;
     proto_str_t client_id; /* nullable */
 } proto_req_header_t;
 

@@ -35,7 +35,10 @@ uint16_t proto_rd_u16(proto_reader_t *rd)
     return p ? (uint16_t)((p[0] << 8) | p[1]) : 0;
 }
 
-int16_t proto_rd_i16(proto_reader_t *rd) { return (int16_t)proto_rd_u16(rd); }
+int16_t proto_rd_i16(proto_reader_t *rd)
+{
+    return (int16_t)proto_rd_u16(rd);
+}
 
 uint32_t proto_rd_u32(proto_reader_t *rd)
 {
@@ -43,7 +46,10 @@ uint32_t proto_rd_u32(proto_reader_t *rd)
     return p ? ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3] : 0;
 }
 
-int32_t proto_rd_i32(proto_reader_t *rd) { return (int32_t)proto_rd_u32(rd); }
+int32_t proto_rd_i32(proto_reader_t *rd)
+{
+    return (int32_t)proto_rd_u32(rd);
+}
 
 int64_t proto_rd_i64(proto_reader_t *rd)
 {
@@ -121,9 +127,15 @@ proto_uuid_t proto_rd_uuid(proto_reader_t *rd)
     return u;
 }
 
-const uint8_t *proto_rd_raw(proto_reader_t *rd, size_t n) { return rd_take(rd, n, __LINE__); }
+const uint8_t *proto_rd_raw(proto_reader_t *rd, size_t n)
+{
+    return rd_take(rd, n, __LINE__);
+}
 
-void proto_rd_skip(proto_reader_t *rd, size_t n) { (void)rd_take(rd, n, __LINE__); }
+void proto_rd_skip(proto_reader_t *rd, size_t n)
+{
+    (void)rd_take(rd, n, __LINE__);
+}
 
 static proto_bytes_t rd_view(proto_reader_t *rd, int64_t len, int nullable, int line)
 {

@@ -18,14 +18,14 @@
 typedef struct proto_reader_s {
     const uint8_t *p;
     const uint8_t *end;
-    int            err;  /* 0, or the first PROTO_E* that happened */
-    int            line; /* __LINE__ of the check that failed, for debug logs */
+    int err;  /* 0, or the first PROTO_E* that happened */
+    int line; /* __LINE__ of the check that failed, for debug logs */
 } proto_reader_t;
 
 /* A view of bytes: len -1 means null. */
 typedef struct proto_bytes_s {
     const uint8_t *ptr;
-    int32_t        len;
+    int32_t len;
 } proto_bytes_t;
 typedef proto_bytes_t proto_str_t;
 
@@ -35,10 +35,10 @@ typedef struct proto_uuid_s {
 
 enum {
     PROTO_OK = 0,
-    PROTO_ESHORT = -1,   /* ran past the end */
-    PROTO_EVARINT = -2,  /* varint too long */
+    PROTO_ESHORT = -1,    /* ran past the end */
+    PROTO_EVARINT = -2,   /* varint too long */
     PROTO_ENEGATIVE = -3, /* negative length where not allowed */
-    PROTO_ECOUNT = -4,   /* count larger than the bytes left */
+    PROTO_ECOUNT = -4,    /* count larger than the bytes left */
     PROTO_ENOMEM = -5,
     PROTO_ETRAILING = -6, /* bytes left over after a decode */
     PROTO_EINVALID = -7,  /* a value the schema forbids */
@@ -51,7 +51,10 @@ static inline void proto_reader_init(proto_reader_t *rd, const void *data, size_
     rd->err = 0;
     rd->line = 0;
 }
-static inline size_t proto_rd_remaining(const proto_reader_t *rd) { return (size_t)(rd->end - rd->p); }
+static inline size_t proto_rd_remaining(const proto_reader_t *rd)
+{
+    return (size_t)(rd->end - rd->p);
+}
 
 void proto_rd_fail(proto_reader_t *rd, int err, int line);
 #define PROTO_RD_FAIL(rd, e) proto_rd_fail((rd), (e), __LINE__)

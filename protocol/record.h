@@ -30,14 +30,14 @@
 #include "protocol/writer.h"
 
 typedef struct proto_record_s {
-    int8_t         attributes;
-    int64_t        timestamp_delta;
-    int32_t        offset_delta;
-    proto_bytes_t  key;   /* len -1: null */
-    proto_bytes_t  value; /* len -1: null */
-    int32_t        headers_count;
+    int8_t attributes;
+    int64_t timestamp_delta;
+    int32_t offset_delta;
+    proto_bytes_t key;   /* len -1: null */
+    proto_bytes_t value; /* len -1: null */
+    int32_t headers_count;
     const uint8_t *headers; /* the encoded headers, for proto_header_iter_init */
-    size_t         headers_len;
+    size_t headers_len;
 } proto_record_t;
 
 /*
@@ -52,7 +52,7 @@ int proto_record_next(proto_reader_t *rd, proto_record_t *rec);
 /* Walks the headers of a record returned by proto_record_next. */
 typedef struct proto_header_iter_s {
     proto_reader_t rd;
-    int32_t        left;
+    int32_t left;
 } proto_header_iter_t;
 
 void proto_header_iter_init(proto_header_iter_t *it, const proto_record_t *rec);
@@ -66,11 +66,11 @@ typedef struct proto_header_spec_s {
 } proto_header_spec_t;
 
 typedef struct proto_record_spec_s {
-    proto_bytes_t              key; /* len -1: null */
-    proto_bytes_t              value;
-    int64_t                    timestamp_delta;
+    proto_bytes_t key; /* len -1: null */
+    proto_bytes_t value;
+    int64_t timestamp_delta;
     const proto_header_spec_t *headers;
-    int32_t                    headers_count;
+    int32_t headers_count;
 } proto_record_spec_t;
 
 /*

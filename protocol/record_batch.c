@@ -7,7 +7,10 @@ static inline uint32_t be32(const uint8_t *p)
     return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-static inline uint64_t be64(const uint8_t *p) { return ((uint64_t)be32(p) << 32) | be32(p + 4); }
+static inline uint64_t be64(const uint8_t *p)
+{
+    return ((uint64_t)be32(p) << 32) | be32(p + 4);
+}
 
 static inline void put32(uint8_t *p, uint32_t v)
 {
@@ -61,7 +64,10 @@ void proto_batch_set_base_offset(uint8_t *batch, int64_t base_offset)
     put32(batch + 4, (uint32_t)base_offset);
 }
 
-void proto_batch_set_leader_epoch(uint8_t *batch, int32_t epoch) { put32(batch + 12, (uint32_t)epoch); }
+void proto_batch_set_leader_epoch(uint8_t *batch, int32_t epoch)
+{
+    put32(batch + 12, (uint32_t)epoch);
+}
 
 static inline void put64(uint8_t *p, uint64_t v)
 {

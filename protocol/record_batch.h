@@ -41,31 +41,31 @@
 #include "protocol/reader.h"
 #include "protocol/record.h"
 
-#define PROTO_BATCH_HEADER_SIZE 61
+#define PROTO_BATCH_HEADER_SIZE  61
 #define PROTO_BATCH_LOG_OVERHEAD 12 /* base_offset + batch_length */
-#define PROTO_BATCH_CRC_OFFSET 17
-#define PROTO_BATCH_ATTR_OFFSET 21
+#define PROTO_BATCH_CRC_OFFSET   17
+#define PROTO_BATCH_ATTR_OFFSET  21
 
-#define PROTO_BATCH_CODEC_MASK 0x07
+#define PROTO_BATCH_CODEC_MASK      0x07
 #define PROTO_BATCH_LOG_APPEND_TIME 0x08
-#define PROTO_BATCH_TRANSACTIONAL 0x10
-#define PROTO_BATCH_CONTROL 0x20
-#define PROTO_BATCH_DELETE_HORIZON 0x40
+#define PROTO_BATCH_TRANSACTIONAL   0x10
+#define PROTO_BATCH_CONTROL         0x20
+#define PROTO_BATCH_DELETE_HORIZON  0x40
 
 typedef struct proto_batch_header_s {
-    int64_t  base_offset;
-    int32_t  batch_length;
-    int32_t  partition_leader_epoch;
-    int8_t   magic;
+    int64_t base_offset;
+    int32_t batch_length;
+    int32_t partition_leader_epoch;
+    int8_t magic;
     uint32_t crc;
-    int16_t  attributes;
-    int32_t  last_offset_delta;
-    int64_t  base_timestamp;
-    int64_t  max_timestamp;
-    int64_t  producer_id;
-    int16_t  producer_epoch;
-    int32_t  base_sequence;
-    int32_t  records_count;
+    int16_t attributes;
+    int32_t last_offset_delta;
+    int64_t base_timestamp;
+    int64_t max_timestamp;
+    int64_t producer_id;
+    int16_t producer_epoch;
+    int32_t base_sequence;
+    int32_t records_count;
 } proto_batch_header_t;
 
 /*
@@ -109,7 +109,7 @@ int proto_batch_records(const uint8_t *batch, size_t total, const proto_batch_he
 typedef struct proto_batch_limits_s {
     size_t max_batch_bytes;        /* the topic's max.message.bytes */
     size_t max_decompressed_bytes; /* bound on the decompressed records section */
-    int    allow_zstd;             /* 0 for Produce < v7 */
+    int allow_zstd;                /* 0 for Produce < v7 */
 } proto_batch_limits_t;
 
 /*
@@ -148,12 +148,12 @@ void proto_batch_set_log_append_time(uint8_t *batch, size_t total, int64_t now_m
 /* The fixed fields of a batch the builder writes. */
 typedef struct proto_batch_build_s {
     proto_codec_t codec;
-    int16_t       attributes; /* extra bits: PROTO_BATCH_TRANSACTIONAL, _CONTROL, ... */
-    int64_t       producer_id;    /* -1: none */
-    int16_t       producer_epoch; /* -1: none */
-    int32_t       base_sequence;  /* -1: none */
-    int64_t       base_timestamp;
-    int32_t       partition_leader_epoch;
+    int16_t attributes;     /* extra bits: PROTO_BATCH_TRANSACTIONAL, _CONTROL, ... */
+    int64_t producer_id;    /* -1: none */
+    int16_t producer_epoch; /* -1: none */
+    int32_t base_sequence;  /* -1: none */
+    int64_t base_timestamp;
+    int32_t partition_leader_epoch;
 } proto_batch_build_t;
 
 /* No codec, no extra bits, no producer (-1s), timestamp 0, epoch -1. */

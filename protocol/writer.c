@@ -30,7 +30,10 @@ void proto_wr_u32(proto_writer_t *wr, uint32_t v)
     proto_wr_raw(wr, b, 4);
 }
 
-void proto_wr_i32(proto_writer_t *wr, int32_t v) { proto_wr_u32(wr, (uint32_t)v); }
+void proto_wr_i32(proto_writer_t *wr, int32_t v)
+{
+    proto_wr_u32(wr, (uint32_t)v);
+}
 
 void proto_wr_i64(proto_writer_t *wr, int64_t v)
 {
@@ -62,7 +65,10 @@ void proto_wr_uvarlong(proto_writer_t *wr, uint64_t v)
     proto_wr_raw(wr, b, n);
 }
 
-void proto_wr_uvarint(proto_writer_t *wr, uint32_t v) { proto_wr_uvarlong(wr, v); }
+void proto_wr_uvarint(proto_writer_t *wr, uint32_t v)
+{
+    proto_wr_uvarlong(wr, v);
+}
 
 void proto_wr_varint(proto_writer_t *wr, int32_t v)
 {
@@ -74,7 +80,10 @@ void proto_wr_varlong(proto_writer_t *wr, int64_t v)
     proto_wr_uvarlong(wr, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
 }
 
-void proto_wr_uuid(proto_writer_t *wr, const proto_uuid_t *u) { proto_wr_raw(wr, u->b, 16); }
+void proto_wr_uuid(proto_writer_t *wr, const proto_uuid_t *u)
+{
+    proto_wr_raw(wr, u->b, 16);
+}
 
 void proto_wr_string(proto_writer_t *wr, proto_str_t s)
 {
@@ -106,7 +115,10 @@ void proto_wr_bytes(proto_writer_t *wr, proto_bytes_t b)
     proto_wr_raw(wr, b.ptr, (size_t)b.len);
 }
 
-void proto_wr_compact_bytes(proto_writer_t *wr, proto_bytes_t b) { proto_wr_compact_string(wr, b); }
+void proto_wr_compact_bytes(proto_writer_t *wr, proto_bytes_t b)
+{
+    proto_wr_compact_string(wr, b);
+}
 
 void proto_wr_array_len(proto_writer_t *wr, int compact, int32_t n)
 {

@@ -18,7 +18,7 @@
 typedef struct proto_writer_s {
     buf_t *buf;   /* NULL: sizing only */
     size_t count; /* bytes written (or that would have been) */
-    int    err;
+    int err;
     /* Test hook: add an unknown tag to every tagged-field section written. */
     int inject_unknown_tags;
 } proto_writer_t;

@@ -81,9 +81,9 @@ broker_result_t broker_handle_produce(broker_req_t *req)
         int32_t nparts = rt->partition_data.n > 0 ? rt->partition_data.n : 0;
         if (!BROKER_FILL_ARRAY(req, ot->partition_responses, proto_produce_resp_partition_desc, nparts))
             return BROKER_CLOSE;
-        broker_topic_t *t = rt->name.len > 0 ? broker_topics_get(&broker->topics, (const char *)rt->name.ptr,
-                                                                 (size_t)rt->name.len)
-                                             : NULL;
+        broker_topic_t *t = rt->name.len > 0
+                                ? broker_topics_get(&broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len)
+                                : NULL;
         for (int32_t j = 0; j < nparts; j++) {
             const proto_produce_req_partition_t *rp = &rt->partition_data.items[j];
             proto_produce_resp_partition_t *op = &ot->partition_responses.items[j];

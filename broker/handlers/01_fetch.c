@@ -17,7 +17,7 @@
 #include "broker/broker.h"
 
 #define KERR_FETCH_SESSION_ID_NOT_FOUND 70
-#define FETCH_READ_COMMITTED 1
+#define FETCH_READ_COMMITTED            1
 
 /* Resolves a requested topic by id (v13+) or name; sets *err when it is unknown. */
 static broker_topic_t *fetch_topic(broker_req_t *req, const proto_fetch_req_topic_t *rt, int16_t *err)
@@ -27,8 +27,9 @@ static broker_topic_t *fetch_topic(broker_req_t *req, const proto_fetch_req_topi
         t = broker_topics_get_by_id(&req->broker->topics, &rt->topic_id);
         *err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_ID;
     } else {
-        t = rt->topic.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->topic.ptr, (size_t)rt->topic.len)
-                              : NULL;
+        t = rt->topic.len > 0
+                ? broker_topics_get(&req->broker->topics, (const char *)rt->topic.ptr, (size_t)rt->topic.len)
+                : NULL;
         *err = t ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
     }
     return t;

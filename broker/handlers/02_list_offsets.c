@@ -10,9 +10,9 @@
 #include "broker/broker.h"
 #include "broker/records.h"
 
-#define LIST_OFFSETS_LATEST -1
-#define LIST_OFFSETS_EARLIEST -2
-#define LIST_OFFSETS_MAX_TIMESTAMP -3
+#define LIST_OFFSETS_LATEST         -1
+#define LIST_OFFSETS_EARLIEST       -2
+#define LIST_OFFSETS_MAX_TIMESTAMP  -3
 #define LIST_OFFSETS_EARLIEST_LOCAL -4
 
 static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
@@ -25,13 +25,9 @@ static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
     out->offset = -1;
     out->leader_epoch = -1;
     switch (ts) {
-    case LIST_OFFSETS_LATEST:
-        out->offset = log_partition_end_offset(log);
-        return KERR_NONE;
+    case LIST_OFFSETS_LATEST: out->offset = log_partition_end_offset(log); return KERR_NONE;
     case LIST_OFFSETS_EARLIEST:
-    case LIST_OFFSETS_EARLIEST_LOCAL:
-        out->offset = log_partition_start_offset(log);
-        return KERR_NONE;
+    case LIST_OFFSETS_EARLIEST_LOCAL: out->offset = log_partition_start_offset(log); return KERR_NONE;
     case LIST_OFFSETS_MAX_TIMESTAMP: {
         int64_t max_ts, off;
         log_partition_max_timestamp(log, &max_ts, &off);
@@ -44,8 +40,7 @@ static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
         out->timestamp = rts;
         return KERR_NONE;
     }
-    default:
-        break;
+    default: break;
     }
     if (ts < 0)
         return KERR_NONE; /* other special values (tiered storage) have no answer here */
@@ -77,9 +72,9 @@ broker_result_t broker_handle_list_offsets(broker_req_t *req)
         int32_t nparts = rt->partitions.n > 0 ? rt->partitions.n : 0;
         if (!BROKER_FILL_ARRAY(req, ot->partitions, proto_list_offsets_resp_partition_desc, nparts))
             return BROKER_CLOSE;
-        broker_topic_t *t = rt->name.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->name.ptr,
-                                                                 (size_t)rt->name.len)
-                                             : NULL;
+        broker_topic_t *t =
+            rt->name.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len)
+                             : NULL;
         for (int32_t j = 0; j < nparts; j++) {
             const proto_list_offsets_req_partition_t *rp = &rt->partitions.items[j];
             proto_list_offsets_resp_partition_t *op = &ot->partitions.items[j];

@@ -27,8 +27,9 @@ static int16_t create_one(broker_req_t *req, const proto_create_topics_req_topic
     int16_t rf = rt->replication_factor;
     if (rt->assignments.n > 0) {
         if (nparts != -1 || rf != -1) {
-            out->error_message = proto_str_c("Both numPartitions or replicationFactor and replicasAssignments were set. "
-                                             "Both cannot be used at the same time.");
+            out->error_message =
+                proto_str_c("Both numPartitions or replicationFactor and replicasAssignments were set. "
+                            "Both cannot be used at the same time.");
             return KERR_INVALID_REQUEST;
         }
         for (int32_t i = 0; i < rt->assignments.n; i++) {

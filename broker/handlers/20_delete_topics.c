@@ -10,7 +10,8 @@ static int16_t delete_named(broker_req_t *req, const char *name, size_t len, con
                             proto_delete_topics_resp_result_t *out)
 {
     broker_t *broker = req->broker;
-    broker_topic_t *t = name ? broker_topics_get(&broker->topics, name, len) : broker_topics_get_by_id(&broker->topics, id);
+    broker_topic_t *t =
+        name ? broker_topics_get(&broker->topics, name, len) : broker_topics_get_by_id(&broker->topics, id);
     if (!t)
         return name ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
     if (!broker->cfg->delete_topic_enable)
@@ -33,7 +34,8 @@ broker_result_t broker_handle_delete_topics(broker_req_t *req)
             proto_str_t name = body->topic_names.items[i];
             proto_delete_topics_resp_result_t *out = &resp->responses.items[i];
             out->name = name;
-            out->error_code = delete_named(req, (const char *)name.ptr, (size_t)(name.len > 0 ? name.len : 0), NULL, out);
+            out->error_code =
+                delete_named(req, (const char *)name.ptr, (size_t)(name.len > 0 ? name.len : 0), NULL, out);
         }
         return BROKER_RESPOND;
     }

@@ -138,7 +138,10 @@ static inline int tu_rm_cb(const char *path, const struct stat *st, int flag, st
     return remove(path);
 }
 
-static inline void tu_dir_remove(tu_dir_t *d) { (void)nftw(d->root, tu_rm_cb, 16, FTW_DEPTH | FTW_PHYS); }
+static inline void tu_dir_remove(tu_dir_t *d)
+{
+    (void)nftw(d->root, tu_rm_cb, 16, FTW_DEPTH | FTW_PHYS);
+}
 
 static inline void tu_seg_path(const tu_dir_t *d, int64_t base, const char *suffix, char *out, size_t outlen)
 {
@@ -183,11 +186,11 @@ static inline log_config_t tu_config(int64_t segment_bytes, int32_t interval)
 
 typedef struct tu_fault_s {
     log_io_op_t op;
-    int         skip;    /* let this many matching calls through first */
-    int         err;     /* then fail with this (negative errno) */
-    size_t      partial; /* for writes: bytes really written before failing */
-    int         times;   /* how many calls to fail (then pass again) */
-    int         hits;
+    int skip;       /* let this many matching calls through first */
+    int err;        /* then fail with this (negative errno) */
+    size_t partial; /* for writes: bytes really written before failing */
+    int times;      /* how many calls to fail (then pass again) */
+    int hits;
 } tu_fault_t;
 
 static inline int tu_fault_fn(void *arg, log_io_op_t op, const char *path, int fd, size_t *partial)

@@ -4,7 +4,7 @@
 #include <limits.h>
 
 typedef struct fixture_s {
-    tu_dir_t         dir;
+    tu_dir_t dir;
     log_partition_t *p;
 } fixture_t;
 
@@ -73,9 +73,9 @@ static void read_from_middle_of_batch_returns_that_batch(void **state)
     size_t l1;
     buf_t out;
     buf_init(&out);
-    tu_append(fx->p, 3, 10, 20, 1, NULL, NULL);     /* 0..2 */
-    tu_append(fx->p, 5, 11, 30, 2, &b1, &l1);       /* 3..7 */
-    tu_append(fx->p, 1, 12, 25, 3, NULL, NULL);     /* 8 */
+    tu_append(fx->p, 3, 10, 20, 1, NULL, NULL); /* 0..2 */
+    tu_append(fx->p, 5, 11, 30, 2, &b1, &l1);   /* 3..7 */
+    tu_append(fx->p, 1, 12, 25, 3, NULL, NULL); /* 8 */
     for (int64_t o = 3; o <= 7; o++) {
         assert_int_equal(tu_read(fx->p, o, l1, 0, &out), 0);
         assert_int_equal(out.len, l1);

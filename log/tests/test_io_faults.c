@@ -1,13 +1,13 @@
 #include "log_test_util.h"
 
 typedef struct fixture_s {
-    tu_dir_t         dir;
-    log_config_t     cfg;
+    tu_dir_t dir;
+    log_config_t cfg;
     log_partition_t *p;
-    tu_faults_t      faults;
-    uint8_t         *copies[8];
-    size_t           lens[8];
-    int              n;
+    tu_faults_t faults;
+    uint8_t *copies[8];
+    size_t lens[8];
+    int n;
 } fixture_t;
 
 static int setup(void **state)

@@ -3,14 +3,14 @@
 #include "log/partition.h"
 
 typedef struct fixture_s {
-    tu_dir_t         dir;
-    log_config_t     cfg;
+    tu_dir_t dir;
+    log_config_t cfg;
     log_partition_t *p;
     /* What was appended, to compare after a reopen. */
     uint8_t *copies[64];
-    size_t   lens[64];
-    int64_t  bases[64];
-    int      n;
+    size_t lens[64];
+    int64_t bases[64];
+    int n;
 } fixture_t;
 
 static int setup(void **state)
@@ -40,8 +40,8 @@ static void append_some(fixture_t *fx, int count)
 {
     for (int i = 0; i < count; i++) {
         int k = fx->n++;
-        fx->bases[k] = tu_append(fx->p, 1 + k % 4, 5000 + (k * 7919) % 1000, (size_t)(30 + (k * 31) % 90),
-                                 (uint8_t)k, &fx->copies[k], &fx->lens[k]);
+        fx->bases[k] = tu_append(fx->p, 1 + k % 4, 5000 + (k * 7919) % 1000, (size_t)(30 + (k * 31) % 90), (uint8_t)k,
+                                 &fx->copies[k], &fx->lens[k]);
     }
 }
 

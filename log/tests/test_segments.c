@@ -3,7 +3,7 @@
 #include "log/partition.h"
 
 typedef struct fixture_s {
-    tu_dir_t         dir;
+    tu_dir_t dir;
     log_partition_t *p;
 } fixture_t;
 
@@ -65,9 +65,9 @@ static void oversized_batch_goes_into_an_empty_segment(void **state)
     buf_init(&out);
     log_config_t cfg = tu_config(200, 4096);
     open_with(fx, &cfg);
-    tu_append(fx->p, 1, 1, 10, 0, NULL, NULL);              /* seg 0 */
-    tu_append(fx->p, 1, 1, 500, 1, &big, &lbig);            /* rolls to seg 1, alone */
-    tu_append(fx->p, 1, 1, 10, 2, NULL, NULL);              /* rolls to seg 2 */
+    tu_append(fx->p, 1, 1, 10, 0, NULL, NULL);   /* seg 0 */
+    tu_append(fx->p, 1, 1, 500, 1, &big, &lbig); /* rolls to seg 1, alone */
+    tu_append(fx->p, 1, 1, 10, 2, NULL, NULL);   /* rolls to seg 2 */
     assert_int_equal(log_partition_segment_count(fx->p), 3);
     assert_int_equal(tu_read(fx->p, 1, 10, 1, &out), 0);
     assert_int_equal(out.len, lbig);

@@ -1,8 +1,8 @@
 #include "log_test_util.h"
 
 typedef struct fixture_s {
-    tu_dir_t         dir;
-    log_config_t     cfg;
+    tu_dir_t dir;
+    log_config_t cfg;
     log_partition_t *p;
 } fixture_t;
 

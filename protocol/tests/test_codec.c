@@ -27,8 +27,14 @@ static uint64_t rnd(void)
     return rng_state;
 }
 
-static bool present(const proto_field_t *f, int16_t v) { return v >= f->ver_min && v <= f->ver_max; }
-static bool nullable(const proto_field_t *f, int16_t v) { return f->null_min >= 0 && v >= f->null_min && v <= f->null_max; }
+static bool present(const proto_field_t *f, int16_t v)
+{
+    return v >= f->ver_min && v <= f->ver_max;
+}
+static bool nullable(const proto_field_t *f, int16_t v)
+{
+    return f->null_min >= 0 && v >= f->null_min && v <= f->null_max;
+}
 
 static void fill_struct(const proto_struct_desc_t *desc, int16_t v, arena_t *arena, void *out, int depth);
 
@@ -227,9 +233,27 @@ static void out_of_order_tags_are_rejected(void **state)
 {
     (void)state;
     /* ApiVersions v3 response with tags 1 then 0. */
-    const uint8_t body[] = {0, 0, /* error */ 1, /* api_keys: empty compact array */ 0, 0, 0, 0, /* throttle */
-                            2, /* two tags */ 1, 8, 0, 0, 0, 0, 0, 0, 0, 1, /* tag 1: epoch */
-                            0, 1, 1 /* tag 0: empty array */};
+    const uint8_t body[] = {0,
+                            0,
+                            /* error */ 1,
+                            /* api_keys: empty compact array */ 0,
+                            0,
+                            0,
+                            0, /* throttle */
+                            2,
+                            /* two tags */ 1,
+                            8,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            0,
+                            1, /* tag 1: epoch */
+                            0,
+                            1,
+                            1 /* tag 0: empty array */};
     arena_t arena;
     arena_init(&arena, 0);
     proto_api_versions_resp_t resp;
