@@ -36,9 +36,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define POOL_MIN_BYTES (32u << 20) /* large enough that slices in one batch rarely overlap */
-#define MAX_VALUE_BYTES 1000000    /* below eddy's default message.max.bytes */
-#define CONSUME_IDLE_S 30.0        /* give up when nothing arrives for this long */
+#define POOL_MIN_BYTES  (32u << 20) /* large enough that slices in one batch rarely overlap */
+#define MAX_VALUE_BYTES 1000000     /* below eddy's default message.max.bytes */
+#define CONSUME_IDLE_S  30.0        /* give up when nothing arrives for this long */
 
 typedef struct {
     const char *bootstrap;
@@ -54,10 +54,10 @@ typedef struct {
 } bench_opts_t;
 
 typedef struct {
-    uint64_t *sent_us;   /* per message: when its produce call was accepted */
-    uint32_t *lat_us;    /* delivery latencies, in report order */
-    uint64_t delivered;  /* successful delivery reports */
-    uint64_t failed;     /* failed delivery reports */
+    uint64_t *sent_us;  /* per message: when its produce call was accepted */
+    uint32_t *lat_us;   /* delivery latencies, in report order */
+    uint64_t delivered; /* successful delivery reports */
+    uint64_t failed;    /* failed delivery reports */
     char first_error[256];
 } bench_produce_t;
 
@@ -66,20 +66,11 @@ typedef struct {
  * ZSTD needs Produce v7 and Fetch v10). A benchmark that reported such a run
  * as "lz4" would be lying, so the producer always enables the "feature"
  * debug context (a few lines per connection) and watches for it. */
-static char codec_feature[16];        /* "LZ4" for lz4: the name in "Disabling feature X" */
+static char codec_feature[16]; /* "LZ4" for lz4: the name in "Disabling feature X" */
 static atomic_bool codec_refused;
-static bool debug_forward;            /* user asked for --debug: show level-7 lines too */
+static bool debug_forward; /* user asked for --debug: show level-7 lines too */
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-/* librdkafka quietly sends batches uncompressed when the broker's ApiVersions
- * answer does not enable the codec's feature (LZ4 needs FindCoordinator v0,
- * ZSTD needs Produce v7 and Fetch v10). A benchmark that reported such a run
- * as "lz4" would be lying, so the producer always enables the "feature"
- * debug context (a few lines per connection) and watches for it. */
-static char codec_feature[16];        /* "LZ4" for lz4: the name in "Disabling feature X" */
-static atomic_bool codec_refused;
-static bool debug_forward;            /* user asked for --debug: show level-7 lines too */
-
 static void die(const char *fmt, ...)
 {
     va_list ap;
@@ -113,6 +104,7 @@ static uint64_t xorshift64(uint64_t *s)
  * them look magic; this sits in between, roughly like log lines. */
 static uint8_t *make_pool(size_t len)
 {
+    // clang-format off
     static const char *const words[] = {
         "alpha", "bravo", "cargo", "delta", "ember", "fjord", "gamma", "harbor",
         "index", "joule", "kilo", "lumen", "metro", "nadir", "orbit", "pixel",
@@ -123,6 +115,7 @@ static uint8_t *make_pool(size_t len)
         "0x7f3a", "17", "42", "1024", "node-3", "eu-west", "session", "token",
         "commit", "offset", "topic", "batch", "queue", "flush", "ack", "sync",
     };
+    // clang-format on
     const size_t nwords = sizeof(words) / sizeof(words[0]);
     uint8_t *pool = malloc(len);
     if (!pool)
@@ -231,8 +224,7 @@ static void wait_topic(rd_kafka_t *rk, rd_kafka_topic_t *rkt, const bench_opts_t
     while (now_us() < deadline) {
         const struct rd_kafka_metadata *md = NULL;
         if (rd_kafka_metadata(rk, 0, rkt, &md, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR) {
-            bool ready = md->topic_cnt == 1 && !md->topics[0].err &&
-                         md->topics[0].partition_cnt == o->partitions;
+            bool ready = md->topic_cnt == 1 && !md->topics[0].err && md->topics[0].partition_cnt == o->partitions;
             for (int i = 0; ready && i < md->topics[0].partition_cnt; i++)
                 if (md->topics[0].partitions[i].err || md->topics[0].partitions[i].leader < 0)
                     ready = false;
@@ -285,9 +277,8 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
             /* Flags 0: librdkafka neither copies nor frees the value; the
              * pool outlives the producer. */
             rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_VALUE(val, o->size),
-                RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
+                rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
+                RD_KAFKA_V_VALUE(val, o->size), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -308,13 +299,12 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
            " acks=%s compression=%s codec_used=%s linger_ms=%d secs=%.3f msgs_per_s=%.0f"
            " mb_per_s=%.1f p50_ms=%.2f p99_ms=%.2f max_ms=%.2f failed=%" PRIu64 "\n",
            o->topic, st.delivered, o->size, o->partitions, o->acks, o->codec,
-           atomic_load(&codec_refused) ? "none" : o->codec, o->linger_ms, secs,
-           (double)st.delivered / secs, mb / secs, pct_ms(st.lat_us, st.delivered, 50),
-           pct_ms(st.lat_us, st.delivered, 99), pct_ms(st.lat_us, st.delivered, 100), st.failed);
+           atomic_load(&codec_refused) ? "none" : o->codec, o->linger_ms, secs, (double)st.delivered / secs, mb / secs,
+           pct_ms(st.lat_us, st.delivered, 50), pct_ms(st.lat_us, st.delivered, 99),
+           pct_ms(st.lat_us, st.delivered, 100), st.failed);
     fflush(stdout);
     if (st.failed)
-        fprintf(stderr, "bench_rdkafka: %" PRIu64 " deliveries failed, first: %s\n", st.failed,
-                st.first_error);
+        fprintf(stderr, "bench_rdkafka: %" PRIu64 " deliveries failed, first: %s\n", st.failed, st.first_error);
 
     rd_kafka_topic_destroy(rkt);
     rd_kafka_destroy(rk);
@@ -413,8 +403,7 @@ static long long parse_num(const char *what, const char *s, long long min, long 
     char *end;
     long long v = strtoll(s, &end, 10);
     if (end == s || *end || v < min || v > max) {
-        fprintf(stderr, "bench_rdkafka: %s must be an integer in [%lld, %lld], got '%s'\n", what, min,
-                max, s);
+        fprintf(stderr, "bench_rdkafka: %s must be an integer in [%lld, %lld], got '%s'\n", what, min, max, s);
         exit(2);
     }
     return v;
@@ -437,8 +426,7 @@ int main(int argc, char **argv)
         {"partitions", required_argument, NULL, 'p'},  {"acks", required_argument, NULL, 'a'},
         {"compression", required_argument, NULL, 'z'}, {"linger", required_argument, NULL, 'l'},
         {"no-consume", no_argument, NULL, 'C'},        {"help", no_argument, NULL, 'h'},
-        {"debug", required_argument, NULL, 'D'},
-        {NULL, 0, NULL, 0},
+        {"debug", required_argument, NULL, 'D'},       {NULL, 0, NULL, 0},
     };
     int c;
     while ((c = getopt_long(argc, argv, "b:t:n:s:p:a:z:l:h", longopts, NULL)) != -1) {
@@ -482,8 +470,7 @@ int main(int argc, char **argv)
 
     size_t pool_len = o.size * 4 > POOL_MIN_BYTES ? o.size * 4 : POOL_MIN_BYTES;
     uint8_t *pool = make_pool(pool_len);
-    printf("# bench_rdkafka librdkafka=%s bootstrap=%s topic=%s\n", rd_kafka_version_str(), o.bootstrap,
-           o.topic);
+    printf("# bench_rdkafka librdkafka=%s bootstrap=%s topic=%s\n", rd_kafka_version_str(), o.bootstrap, o.topic);
     fflush(stdout);
 
     uint64_t delivered = produce_phase(&o, pool, pool_len);

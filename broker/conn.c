@@ -21,10 +21,10 @@
 #define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
 
 typedef struct conn_write_s {
-    uv_write_t req;
+    uv_write_t     req;
     broker_conn_t *conn;
-    size_t len;
-    uint8_t data[];
+    size_t         len;
+    uint8_t       *data; /* the response frame; freed when the write completes */
 } conn_write_t;
 
 static void conn_process(broker_conn_t *conn);
@@ -114,6 +114,7 @@ static void conn_on_write(uv_write_t *w, int status)
     conn_write_t *cw = (conn_write_t *)w;
     broker_conn_t *conn = cw->conn;
     conn->write_pending -= cw->len;
+    free(cw->data);
     free(cw);
     if (status < 0) {
         broker_conn_close(conn, uv_strerror(status));
@@ -127,23 +128,25 @@ static void conn_on_write(uv_write_t *w, int status)
     conn_update_reading(conn);
 }
 
-/* Sends one framed response whose bytes (after the 4-byte size) are in out. */
-static void conn_send(broker_conn_t *conn, const buf_t *out)
+/* Sends one framed response; takes the buffer's memory (out is left empty). */
+static void conn_send(broker_conn_t *conn, buf_t *out)
 {
-    size_t len = out->len;
-    conn_write_t *cw = malloc(sizeof(*cw) + len);
+    conn_write_t *cw = malloc(sizeof(*cw));
     if (!cw) {
+        buf_fini(out);
         broker_conn_close(conn, "out of memory for a response");
         return;
     }
-    memcpy(cw->data, out->data, len);
     cw->conn = conn;
-    cw->len = len;
-    uv_buf_t ub = uv_buf_init((char *)cw->data, (unsigned)len);
-    conn->write_pending += len;
+    cw->len = out->len;
+    cw->data = out->data;
+    buf_init(out);
+    uv_buf_t ub = uv_buf_init((char *)cw->data, (unsigned)cw->len);
+    conn->write_pending += cw->len;
     int rc = uv_write(&cw->req, (uv_stream_t *)&conn->tcp, &ub, 1, conn_on_write);
     if (rc < 0) {
-        conn->write_pending -= len;
+        conn->write_pending -= cw->len;
+        free(cw->data);
         free(cw);
         broker_conn_close(conn, uv_strerror(rc));
     }
@@ -152,13 +155,20 @@ static void conn_send(broker_conn_t *conn, const buf_t *out)
 /* Encodes header + body of req's response into one frame and sends it. */
 static int conn_respond(broker_conn_t *conn, broker_req_t *req)
 {
+    bool flex = proto_api_flexible(req->api, req->version);
+    /* Measure first so a large Fetch answer is allocated once, not regrown. */
+    proto_writer_t sizer;
+    proto_writer_init(&sizer, NULL);
+    proto_msg_encode(req->api->response, &sizer, req->version, flex, req->resp);
     buf_t out;
     buf_init(&out);
+    if (buf_reserve(&out, sizer.count + 16) != 0)
+        return -1;
     proto_writer_t wr;
     proto_writer_init(&wr, &out);
     proto_wr_i32(&wr, 0); /* size, patched below */
     proto_resp_header_write(&wr, req->hdr.correlation_id, proto_resp_header_flexible(req->api, req->version));
-    proto_msg_encode(req->api->response, &wr, req->version, proto_api_flexible(req->api, req->version), req->resp);
+    proto_msg_encode(req->api->response, &wr, req->version, flex, req->resp);
     if (wr.err || out.len - 4 > INT32_MAX) {
         buf_fini(&out);
         return -1;
@@ -286,16 +296,10 @@ static void conn_process(broker_conn_t *conn)
             broker_conn_close(conn, why);
             return;
         }
-        if (avail - 4 < (size_t)size) {
-            /* Make room for the whole frame up front so the read loop fills it. */
-            if (conn->in_head) {
-                buf_consume(&conn->in, conn->in_head);
-                conn->in_head = 0;
-            }
-            if (buf_reserve(&conn->in, (size_t)size + 4 - conn->in.len) != 0)
-                broker_conn_close(conn, "out of memory for a frame");
+        /* Incomplete: the buffer grows as bytes arrive, never ahead of them, so a
+         * size field alone cannot make the broker allocate. */
+        if (avail - 4 < (size_t)size)
             break;
-        }
         size_t start = conn->in_head + 4;
         if (!conn_handle_frame(conn, conn->in.data + start, (size_t)size)) {
             if (conn->busy) /* parked: the frame stays until broker_req_finish */

@@ -28,8 +28,8 @@
 #include <time.h>
 
 #define MAX_VALUE_LEN 512
-#define KEY_FMT "key-%08" PRIu32
-#define HEADER_EVERY 97 /* every 97th message carries a header */
+#define KEY_FMT       "key-%08" PRIu32
+#define HEADER_EVERY  97 /* every 97th message carries a header */
 
 typedef struct {
     const char *bootstrap;
@@ -56,7 +56,8 @@ typedef struct {
 static int fail_count;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...) {
+static void fail(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     fputs("MISMATCH: ", stderr);
@@ -67,7 +68,8 @@ static void fail(const char *fmt, ...) {
 }
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void die(const char *fmt, ...) {
+static void die(const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
     fputs("ERROR: ", stderr);
@@ -77,7 +79,8 @@ static void die(const char *fmt, ...) {
     exit(1);
 }
 
-static double now_s(void) {
+static double now_s(void)
+{
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
@@ -86,7 +89,8 @@ static double now_s(void) {
 /* Deterministic content for message i: its index as text, then bytes from a
  * per-message xorshift (incompressible, with zero bytes), then a letter run
  * (compressible). Lengths vary from 16 to MAX_VALUE_LEN - 1. */
-static size_t make_value(uint32_t i, uint8_t *buf) {
+static size_t make_value(uint32_t i, uint8_t *buf)
+{
     size_t len = 16 + (size_t)((i * 37u) % (MAX_VALUE_LEN - 16));
     int n = snprintf((char *)buf, len, "v%08" PRIu32 ":", i);
     uint32_t x = i * 2654435761u + 1;
@@ -103,13 +107,15 @@ static size_t make_value(uint32_t i, uint8_t *buf) {
     return len;
 }
 
-static void set_conf(rd_kafka_conf_t *conf, const char *name, const char *value) {
+static void set_conf(rd_kafka_conf_t *conf, const char *name, const char *value)
+{
     char err[512];
     if (rd_kafka_conf_set(conf, name, value, err, sizeof err) != RD_KAFKA_CONF_OK)
         die("config %s=%s: %s", name, value, err);
 }
 
-static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf) {
+static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
     produce_state_t *st = rd_kafka_opaque(rk);
     fprintf(stderr, "rdkafka %d %s: %s\n", level, fac, buf);
     /* librdkafka silently sends uncompressed batches when the broker's
@@ -121,7 +127,8 @@ static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char 
 
 /* Statistics JSON: topics.<t>.batchcnt is a histogram of records per
  * produced batch; keep the largest "max" seen. */
-static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
+static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque)
+{
     produce_state_t *st = opaque;
     const char *p = strstr(json, "\"batchcnt\":");
     if (p) {
@@ -136,13 +143,13 @@ static int stats_cb(rd_kafka_t *rk, char *json, size_t json_len, void *opaque) {
     return 0; /* librdkafka frees json */
 }
 
-static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
     produce_state_t *st = opaque;
     uint32_t i = (uint32_t)(uintptr_t)msg->_private;
     if (msg->err) {
         if (st->failed_cnt < 10)
-            fprintf(stderr, "delivery of message %" PRIu32 " failed: %s\n", i,
-                    rd_kafka_err2str(msg->err));
+            fprintf(stderr, "delivery of message %" PRIu32 " failed: %s\n", i, rd_kafka_err2str(msg->err));
         st->failed_cnt++;
         return;
     }
@@ -156,7 +163,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque) {
     st->offset[i] = msg->offset;
 }
 
-static rd_kafka_t *new_producer(const opts_t *o, produce_state_t *st) {
+static rd_kafka_t *new_producer(const opts_t *o, produce_state_t *st)
+{
     char err[512];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     set_conf(conf, "bootstrap.servers", o->bootstrap);
@@ -183,7 +191,8 @@ static rd_kafka_t *new_producer(const opts_t *o, produce_state_t *st) {
 
 /* Waits until metadata shows the topic with every partition led by a broker;
  * returns its partition count. */
-static int32_t wait_topic(rd_kafka_t *rk, const char *topic, double timeout_s) {
+static int32_t wait_topic(rd_kafka_t *rk, const char *topic, double timeout_s)
+{
     double deadline = now_s() + timeout_s;
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
     const char *last = "no answer";
@@ -216,7 +225,8 @@ static int32_t wait_topic(rd_kafka_t *rk, const char *topic, double timeout_s) {
     die("topic %s did not appear in metadata within %.0f s (last: %s)", topic, timeout_s, last);
 }
 
-static void create_topic(rd_kafka_t *rk, const opts_t *o) {
+static void create_topic(rd_kafka_t *rk, const opts_t *o)
+{
     char err[512];
     rd_kafka_NewTopic_t *nt = rd_kafka_NewTopic_new(o->topic, o->partitions, 1, err, sizeof err);
     if (!nt)
@@ -247,15 +257,15 @@ static void create_topic(rd_kafka_t *rk, const opts_t *o) {
     rd_kafka_NewTopic_destroy(nt);
 }
 
-static void produce_all(opts_t *o, produce_state_t *st) {
+static void produce_all(opts_t *o, produce_state_t *st)
+{
     rd_kafka_t *rk = new_producer(o, st);
     if (!o->auto_create)
         create_topic(rk, o);
     if (!o->auto_create) {
         int32_t n = wait_topic(rk, o->topic, 15);
         if (n != o->partitions)
-            die("topic %s has %" PRId32 " partitions after CreateTopics(%" PRId32 ")", o->topic, n,
-                o->partitions);
+            die("topic %s has %" PRId32 " partitions after CreateTopics(%" PRId32 ")", o->topic, n, o->partitions);
     }
 
     double t0 = now_s();
@@ -270,8 +280,8 @@ static void produce_all(opts_t *o, produce_state_t *st) {
             if (i % HEADER_EVERY == 0)
                 err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
                                         RD_KAFKA_V_VALUE(value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                                        RD_KAFKA_V_HEADER("idx", hdr, hlen),
-                                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
+                                        RD_KAFKA_V_HEADER("idx", hdr, hlen), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i),
+                                        RD_KAFKA_V_END);
             else
                 err = rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(o->topic), RD_KAFKA_V_KEY(key, (size_t)klen),
                                         RD_KAFKA_V_VALUE(value, vlen), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
@@ -296,15 +306,16 @@ static void produce_all(opts_t *o, produce_state_t *st) {
     int seen = st->stats_seen;
     for (int k = 0; k < 20 && st->stats_seen <= seen + 1; k++)
         rd_kafka_poll(rk, 50);
-    fprintf(stderr, "produced %" PRIu32 " messages in %.2f s (%s, acks=all, idempotent=%d), "
+    fprintf(stderr,
+            "produced %" PRIu32 " messages in %.2f s (%s, acks=all, idempotent=%d), "
             "largest batch %" PRId64 " records\n",
             st->delivered_cnt, t1 - t0, o->codec, o->idempotent, st->batchcnt_max);
 
     if (o->auto_create) {
         int32_t n = wait_topic(rk, o->topic, 15);
         if (n != o->partitions) {
-            fail("auto-created topic %s has %" PRId32 " partitions, want %" PRId32
-                 " (broker --num.partitions)", o->topic, n, o->partitions);
+            fail("auto-created topic %s has %" PRId32 " partitions, want %" PRId32 " (broker --num.partitions)",
+                 o->topic, n, o->partitions);
             o->partitions = n; /* so the remaining checks still say something useful */
         }
     }
@@ -316,28 +327,31 @@ static void produce_all(opts_t *o, produce_state_t *st) {
         die("%" PRIu32 " delivery reports, want %" PRIu32, st->delivered_cnt, o->messages);
     if (st->compression_refused)
         fail("librdkafka refused to compress with %s: eddy's ApiVersions ranges do not enable it "
-             "(see PROTOCOL.md 1.3)", o->codec);
+             "(see PROTOCOL.md 1.3)",
+             o->codec);
     if (o->messages >= 10000 && st->batchcnt_max < 100)
         fail("largest produced batch held %" PRId64 " records; linger.ms=50 should give >= 100 "
-             "(statistics reports seen: %d)", st->batchcnt_max, st->stats_seen);
+             "(statistics reports seen: %d)",
+             st->batchcnt_max, st->stats_seen);
 }
 
 /* Delivery reports must give each partition offsets 0..n-1, increasing in
  * produce order. Returns per-partition counts. */
-static int64_t *check_delivery_offsets(const opts_t *o, const produce_state_t *st) {
+static int64_t *check_delivery_offsets(const opts_t *o, const produce_state_t *st)
+{
     int64_t *next = calloc((size_t)o->partitions, sizeof *next);
     if (!next)
         die("out of memory");
     for (uint32_t i = 0; i < o->messages; i++) {
         int32_t p = st->partition[i];
         if (p < 0 || p >= o->partitions) {
-            fail("message %" PRIu32 " delivered to partition %" PRId32 ", topic has %" PRId32, i, p,
-                 o->partitions);
+            fail("message %" PRIu32 " delivered to partition %" PRId32 ", topic has %" PRId32, i, p, o->partitions);
             continue;
         }
         if (st->offset[i] != next[p])
             fail("message %" PRIu32 " delivered at %" PRId32 "/%" PRId64 ", want offset %" PRId64
-                 " (offsets must be contiguous from 0 in produce order)", i, p, st->offset[i], next[p]);
+                 " (offsets must be contiguous from 0 in produce order)",
+                 i, p, st->offset[i], next[p]);
         next[p] = st->offset[i] + 1;
         if (fail_count > 20)
             die("too many mismatches");
@@ -345,7 +359,8 @@ static int64_t *check_delivery_offsets(const opts_t *o, const produce_state_t *s
     return next;
 }
 
-static void consume_all(const opts_t *o, const produce_state_t *st, const int64_t *count) {
+static void consume_all(const opts_t *o, const produce_state_t *st, const int64_t *count)
+{
     char err[512], group[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
     /* librdkafka needs a group.id for assign(), but nothing here joins,
@@ -390,8 +405,8 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
         if (now_s() > deadline) {
             fail("consumed %" PRIu32 " of %" PRIu32 " messages within 60 s", received, o->messages);
             for (int32_t p = 0; p < o->partitions; p++)
-                fprintf(stderr, "  partition %" PRId32 ": next offset %" PRId64 ", %" PRId64
-                        " produced, eof=%d\n", p, next[p], count[p], eof[p]);
+                fprintf(stderr, "  partition %" PRId32 ": next offset %" PRId64 ", %" PRId64 " produced, eof=%d\n", p,
+                        next[p], count[p], eof[p]);
             break;
         }
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(rk, 200);
@@ -404,8 +419,8 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
             continue;
         }
         if (msg->err) {
-            fail("consumer error on partition %" PRId32 " offset %" PRId64 ": %s", msg->partition,
-                 msg->offset, rd_kafka_message_errstr(msg));
+            fail("consumer error on partition %" PRId32 " offset %" PRId64 ": %s", msg->partition, msg->offset,
+                 rd_kafka_message_errstr(msg));
             rd_kafka_message_destroy(msg);
             if (fail_count > 20)
                 die("too many consumer errors");
@@ -430,18 +445,19 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
         seen[i] = 1;
         received++;
         if (p != st->partition[i] || msg->offset != st->offset[i])
-            fail("message %" PRIu32 " consumed at %" PRId32 "/%" PRId64 ", delivery report said %" PRId32
-                 "/%" PRId64, i, p, msg->offset, st->partition[i], st->offset[i]);
+            fail("message %" PRIu32 " consumed at %" PRId32 "/%" PRId64 ", delivery report said %" PRId32 "/%" PRId64,
+                 i, p, msg->offset, st->partition[i], st->offset[i]);
         if (p >= 0 && p < o->partitions) {
             if (msg->offset != next[p])
                 fail("partition %" PRId32 ": got offset %" PRId64 " after %" PRId64
-                     " (offsets must be contiguous and in order)", p, msg->offset, next[p] - 1);
+                     " (offsets must be contiguous and in order)",
+                     p, msg->offset, next[p] - 1);
             next[p] = msg->offset + 1;
         }
         size_t wlen = make_value(i, want);
         if (msg->len != wlen || memcmp(msg->payload, want, wlen) != 0)
-            fail("message %" PRIu32 " at %" PRId32 "/%" PRId64 ": value differs (len %zu, want %zu)", i, p,
-                 msg->offset, msg->len, wlen);
+            fail("message %" PRIu32 " at %" PRId32 "/%" PRId64 ": value differs (len %zu, want %zu)", i, p, msg->offset,
+                 msg->len, wlen);
         rd_kafka_headers_t *hdrs = NULL;
         rd_kafka_resp_err_t herr = rd_kafka_message_headers(msg, &hdrs);
         if (i % HEADER_EVERY == 0) {
@@ -449,8 +465,8 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
             size_t hl = 0;
             char wantidx[16];
             int wl = snprintf(wantidx, sizeof wantidx, "%" PRIu32, i);
-            if (herr || rd_kafka_header_get_last(hdrs, "idx", &hv, &hl) ||
-                hl != (size_t)wl || memcmp(hv, wantidx, hl) != 0 || rd_kafka_header_cnt(hdrs) != 1)
+            if (herr || rd_kafka_header_get_last(hdrs, "idx", &hv, &hl) || hl != (size_t)wl ||
+                memcmp(hv, wantidx, hl) != 0 || rd_kafka_header_cnt(hdrs) != 1)
                 fail("message %" PRIu32 ": want exactly one header idx=%s", i, wantidx);
         } else if (herr != RD_KAFKA_RESP_ERR__NOENT && !(herr == 0 && rd_kafka_header_cnt(hdrs) == 0)) {
             fail("message %" PRIu32 ": has headers, none were produced", i);
@@ -465,8 +481,8 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
 
     for (uint32_t i = 0; i < o->messages && fail_count < 20; i++)
         if (!seen[i])
-            fail("message %" PRIu32 " (delivered at %" PRId32 "/%" PRId64 ") was never consumed", i,
-                 st->partition[i], st->offset[i]);
+            fail("message %" PRIu32 " (delivered at %" PRId32 "/%" PRId64 ") was never consumed", i, st->partition[i],
+                 st->offset[i]);
 
     /* ListOffsets: earliest 0 and latest = count for every partition. */
     for (int32_t p = 0; p < o->partitions; p++) {
@@ -475,8 +491,8 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
         if (werr)
             fail("query_watermark_offsets(%" PRId32 "): %s", p, rd_kafka_err2str(werr));
         else if (lo != 0 || hi != count[p])
-            fail("partition %" PRId32 " watermarks [%" PRId64 ", %" PRId64 "], want [0, %" PRId64 "]", p, lo,
-                 hi, count[p]);
+            fail("partition %" PRId32 " watermarks [%" PRId64 ", %" PRId64 "], want [0, %" PRId64 "]", p, lo, hi,
+                 count[p]);
     }
 
     rd_kafka_consumer_close(rk);
@@ -488,15 +504,16 @@ static void consume_all(const opts_t *o, const produce_state_t *st, const int64_
 }
 
 static void usage(void) __attribute__((noreturn));
-static void usage(void) {
-    fprintf(stderr,
-            "usage: compat_rdkafka_roundtrip [--bootstrap HOST:PORT] [--topic T] [--messages N]\n"
-            "         [--partitions P] [--codec none|gzip|snappy|lz4|zstd] [--idempotent] [--auto-create]\n"
-            "The bootstrap address defaults to $EDDY_BOOTSTRAP.\n");
+static void usage(void)
+{
+    fprintf(stderr, "usage: compat_rdkafka_roundtrip [--bootstrap HOST:PORT] [--topic T] [--messages N]\n"
+                    "         [--partitions P] [--codec none|gzip|snappy|lz4|zstd] [--idempotent] [--auto-create]\n"
+                    "The bootstrap address defaults to $EDDY_BOOTSTRAP.\n");
     exit(2);
 }
 
-static long parse_num(const char *s, long lo, long hi) {
+static long parse_num(const char *s, long lo, long hi)
+{
     char *end;
     errno = 0;
     long v = strtol(s, &end, 10);
@@ -505,7 +522,8 @@ static long parse_num(const char *s, long lo, long hi) {
     return v;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
     opts_t o = {.bootstrap = getenv("EDDY_BOOTSTRAP"), .messages = 100000, .partitions = 4, .codec = "lz4"};
     const char *prefix = getenv("EDDY_TEST_NAME");
     snprintf(o.topic, sizeof o.topic, "%s_roundtrip", prefix ? prefix : "rdkafka");
