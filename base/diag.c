@@ -58,3 +58,21 @@ void diag_assert_fail(const char *expr, const char *file, int line)
     fprintf(stderr, "eddy: assertion failed: %s (%s:%d)\n", expr, file, line);
     abort();
 }
+
+int diag_ratelimit_ok(diag_ratelimit_t *rl, unsigned *suppressed)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if (ts.tv_sec != rl->window) {
+        rl->window = ts.tv_sec;
+        rl->used = 0;
+    }
+    if (rl->used >= rl->burst) {
+        rl->suppressed++;
+        return 0;
+    }
+    rl->used++;
+    *suppressed = rl->suppressed;
+    rl->suppressed = 0;
+    return 1;
+}

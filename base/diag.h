@@ -22,6 +22,21 @@ int diag_parse_level(const char *name);
 void diag_log(diag_level_t level, const char *subsys, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 _Noreturn void diag_assert_fail(const char *expr, const char *file, int line);
 
+/*
+ * A log line budget: at most `burst` lines per second for one kind of event,
+ * so a hostile or broken client cannot flood the log. When lines were held
+ * back, the next allowed one is told how many (suppressed).
+ */
+typedef struct diag_ratelimit_s {
+    int      burst;
+    int      used;
+    long     window; /* the second the budget belongs to */
+    unsigned suppressed;
+} diag_ratelimit_t;
+#define DIAG_RATELIMIT_INIT(burst) {(burst), 0, 0, 0}
+/* True when a line may be written now; *suppressed gets the count held back before it. */
+int diag_ratelimit_ok(diag_ratelimit_t *rl, unsigned *suppressed);
+
 #define DIAG_ASSERT(e) ((e) ? (void)0 : diag_assert_fail(#e, __FILE__, __LINE__))
 
 #define LOG_ERROR(sub, ...) diag_log(DIAG_ERROR, sub, __VA_ARGS__)

@@ -25,6 +25,7 @@
 #include "protocol/codec.h"
 #include "protocol/gen/messages.h"
 #include "protocol/header.h"
+#include "protocol/kafka_errors.h"
 
 typedef struct broker_s broker_t;
 typedef struct broker_conn_s broker_conn_t;
@@ -125,36 +126,6 @@ broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);
 broker_result_t broker_handle_init_producer_id(broker_req_t *req);
 
-/* Kafka error codes used by the handlers (int16 data on the wire). */
-enum kafka_error_e {
-    KERR_NONE = 0,
-    KERR_OFFSET_OUT_OF_RANGE = 1,
-    KERR_CORRUPT_MESSAGE = 2,
-    KERR_UNKNOWN_TOPIC_OR_PARTITION = 3,
-    KERR_LEADER_NOT_AVAILABLE = 5,
-    KERR_NOT_LEADER_OR_FOLLOWER = 6,
-    KERR_MESSAGE_TOO_LARGE = 10,
-    KERR_INVALID_TOPIC_EXCEPTION = 17,
-    KERR_RECORD_LIST_TOO_LARGE = 18,
-    KERR_INVALID_REQUIRED_ACKS = 21,
-    KERR_TOPIC_AUTHORIZATION_FAILED = 29,
-    KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT = 43,
-    KERR_UNSUPPORTED_VERSION = 35,
-    KERR_TOPIC_ALREADY_EXISTS = 36,
-    KERR_INVALID_PARTITIONS = 37,
-    KERR_INVALID_REPLICATION_FACTOR = 38,
-    KERR_INVALID_REPLICA_ASSIGNMENT = 39,
-    KERR_INVALID_CONFIG = 40,
-    KERR_INVALID_REQUEST = 42,
-    KERR_POLICY_VIOLATION = 44,
-    KERR_INVALID_TRANSACTION_TIMEOUT = 50,
-    KERR_KAFKA_STORAGE_ERROR = 56,
-    KERR_UNKNOWN_SERVER_ERROR = -1,
-    KERR_TOPIC_DELETION_DISABLED = 73,
-    KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
-    KERR_INVALID_RECORD = 87,
-    KERR_UNKNOWN_TOPIC_ID = 100,
-};
 
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
 

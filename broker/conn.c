@@ -45,8 +45,11 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     if (conn->closing)
         return;
     conn->closing = true;
-    if (why)
-        LOG_INFO("net", "closing connection %llu from %s: %s", (unsigned long long)conn->id, conn->peer, why);
+    static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(20);
+    unsigned held;
+    if (why && diag_ratelimit_ok(&rl, &held))
+        LOG_INFO("net", "closing connection %llu from %s: %s (%u earlier closes not logged)",
+                 (unsigned long long)conn->id, conn->peer, why, held);
     if (conn->req.parked) {
         list_remove(&conn->req.park_node);
         conn->req.parked = false;

@@ -36,14 +36,6 @@ typedef enum proto_codec_e {
     PROTO_CODEC_ZSTD = 4,
 } proto_codec_t;
 
-/*
- * Returned when decompressed output would exceed max_out. Kept apart from
- * PROTO_EINVALID so a caller can answer "too large" rather than "corrupt".
- * Its value leaves room below the reader's codes; it belongs in the
- * reader.h enum once that table is extended.
- */
-enum { PROTO_ELIMIT = -32 };
-
 /* Name for logs ("none", "gzip", ...); "unknown" outside 0-4. */
 const char *proto_codec_name(int codec);
 

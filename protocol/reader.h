@@ -42,6 +42,7 @@ enum {
     PROTO_ENOMEM = -5,
     PROTO_ETRAILING = -6, /* bytes left over after a decode */
     PROTO_EINVALID = -7,  /* a value the schema forbids */
+    PROTO_ELIMIT = -8,    /* output would pass the caller's limit (decompression) */
 };
 
 static inline void proto_reader_init(proto_reader_t *rd, const void *data, size_t len)

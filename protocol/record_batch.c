@@ -1,5 +1,7 @@
 #include "protocol/record_batch.h"
 
+#include "protocol/kafka_errors.h"
+
 #include "base/crc32c.h"
 
 static inline uint32_t be32(const uint8_t *p)
@@ -79,14 +81,6 @@ static inline void put64(uint8_t *p, uint64_t v)
  * Kafka error codes this file answers with. The broker's error table is the
  * source of truth; these are the numbers from Kafka's Errors.java.
  */
-enum {
-    KERR_UNKNOWN_SERVER_ERROR = -1,
-    KERR_NONE = 0,
-    KERR_CORRUPT_MESSAGE = 2,
-    KERR_MESSAGE_TOO_LARGE = 10,
-    KERR_UNSUPPORTED_COMPRESSION_TYPE = 76,
-    KERR_INVALID_RECORD = 87,
-};
 
 int proto_batch_records(const uint8_t *batch, size_t total, const proto_batch_header_t *hdr, buf_t *scratch,
                         size_t max_decompressed, proto_reader_t *rd)

@@ -43,7 +43,12 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
     if (req->broker->batch_scratch.cap > 16u * 1024u * 1024u)
         buf_fini(&req->broker->batch_scratch); /* do not keep a huge one-off buffer */
     if (err != KERR_NONE) {
-        LOG_DEBUG("produce", "rejected batch for %s-%d: error %d", t->name, rp->index, err);
+        static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(10);
+        unsigned held;
+        if (diag_ratelimit_ok(&rl, &held))
+            LOG_WARN("produce", "rejected a batch for %s-%d from connection %llu (%s): %s (%u earlier not logged)",
+                     t->name, rp->index, (unsigned long long)req->conn->id, req->conn->peer,
+                     proto_kafka_error_name(err), held);
         return err;
     }
     uint8_t *batch = broker_mutable(data);

@@ -16,7 +16,6 @@
 #include "base/diag.h"
 #include "broker/broker.h"
 
-#define KERR_FETCH_SESSION_ID_NOT_FOUND 70
 #define FETCH_READ_COMMITTED            1
 
 /* Resolves a requested topic by id (v13+) or name; sets *err when it is unknown. */

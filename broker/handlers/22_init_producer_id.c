@@ -8,7 +8,6 @@
 #include "broker/broker.h"
 
 #define INIT_PID_TXN_MAX_TIMEOUT_MS                900000 /* transaction.max.timeout.ms */
-#define KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED 53
 
 broker_result_t broker_handle_init_producer_id(broker_req_t *req)
 {

@@ -1,0 +1,54 @@
+/*
+ * protocol/kafka_errors: the Kafka error codes eddy sends, by name.
+ *
+ * These are int16 values written into responses (Kafka's Errors.java
+ * numbering), a different thing from the negative PROTO_E* and errno codes
+ * eddy's own functions return. One table generates the enum and the names
+ * used in log lines.
+ */
+#ifndef EDDY_PROTOCOL_KAFKA_ERRORS_H
+#define EDDY_PROTOCOL_KAFKA_ERRORS_H
+
+#include <stdint.h>
+
+#define PROTO_KAFKA_ERRORS(X)                          \
+    X(KERR_UNKNOWN_SERVER_ERROR, -1)                   \
+    X(KERR_NONE, 0)                                    \
+    X(KERR_OFFSET_OUT_OF_RANGE, 1)                     \
+    X(KERR_CORRUPT_MESSAGE, 2)                         \
+    X(KERR_UNKNOWN_TOPIC_OR_PARTITION, 3)              \
+    X(KERR_LEADER_NOT_AVAILABLE, 5)                    \
+    X(KERR_NOT_LEADER_OR_FOLLOWER, 6)                  \
+    X(KERR_MESSAGE_TOO_LARGE, 10)                      \
+    X(KERR_INVALID_TOPIC_EXCEPTION, 17)                \
+    X(KERR_RECORD_LIST_TOO_LARGE, 18)                  \
+    X(KERR_INVALID_REQUIRED_ACKS, 21)                  \
+    X(KERR_TOPIC_AUTHORIZATION_FAILED, 29)             \
+    X(KERR_UNSUPPORTED_VERSION, 35)                    \
+    X(KERR_TOPIC_ALREADY_EXISTS, 36)                   \
+    X(KERR_INVALID_PARTITIONS, 37)                     \
+    X(KERR_INVALID_REPLICATION_FACTOR, 38)             \
+    X(KERR_INVALID_REPLICA_ASSIGNMENT, 39)             \
+    X(KERR_INVALID_CONFIG, 40)                         \
+    X(KERR_INVALID_REQUEST, 42)                        \
+    X(KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)         \
+    X(KERR_POLICY_VIOLATION, 44)                       \
+    X(KERR_INVALID_TRANSACTION_TIMEOUT, 50)            \
+    X(KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)  \
+    X(KERR_KAFKA_STORAGE_ERROR, 56)                    \
+    X(KERR_FETCH_SESSION_ID_NOT_FOUND, 70)             \
+    X(KERR_TOPIC_DELETION_DISABLED, 73)                \
+    X(KERR_UNSUPPORTED_COMPRESSION_TYPE, 76)           \
+    X(KERR_INVALID_RECORD, 87)                         \
+    X(KERR_UNKNOWN_TOPIC_ID, 100)
+
+enum proto_kafka_error_e {
+#define PROTO_KAFKA_ERROR_ENUM(name, code) name = code,
+    PROTO_KAFKA_ERRORS(PROTO_KAFKA_ERROR_ENUM)
+#undef PROTO_KAFKA_ERROR_ENUM
+};
+
+/* "CORRUPT_MESSAGE" for 2; "UNKNOWN" for codes not in the table. */
+const char *proto_kafka_error_name(int16_t code);
+
+#endif
