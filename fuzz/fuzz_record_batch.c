@@ -7,7 +7,7 @@
  * validation accepts must also iterate cleanly, with exactly records_count
  * records, and must stay valid after a LogAppendTime rewrite; a violation
  * traps. The corpus lives in fuzz/corpus/record_batch and is replayed by
- * protocol/tests/test_record_batch.c.
+ * ctest fuzz_corpus_record_batch (and protocol/tests/test_record_batch.c).
  */
 #include <stdint.h>
 #include <stdlib.h>

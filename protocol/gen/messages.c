@@ -394,6 +394,43 @@ static const proto_field_t proto_delete_topics_resp_fields[] = {
 };
 const proto_struct_desc_t proto_delete_topics_resp_desc = {"DeleteTopics", sizeof(proto_delete_topics_resp_t), 2, proto_delete_topics_resp_fields};
 
+static const proto_field_t proto_delete_records_req_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_partition_t, offset), sizeof(int64_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_req_partition_desc = {"Partition", sizeof(proto_delete_records_req_partition_t), 2, proto_delete_records_req_partition_fields};
+
+static const proto_field_t proto_delete_records_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_topic_t, partitions), sizeof(proto_delete_records_req_partition_t), &proto_delete_records_req_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_req_topic_desc = {"Topic", sizeof(proto_delete_records_req_topic_t), 2, proto_delete_records_req_topic_fields};
+
+static const proto_field_t proto_delete_records_req_fields[] = {
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_t, topics), sizeof(proto_delete_records_req_topic_t), &proto_delete_records_req_topic_desc, 0, 0},
+    {"timeout_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_req_t, timeout_ms), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_req_desc = {"DeleteRecords", sizeof(proto_delete_records_req_t), 2, proto_delete_records_req_fields};
+
+static const proto_field_t proto_delete_records_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"low_watermark", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_partition_t, low_watermark), sizeof(int64_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_resp_partition_desc = {"Partition", sizeof(proto_delete_records_resp_partition_t), 3, proto_delete_records_resp_partition_fields};
+
+static const proto_field_t proto_delete_records_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_topic_t, partitions), sizeof(proto_delete_records_resp_partition_t), &proto_delete_records_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_resp_topic_desc = {"Topic", sizeof(proto_delete_records_resp_topic_t), 2, proto_delete_records_resp_topic_fields};
+
+static const proto_field_t proto_delete_records_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_records_resp_t, topics), sizeof(proto_delete_records_resp_topic_t), &proto_delete_records_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_delete_records_resp_desc = {"DeleteRecords", sizeof(proto_delete_records_resp_t), 2, proto_delete_records_resp_fields};
+
 static const proto_field_t proto_init_producer_id_req_fields[] = {
     {"transactional_id", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_init_producer_id_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
     {"transaction_timeout_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_init_producer_id_req_t, transaction_timeout_ms), sizeof(int32_t), NULL, 0, 0},
@@ -418,6 +455,7 @@ const proto_api_desc_t proto_api_table[] = {
     {18, "ApiVersions", 0, 4, 0, 3, &proto_api_versions_req_desc, &proto_api_versions_resp_desc},
     {19, "CreateTopics", 2, 7, 2, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
     {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
+    {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
 };
 const size_t proto_api_table_len = sizeof(proto_api_table) / sizeof(proto_api_table[0]);

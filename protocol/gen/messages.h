@@ -13,6 +13,7 @@ enum proto_api_key_e {
     PROTO_API_API_VERSIONS = 18,
     PROTO_API_CREATE_TOPICS = 19,
     PROTO_API_DELETE_TOPICS = 20,
+    PROTO_API_DELETE_RECORDS = 21,
     PROTO_API_INIT_PRODUCER_ID = 22,
 };
 
@@ -432,6 +433,47 @@ typedef struct proto_delete_topics_resp_s {
     PROTO_ARRAY_OF(proto_delete_topics_resp_result_t) responses; /* v0+ */
 } proto_delete_topics_resp_t;
 extern const proto_struct_desc_t proto_delete_topics_resp_desc;
+
+/* 21 DeleteRecords request (protocol/schema/21_delete_records.def) */
+
+typedef struct proto_delete_records_req_partition_s {
+    int32_t partition_index; /* v0+ */
+    int64_t offset; /* v0+ */
+} proto_delete_records_req_partition_t;
+extern const proto_struct_desc_t proto_delete_records_req_partition_desc;
+
+typedef struct proto_delete_records_req_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_delete_records_req_partition_t) partitions; /* v0+ */
+} proto_delete_records_req_topic_t;
+extern const proto_struct_desc_t proto_delete_records_req_topic_desc;
+
+typedef struct proto_delete_records_req_s {
+    PROTO_ARRAY_OF(proto_delete_records_req_topic_t) topics; /* v0+ */
+    int32_t timeout_ms; /* v0+ */
+} proto_delete_records_req_t;
+extern const proto_struct_desc_t proto_delete_records_req_desc;
+
+/* 21 DeleteRecords response (protocol/schema/21_delete_records.def) */
+
+typedef struct proto_delete_records_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int64_t low_watermark; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_delete_records_resp_partition_t;
+extern const proto_struct_desc_t proto_delete_records_resp_partition_desc;
+
+typedef struct proto_delete_records_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_delete_records_resp_partition_t) partitions; /* v0+ */
+} proto_delete_records_resp_topic_t;
+extern const proto_struct_desc_t proto_delete_records_resp_topic_desc;
+
+typedef struct proto_delete_records_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_delete_records_resp_topic_t) topics; /* v0+ */
+} proto_delete_records_resp_t;
+extern const proto_struct_desc_t proto_delete_records_resp_desc;
 
 /* 22 InitProducerId request (protocol/schema/22_init_producer_id.def) */
 
