@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "broker/config.h"
+#include "broker/storage.h"
 #include "broker/topics.h"
 #include "protocol/codec.h"
 #include "protocol/gen/messages.h"
@@ -88,6 +89,8 @@ struct broker_s {
     broker_topics_t topics;
     char cluster_id[32];
     int64_t next_producer_id;
+    broker_storage_t storage;
+    uv_timer_t storage_timer;
     buf_t batch_scratch; /* decompressed records while validating a Produce */
     buf_t fetch_data;    /* the records of the Fetch response being built */
     bool stopping;
@@ -124,6 +127,7 @@ broker_result_t broker_handle_metadata(broker_req_t *req);
 broker_result_t broker_handle_api_versions(broker_req_t *req);
 broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);
+broker_result_t broker_handle_delete_records(broker_req_t *req);
 broker_result_t broker_handle_init_producer_id(broker_req_t *req);
 
 

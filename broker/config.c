@@ -47,6 +47,16 @@ static const cfg_prop_t cfg_props[] = {
     P("max.connections", CFG_I32, max_connections, "10000", 1, INT32_MAX),
     P("log.level", CFG_STR, log_level, "info", 0, 0),
     P("delete.topic.enable", CFG_BOOL, delete_topic_enable, "true", 0, 0),
+    P("log.flush.interval.messages", CFG_I64, log_flush_interval_messages, "9223372036854775807", 1, INT64_MAX),
+    P("log.flush.interval.ms", CFG_I64, log_flush_interval_ms, "9223372036854775807", 0, INT64_MAX),
+    P("log.flush.scheduler.interval.ms", CFG_I64, log_flush_scheduler_interval_ms, "1000", 10, INT64_MAX),
+    P("log.flush.offset.checkpoint.interval.ms", CFG_I64, log_flush_offset_checkpoint_interval_ms, "60000", 100,
+      INT32_MAX),
+    P("log.retention.hours", CFG_I64, log_retention_hours, "168", -1, INT32_MAX),
+    P("log.retention.minutes", CFG_I64, log_retention_minutes, "-2", -2, INT32_MAX),
+    P("log.retention.ms", CFG_I64, log_retention_ms, "-2", -2, INT64_MAX),
+    P("log.retention.bytes", CFG_I64, log_retention_bytes, "-1", -1, INT64_MAX),
+    P("log.retention.check.interval.ms", CFG_I64, log_retention_check_interval_ms, "300000", 10, INT64_MAX),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))
 
@@ -228,6 +238,15 @@ int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *c
             return -1;
     }
     return broker_config_finish(cfg, err, errlen);
+}
+
+int64_t broker_config_retention_ms(const broker_config_t *cfg)
+{
+    if (cfg->log_retention_ms != -2)
+        return cfg->log_retention_ms < 0 ? -1 : cfg->log_retention_ms;
+    if (cfg->log_retention_minutes != -2)
+        return cfg->log_retention_minutes < 0 ? -1 : cfg->log_retention_minutes * 60000;
+    return cfg->log_retention_hours < 0 ? -1 : cfg->log_retention_hours * 3600000;
 }
 
 /* Parses the first "NAME://host:port" of a comma-separated listener list. */

@@ -33,6 +33,16 @@ typedef struct broker_config_s {
     int32_t max_connections;
     char *log_level; /* eddy's own: error, warn, info, debug */
     bool delete_topic_enable;
+    /* Storage: Kafka's flush and retention properties. */
+    int64_t log_flush_interval_messages; /* 1 = durable: acks wait for the fsync */
+    int64_t log_flush_interval_ms;
+    int64_t log_flush_scheduler_interval_ms;
+    int64_t log_flush_offset_checkpoint_interval_ms;
+    int64_t log_retention_hours;
+    int64_t log_retention_minutes; /* -2: not set */
+    int64_t log_retention_ms;      /* -2: not set; -1 unlimited */
+    int64_t log_retention_bytes;
+    int64_t log_retention_check_interval_ms;
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
     char listen_host[256];
@@ -53,6 +63,8 @@ int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, s
  * flags in that order, then broker_config_finish.
  */
 int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err, size_t errlen);
+/* log.retention.ms, else .minutes, else .hours, as Kafka resolves them (-1: unlimited). */
+int64_t broker_config_retention_ms(const broker_config_t *cfg);
 /* Validates and derives the listener fields. */
 int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen);
 

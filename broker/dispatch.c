@@ -15,6 +15,7 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_API_VERSIONS, broker_handle_api_versions},
     {PROTO_API_CREATE_TOPICS, broker_handle_create_topics},
     {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},
+    {PROTO_API_DELETE_RECORDS, broker_handle_delete_records},
     {PROTO_API_INIT_PRODUCER_ID, broker_handle_init_producer_id},
 };
 const size_t broker_apis_len = sizeof(broker_apis) / sizeof(broker_apis[0]);

@@ -43,9 +43,14 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     int rc = broker_meta_load(cfg->log_dirs, cfg->node_id, broker->cluster_id, sizeof(broker->cluster_id));
     if (rc != 0)
         return rc;
-    rc = broker_topics_init(&broker->topics, cfg);
+    rc = broker_storage_open(broker);
     if (rc != 0)
         return rc;
+    rc = broker_topics_init(&broker->topics, cfg, &broker->storage.recovery, &broker->storage.start,
+                            broker->storage.clean_shutdown);
+    if (rc != 0)
+        return rc;
+    broker_storage_start(broker);
     /* Producer ids only need to be unique per broker lifetime for now; the
      * exactly-once issue persists them. Start from the clock so a restart
      * does not hand out an id an old producer still uses. */
@@ -116,6 +121,7 @@ void broker_stop(broker_t *broker)
     uv_close((uv_handle_t *)&broker->listener, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigterm, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
+    broker_storage_stop(broker);
     list_t *pos, *tmp;
     list_foreach_safe (pos, tmp, &broker->parked) {
         broker_req_t *req = list_entry(pos, broker_req_t, park_node);
@@ -151,7 +157,19 @@ static void server_close_idle(uv_timer_t *t)
 
 void broker_fini(broker_t *broker)
 {
+    /* The loop has ended, so no flush job is running: make everything durable,
+     * record how far, close the logs, and only then mark the stop clean. */
+    bool clean = broker->stopping && broker->storage.jobs_inflight == 0;
+    size_t pos = 0;
+    broker_topic_t *t;
+    while (clean && (t = broker_topics_next(&broker->topics, &pos)))
+        for (int32_t i = 0; i < t->nparts; i++)
+            if (t->parts[i].log && log_partition_flush(t->parts[i].log) != 0)
+                clean = false;
+    if (clean && broker_storage_checkpoint(broker) != 0)
+        clean = false;
     broker_topics_fini(&broker->topics);
+    broker_storage_close(broker, clean);
     buf_fini(&broker->batch_scratch);
     buf_fini(&broker->fetch_data);
 }

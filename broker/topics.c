@@ -95,6 +95,14 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
     t->log_append_time = strcmp(ts, "LogAppendTime") == 0;
     const char *mmb = topic_config_get(t, "max.message.bytes");
     t->max_message_bytes = mmb ? (int32_t)strtol(mmb, NULL, 10) : topics->cfg->message_max_bytes;
+    const char *v;
+    t->flush_messages = (v = topic_config_get(t, "flush.messages")) ? strtoll(v, NULL, 10)
+                                                                    : topics->cfg->log_flush_interval_messages;
+    t->flush_ms = (v = topic_config_get(t, "flush.ms")) ? strtoll(v, NULL, 10) : topics->cfg->log_flush_interval_ms;
+    t->retention_ms = (v = topic_config_get(t, "retention.ms")) ? strtoll(v, NULL, 10)
+                                                                : broker_config_retention_ms(topics->cfg);
+    t->retention_bytes = (v = topic_config_get(t, "retention.bytes")) ? strtoll(v, NULL, 10)
+                                                                      : topics->cfg->log_retention_bytes;
 }
 
 static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, log_config_t *lc)
@@ -111,6 +119,10 @@ static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, l
         lc->roll_ms = strtoll(v, NULL, 10);
     if ((v = topic_config_get(t, "index.interval.bytes")))
         lc->index_interval_bytes = (int32_t)strtol(v, NULL, 10);
+    if ((v = topic_config_get(t, "segment.index.bytes")))
+        lc->index_max_bytes = (int32_t)strtol(v, NULL, 10);
+    lc->retention_ms = t->retention_ms;
+    lc->retention_bytes = t->retention_bytes;
 }
 
 static int partition_dir(const broker_topics_t *topics, const broker_topic_t *t, int32_t i, char *out, size_t len)
@@ -127,8 +139,15 @@ static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
         char dir[4096];
         t->parts[i].index = i;
         int rc = partition_dir(topics, t, i, dir, sizeof(dir));
-        if (rc == 0)
+        if (rc == 0) {
+            lc.clean_shutdown = topics->clean_shutdown;
+            lc.recovery_point = topics->recovery ? broker_checkpoint_get(topics->recovery, t->name, i) : -1;
+            lc.log_start_offset = topics->start ? broker_checkpoint_get(topics->start, t->name, i) : -1;
+            /* A partition missing from the recovery checkpoint is scanned whole. */
+            if (lc.recovery_point < 0)
+                lc.clean_shutdown = 0;
             rc = log_partition_open(dir, &lc, &t->parts[i].log);
+        }
         if (rc != 0) {
             LOG_ERROR("topics", "partition %s-%d is offline: %s", t->name, i, log_strerror(rc));
             t->parts[i].log = NULL;
@@ -271,11 +290,15 @@ static broker_topic_t *topic_load(broker_topics_t *topics, const char *path)
     return t;
 }
 
-int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg)
+int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
+                       const broker_checkpoint_t *start, bool clean_shutdown)
 {
     memset(topics, 0, sizeof(*topics));
     map_init(&topics->by_name);
     topics->cfg = cfg;
+    topics->recovery = recovery;
+    topics->start = start;
+    topics->clean_shutdown = clean_shutdown;
     if (snprintf(topics->meta_dir, sizeof(topics->meta_dir), "%s/eddy-meta/topics", cfg->log_dirs) >=
         (int)sizeof(topics->meta_dir))
         return -ENAMETOOLONG;
@@ -305,6 +328,9 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg)
         LOG_INFO("topics", "loaded topic %s with %d partitions", t->name, t->nparts);
     }
     closedir(d);
+    /* Checkpoints only matter for the logs opened at start. */
+    topics->recovery = topics->start = NULL;
+    topics->clean_shutdown = false;
     return 0;
 }
 
@@ -442,6 +468,18 @@ int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *t)
         return KERR_KAFKA_STORAGE_ERROR;
     }
     map_del(&topics->by_name, t->name, t->name_len);
+    LOG_INFO("topics", "deleted topic %s", t->name);
+    if (t->jobs_inflight > 0) {
+        /* A flush job still holds this topic: broker/storage.c destroys it when the job ends. */
+        t->deleted = true;
+        return KERR_NONE;
+    }
+    broker_topics_destroy(t);
+    return KERR_NONE;
+}
+
+void broker_topics_destroy(broker_topic_t *t)
+{
     for (int32_t i = 0; i < t->nparts; i++) {
         if (t->parts[i].log) {
             int rc = log_partition_remove(t->parts[i].log);
@@ -450,7 +488,5 @@ int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *t)
             t->parts[i].log = NULL;
         }
     }
-    LOG_INFO("topics", "deleted topic %s", t->name);
     topic_free(t);
-    return KERR_NONE;
 }

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "base/map.h"
+#include "broker/checkpoint.h"
 #include "broker/config.h"
 #include "log/log.h"
 #include "protocol/reader.h"
@@ -30,6 +31,11 @@ typedef struct broker_topic_config_s {
 typedef struct broker_partition_s {
     int32_t index;
     log_partition_t *log; /* NULL: offline (its files could not be opened) */
+    /* Group commit (broker/storage.c): one fsync job at a time per partition. */
+    bool    flush_running;
+    bool    flush_again;       /* appends arrived while the job ran */
+    int     last_flush_rc;     /* of the last finished job */
+    int64_t last_flush_target; /* the offset that job was to cover */
 } broker_partition_t;
 
 typedef struct broker_topic_s {
@@ -43,15 +49,27 @@ typedef struct broker_topic_s {
     /* Effective values the hot path reads. */
     bool log_append_time;
     int32_t max_message_bytes;
+    int64_t flush_messages; /* flush.messages (1: durable) */
+    int64_t flush_ms;       /* flush.ms */
+    int64_t retention_ms;   /* -1 unlimited */
+    int64_t retention_bytes;
+    /* A deleted topic whose flush jobs are still running waits here to be freed. */
+    int  jobs_inflight;
+    bool deleted;
 } broker_topic_t;
 
 typedef struct broker_topics_s {
     map_t by_name;
     const broker_config_t *cfg;
+    /* Read at start only: offsets and shutdown state from the last run. */
+    const broker_checkpoint_t *recovery;
+    const broker_checkpoint_t *start;
+    bool clean_shutdown;
     char meta_dir[4096];
 } broker_topics_t;
 
-int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg);
+int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
+                       const broker_checkpoint_t *start, bool clean_shutdown);
 void broker_topics_fini(broker_topics_t *topics);
 
 broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len);
@@ -73,7 +91,13 @@ int16_t broker_topics_check_name(const char *name, size_t len);
 int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
                              const broker_topic_config_t *configs, int nconfigs, bool validate_only,
                              broker_topic_t **out, char *errmsg, size_t errlen);
-/* Deletes the topic, its metadata and its data. */
+/*
+ * Deletes the topic: its metadata at once, its data and memory now or, when
+ * flush jobs still hold it, when the last one ends (broker_topics_destroy).
+ */
 int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *topic);
+
+/* Removes a topic already taken out of the registry: its partition directories and its memory. */
+void broker_topics_destroy(broker_topic_t *topic);
 
 #endif

@@ -6,6 +6,9 @@
  * current_leader / node_endpoints (for NOT_LEADER answers, unused on one
  * broker). acks=0 gets no response; if such a request fails, the connection
  * is closed instead so the client notices (Kafka does the same).
+ * On a durable topic (flush.messages=1, or log.flush.interval.messages=1)
+ * the answer waits until the fsync that covers every batch of the request
+ * has finished: the request parks and broker/storage.c's flush jobs wake it.
  */
 #include "base/clock.h"
 #include "base/diag.h"
@@ -13,6 +16,44 @@
 #include "protocol/record_batch.h"
 
 #define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
+#define KERR_REQUEST_TIMED_OUT 7
+
+/* A partition of a parked durable produce: answered once target is on disk. */
+typedef struct produce_wait_s {
+    proto_str_t topic;
+    int32_t partition;
+    int64_t target;
+    proto_produce_resp_partition_t *out;
+    bool done;
+} produce_wait_t;
+
+typedef struct produce_park_s {
+    int32_t n;
+    produce_wait_t *waits;
+} produce_park_t;
+
+static broker_result_t produce_resume(broker_req_t *req, bool timed_out)
+{
+    produce_park_t *park = req->park_state;
+    bool pending = false;
+    for (int32_t i = 0; i < park->n; i++) {
+        produce_wait_t *w = &park->waits[i];
+        if (w->done)
+            continue;
+        broker_topic_t *t = broker_topics_get(&req->broker->topics, (const char *)w->topic.ptr, (size_t)w->topic.len);
+        int d = t && w->partition < t->nparts ? broker_storage_durable(t, w->partition, w->target) : -1;
+        if (d == 0 && !timed_out) {
+            pending = true;
+            continue;
+        }
+        w->done = true;
+        if (d != 1) {
+            w->out->error_code = d == 0 ? KERR_REQUEST_TIMED_OUT : KERR_KAFKA_STORAGE_ERROR;
+            w->out->base_offset = -1;
+        }
+    }
+    return pending ? BROKER_PARKED : BROKER_RESPOND;
+}
 
 static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const proto_produce_req_partition_t *rp,
                                  proto_produce_resp_partition_t *out)
@@ -66,7 +107,16 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
     out->base_offset = base;
     out->log_append_time_ms = now;
     out->log_start_offset = log_partition_start_offset(part->log);
+    broker_storage_appended(req->broker, t, rp->index);
     return KERR_NONE;
+}
+
+static int32_t ntopics_parts(const proto_produce_req_t *body)
+{
+    int32_t n = 0;
+    for (int32_t i = 0; i < body->topic_data.n; i++)
+        n += body->topic_data.items[i].partition_data.n > 0 ? body->topic_data.items[i].partition_data.n : 0;
+    return n;
 }
 
 broker_result_t broker_handle_produce(broker_req_t *req)
@@ -76,6 +126,7 @@ broker_result_t broker_handle_produce(broker_req_t *req)
     broker_t *broker = req->broker;
     bool acks_ok = body->acks == 0 || body->acks == 1 || body->acks == -1;
     bool any_error = false, appended = false;
+    produce_park_t *park = NULL;
     int32_t ntopics = body->topic_data.n > 0 ? body->topic_data.n : 0;
     if (!BROKER_FILL_ARRAY(req, resp->responses, proto_produce_resp_topic_desc, ntopics))
         return BROKER_CLOSE;
@@ -100,15 +151,37 @@ broker_result_t broker_handle_produce(broker_req_t *req)
                 op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else
                 op->error_code = produce_partition(req, t, rp, op);
-            if (op->error_code != KERR_NONE)
+            if (op->error_code != KERR_NONE) {
                 any_error = true;
-            else
-                appended = true;
+                continue;
+            }
+            appended = true;
+            if (body->acks != 0 && t->flush_messages == 1) {
+                if (!park) {
+                    park = arena_alloc(&req->arena, sizeof(*park));
+                    if (park)
+                        park->waits = arena_alloc(&req->arena, sizeof(produce_wait_t) * (size_t)ntopics_parts(body));
+                    if (!park || !park->waits)
+                        return BROKER_CLOSE;
+                }
+                broker_partition_t *part = broker_topic_partition(t, rp->index);
+                park->waits[park->n++] = (produce_wait_t){rt->name, rp->index, log_partition_end_offset(part->log), op,
+                                                          false};
+            }
         }
     }
     if (appended)
         broker_wake_parked(broker);
     if (body->acks == 0)
         return any_error ? BROKER_CLOSE : BROKER_NO_RESPONSE;
+    if (park) {
+        req->park_state = park;
+        broker_result_t r = produce_resume(req, false);
+        if (r == BROKER_PARKED) {
+            int64_t timeout = body->timeout_ms > 0 ? body->timeout_ms : 30000;
+            broker_req_park(req, produce_resume, park, (int64_t)uv_now(broker->loop) + timeout);
+        }
+        return r;
+    }
     return BROKER_RESPOND;
 }

@@ -1,0 +1,271 @@
+#include "broker/storage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "base/clock.h"
+#include "base/diag.h"
+#include "broker/broker.h"
+#include "broker/meta.h"
+
+#define STORAGE_CLEAN_MARKER "/.eddy-clean-shutdown"
+#define STORAGE_RECOVERY_FILE "/recovery-point-offset-checkpoint"
+#define STORAGE_START_FILE "/log-start-offset-checkpoint"
+
+typedef struct storage_job_s {
+    uv_work_t work;
+    broker_t *broker;
+    broker_topic_t *topic;
+    int32_t partition;
+    log_flush_job_t job;
+    int rc;
+} storage_job_t;
+
+static int storage_path(const broker_t *broker, const char *file, char *out, size_t len)
+{
+    int n = snprintf(out, len, "%s%s", broker->cfg->log_dirs, file);
+    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+int broker_storage_open(broker_t *broker)
+{
+    broker_storage_t *st = &broker->storage;
+    broker_checkpoint_init(&st->recovery);
+    broker_checkpoint_init(&st->start);
+    char path[4096];
+    int rc = storage_path(broker, STORAGE_CLEAN_MARKER, path, sizeof(path));
+    if (rc != 0)
+        return rc;
+    st->clean_shutdown = access(path, F_OK) == 0;
+    /* Gone before anything is written: a crash from here on is an unclean stop. */
+    if (st->clean_shutdown && unlink(path) != 0)
+        return -errno;
+    if ((rc = storage_path(broker, STORAGE_RECOVERY_FILE, path, sizeof(path))) != 0 ||
+        (rc = broker_checkpoint_read(&st->recovery, path)) != 0)
+        return rc;
+    if ((rc = storage_path(broker, STORAGE_START_FILE, path, sizeof(path))) != 0 ||
+        (rc = broker_checkpoint_read(&st->start, path)) != 0)
+        return rc;
+    LOG_INFO("storage", "%s shutdown last time; %zu recovery points, %zu start offsets",
+             st->clean_shutdown ? "clean" : "unclean", st->recovery.count, st->start.count);
+    return 0;
+}
+
+static void storage_job_run(uv_work_t *w)
+{
+    storage_job_t *sj = w->data;
+    sj->rc = log_flush_job_run(&sj->job);
+}
+
+static void storage_flush(broker_t *broker, broker_topic_t *t, int32_t index);
+
+static void storage_job_done(uv_work_t *w, int status)
+{
+    storage_job_t *sj = w->data;
+    broker_t *broker = sj->broker;
+    broker_topic_t *t = sj->topic;
+    broker_partition_t *part = &t->parts[sj->partition];
+    int rc = status < 0 ? status : sj->rc;
+    log_partition_flush_complete(part->log, &sj->job, rc); /* a NULL log only releases the job */
+    part->flush_running = false;
+    part->last_flush_rc = rc;
+    part->last_flush_target = sj->job.offset;
+    if (rc != 0)
+        LOG_ERROR("storage", "fsync of %s-%d failed: %s", t->name, sj->partition, log_strerror(rc));
+    free(sj);
+    broker->storage.jobs_inflight--;
+    t->jobs_inflight--;
+    if (t->deleted) {
+        if (t->jobs_inflight == 0)
+            broker_topics_destroy(t);
+    } else if (part->flush_again) {
+        part->flush_again = false;
+        storage_flush(broker, t, part->index);
+    }
+    /* Durable produces waiting for this fsync can now answer. */
+    broker_wake_parked(broker);
+}
+
+/* Starts a flush job for one partition, or notes that one more is needed. */
+static void storage_flush(broker_t *broker, broker_topic_t *t, int32_t index)
+{
+    broker_partition_t *part = &t->parts[index];
+    if (!part->log)
+        return;
+    if (part->flush_running) {
+        part->flush_again = true;
+        return;
+    }
+    storage_job_t *sj = calloc(1, sizeof(*sj));
+    if (!sj) {
+        part->last_flush_rc = -ENOMEM;
+        part->last_flush_target = log_partition_end_offset(part->log);
+        return;
+    }
+    int rc = log_partition_flush_prepare(part->log, &sj->job);
+    if (rc != 0) {
+        free(sj);
+        part->last_flush_rc = rc;
+        part->last_flush_target = log_partition_end_offset(part->log);
+        return;
+    }
+    sj->broker = broker;
+    sj->topic = t;
+    sj->partition = index;
+    sj->work.data = sj;
+    part->flush_running = true;
+    t->jobs_inflight++;
+    broker->storage.jobs_inflight++;
+    rc = uv_queue_work(broker->loop, &sj->work, storage_job_run, storage_job_done);
+    if (rc != 0) {
+        /* No pool: do it here rather than lose durability. */
+        sj->rc = log_flush_job_run(&sj->job);
+        storage_job_done(&sj->work, 0);
+    }
+}
+
+void broker_storage_appended(broker_t *broker, broker_topic_t *t, int32_t index)
+{
+    broker_partition_t *part = &t->parts[index];
+    if (!part->log || t->flush_messages <= 0)
+        return;
+    if (log_partition_unflushed_messages(part->log) >= t->flush_messages)
+        storage_flush(broker, t, index);
+}
+
+int broker_storage_durable(broker_topic_t *t, int32_t index, int64_t target)
+{
+    broker_partition_t *part = &t->parts[index];
+    if (!part->log)
+        return -1;
+    if (log_partition_recovery_point(part->log) >= target)
+        return 1;
+    if (!part->flush_running && part->last_flush_rc != 0 && part->last_flush_target >= target)
+        return -1;
+    return 0;
+}
+
+static int storage_collect(broker_t *broker, broker_checkpoint_t *rec, broker_checkpoint_t *start)
+{
+    size_t pos = 0;
+    broker_topic_t *t;
+    int rc = 0;
+    while (rc == 0 && (t = broker_topics_next(&broker->topics, &pos))) {
+        for (int32_t i = 0; rc == 0 && i < t->nparts; i++) {
+            log_partition_t *log = t->parts[i].log;
+            if (!log)
+                continue;
+            rc = broker_checkpoint_add(rec, t->name, i, log_partition_recovery_point(log));
+            if (rc == 0)
+                rc = broker_checkpoint_add(start, t->name, i, log_partition_start_offset(log));
+        }
+    }
+    return rc;
+}
+
+int broker_storage_checkpoint(broker_t *broker)
+{
+    broker_checkpoint_t rec, start;
+    broker_checkpoint_init(&rec);
+    broker_checkpoint_init(&start);
+    char path[4096];
+    int rc = storage_collect(broker, &rec, &start);
+    if (rc == 0 && (rc = storage_path(broker, STORAGE_RECOVERY_FILE, path, sizeof(path))) == 0)
+        rc = broker_checkpoint_write(&rec, path);
+    if (rc == 0 && (rc = storage_path(broker, STORAGE_START_FILE, path, sizeof(path))) == 0)
+        rc = broker_checkpoint_write(&start, path);
+    if (rc != 0)
+        LOG_ERROR("storage", "writing checkpoints: %s", log_strerror(rc));
+    broker_checkpoint_fini(&rec);
+    broker_checkpoint_fini(&start);
+    return rc;
+}
+
+static void storage_retention(broker_t *broker, int64_t now)
+{
+    size_t pos = 0;
+    broker_topic_t *t;
+    while ((t = broker_topics_next(&broker->topics, &pos))) {
+        for (int32_t i = 0; i < t->nparts; i++) {
+            if (!t->parts[i].log)
+                continue;
+            log_retention_result_t res;
+            int rc = log_partition_retention(t->parts[i].log, now, &res);
+            if (rc != 0)
+                LOG_WARN("storage", "retention of %s-%d: %s", t->name, i, log_strerror(rc));
+            else if (res.segments_deleted)
+                LOG_INFO("storage", "retention removed %zu segments (%lld bytes) of %s-%d; log start offset %lld",
+                         res.segments_deleted, (long long)res.bytes_deleted, t->name, i,
+                         (long long)res.start_offset);
+        }
+    }
+}
+
+static void storage_tick(uv_timer_t *timer)
+{
+    broker_t *broker = timer->data;
+    broker_storage_t *st = &broker->storage;
+    const broker_config_t *cfg = broker->cfg;
+    int64_t now = clock_wall_ms();
+    size_t pos = 0;
+    broker_topic_t *t;
+    /* flush.ms: partitions whose oldest unflushed data waited long enough. */
+    while ((t = broker_topics_next(&broker->topics, &pos))) {
+        if (t->flush_ms <= 0 || t->flush_ms == INT64_MAX)
+            continue;
+        for (int32_t i = 0; i < t->nparts; i++) {
+            log_partition_t *log = t->parts[i].log;
+            if (log && log_partition_unflushed_messages(log) > 0 && now - log_partition_last_flush_ms(log) >= t->flush_ms)
+                storage_flush(broker, t, i);
+        }
+    }
+    if (now - st->last_retention_ms >= cfg->log_retention_check_interval_ms) {
+        st->last_retention_ms = now;
+        storage_retention(broker, now);
+    }
+    if (now - st->last_checkpoint_ms >= cfg->log_flush_offset_checkpoint_interval_ms) {
+        st->last_checkpoint_ms = now;
+        (void)broker_storage_checkpoint(broker);
+    }
+}
+
+void broker_storage_start(broker_t *broker)
+{
+    broker_storage_t *st = &broker->storage;
+    /* The checkpoints read at start have served their purpose. */
+    broker_checkpoint_fini(&st->recovery);
+    broker_checkpoint_fini(&st->start);
+    st->last_checkpoint_ms = st->last_retention_ms = clock_wall_ms();
+    uint64_t tick = (uint64_t)broker->cfg->log_flush_scheduler_interval_ms;
+    uint64_t rcheck = (uint64_t)broker->cfg->log_retention_check_interval_ms;
+    if (rcheck < tick)
+        tick = rcheck;
+    uv_timer_init(broker->loop, &broker->storage_timer);
+    broker->storage_timer.data = broker;
+    uv_timer_start(&broker->storage_timer, storage_tick, tick, tick);
+}
+
+static void storage_timer_closed(uv_handle_t *h) { (void)h; }
+
+void broker_storage_stop(broker_t *broker)
+{
+    if (uv_is_active((uv_handle_t *)&broker->storage_timer) || !uv_is_closing((uv_handle_t *)&broker->storage_timer))
+        uv_close((uv_handle_t *)&broker->storage_timer, storage_timer_closed);
+}
+
+void broker_storage_close(broker_t *broker, bool clean)
+{
+    broker_storage_t *st = &broker->storage;
+    broker_checkpoint_fini(&st->recovery);
+    broker_checkpoint_fini(&st->start);
+    if (!clean)
+        return;
+    char path[4096];
+    if (storage_path(broker, STORAGE_CLEAN_MARKER, path, sizeof(path)) == 0 &&
+        broker_meta_write_atomic(path, "", 0) != 0)
+        LOG_WARN("storage", "cannot write the clean-shutdown marker; the next start will scan the logs");
+}
