@@ -11,6 +11,8 @@
 # Environment:
 #   BENCH_MESSAGES  messages per row (default 1000000)
 #   BENCH_TMPDIR    where the temporary data directory goes (default $TMPDIR or /tmp)
+#   BENCH_EDDY      broker binary to measure (default BUILD_DIR/eddy)
+#   BENCH_WARMUP    0 to skip the unreported warm-up row (default 1)
 #
 # The table goes to stdout; progress and the raw RESULT lines go to stderr.
 # Exit status is 0 when every row ran to completion, 1 otherwise. Figures
@@ -23,7 +25,7 @@ if [[ ! -d $build && -d $root/$build ]]; then
     build=$root/$build
 fi
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build directory '${1:-build-bench}'" >&2; exit 2; }
-eddy=$build/eddy
+eddy=${BENCH_EDDY:-$build/eddy}
 bench=$build/bench_rdkafka
 for exe in "$eddy" "$bench"; do
     if [[ ! -x $exe ]]; then
@@ -53,6 +55,9 @@ trap 'exit 130' INT TERM
 log() { echo "run.sh: $*" >&2; }
 
 # ---- broker ---------------------------------------------------------------
+# Created here: the background job's own redirection may not have run yet
+# when the loop below first reads the file.
+: >"$work/eddy.out"
 "$eddy" --listeners PLAINTEXT://127.0.0.1:0 --log.dirs "$data" >"$work/eddy.out" 2>"$work/eddy.log" &
 eddy_pid=$!
 port=
@@ -81,6 +86,15 @@ rows=(
     "1 KiB, acks=1, zstd|-s 1024 -a 1 -z zstd"
 )
 
+# The first gigabyte through a fresh process and cold memory ran up to 2x
+# slower than the same row run later, so one unreported row goes first.
+if [[ ${BENCH_WARMUP:-1} != 0 ]]; then
+    log "warm-up: 1 KiB, acks=1 ($messages messages, not reported)"
+    "$bench" -b "127.0.0.1:$port" -t bench-warmup -n "$messages" -s 1024 >"$work/warmup.out" 2>&1 ||
+        log "warm-up failed (continuing): $(tail -1 "$work/warmup.out")"
+    "$bench" -b "127.0.0.1:$port" -t bench-warmup --delete-only 2>/dev/null || true
+fi
+
 # field NAME LINE: the value of NAME=... in a RESULT line.
 field() { tr ' ' '\n' <<<"$2" | sed -n "s/^$1=//p"; }
 
@@ -94,6 +108,10 @@ for row in "${rows[@]}"; do
     label=${row%%|*}
     args=${row#*|}
     topic=bench-$i
+    # Write back dirty pages first, so the kernel's flusher (and, past
+    # vm.dirty_ratio, throttling of the broker's writes) does not land on
+    # whichever row happens to run next.
+    sync -f "$data" 2>/dev/null || sync
     log "row $i: $label ($messages messages)"
     out=$work/row$i.out
     # shellcheck disable=SC2086 # args is a word list on purpose
@@ -102,11 +120,23 @@ for row in "${rows[@]}"; do
         log "row $i failed:"; tail -5 "$work/row$i.err" >&2
     fi
     grep '^RESULT' "$out" >&2 || true
+    if ! kill -0 "$eddy_pid" 2>/dev/null; then
+        log "eddy died during row $i:"; tail -20 "$work/eddy.log" >&2
+        status=1
+        table+=("| $label | $messages | broker died | | | | | | |")
+        break
+    fi
     v=$(sed -n 's/^# bench_rdkafka librdkafka=\([^ ]*\).*/\1/p' "$out")
     [[ -n $v ]] && librdkafka=$v
     prod=$(grep '^RESULT phase=produce' "$out" || true)
     cons=$(grep '^RESULT phase=consume' "$out" || true)
     disk_mb=$(du -sb "$data/$topic"-* 2>/dev/null | awk '{s += $1} END {if (NR) printf "%.0f", s / 1e6; else print "-"}')
+    # Each row leaves about 1 GB in the page cache. On some hosts (VMs whose
+    # memory is backed lazily) the next gigabytes of fresh pages are much
+    # slower than recycled ones, so later rows would measure the hypervisor.
+    # Deleting the topic hands its pages back before the next row.
+    "$bench" -b "127.0.0.1:$port" -t "$topic" --delete-only 2>>"$work/row$i.err" ||
+        log "row $i: could not delete $topic; later rows may run on a fuller page cache"
     if [[ -z $prod ]]; then
         table+=("| $label | $messages | failed | | | | | | |")
         continue
@@ -126,9 +156,6 @@ for row in "${rows[@]}"; do
     fi
     row_out+=" | $disk_mb |"
     table+=("$row_out")
-    if ! kill -0 "$eddy_pid" 2>/dev/null; then
-        log "eddy died during row $i:"; tail -20 "$work/eddy.log" >&2; status=1; break
-    fi
 done
 
 # ---- stop the broker, then measure the disk under the same directory ------
@@ -151,6 +178,9 @@ echo "### eddy benchmark ($(date -u +%Y-%m-%d), commit $rev, ${build_type:-unkno
 echo
 echo "Machine: $(nproc) CPUs ($cpu), $mem RAM, kernel $(uname -sr), data dir on $fs;"
 echo "broker, client and disk shared one host; librdkafka $librdkafka; $messages messages per row."
+if [[ -n ${BENCH_EDDY:-} ]]; then
+    echo "Broker binary: \`$eddy\` (BENCH_EDDY), so the commit above may not describe it."
+fi
 echo
 echo "| workload | messages | produce msg/s | produce MB/s | p50 delivery ms | p99 delivery ms | consume msg/s | consume MB/s | on disk MB |"
 echo "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"

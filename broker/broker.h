@@ -124,6 +124,7 @@ broker_result_t broker_handle_produce(broker_req_t *req);
 broker_result_t broker_handle_fetch(broker_req_t *req);
 broker_result_t broker_handle_list_offsets(broker_req_t *req);
 broker_result_t broker_handle_metadata(broker_req_t *req);
+broker_result_t broker_handle_find_coordinator(broker_req_t *req);
 broker_result_t broker_handle_api_versions(broker_req_t *req);
 broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);

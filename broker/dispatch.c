@@ -12,6 +12,7 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_FETCH, broker_handle_fetch},
     {PROTO_API_LIST_OFFSETS, broker_handle_list_offsets},
     {PROTO_API_METADATA, broker_handle_metadata},
+    {PROTO_API_FIND_COORDINATOR, broker_handle_find_coordinator},
     {PROTO_API_API_VERSIONS, broker_handle_api_versions},
     {PROTO_API_CREATE_TOPICS, broker_handle_create_topics},
     {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},

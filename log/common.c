@@ -9,6 +9,11 @@ void log_config_defaults(log_config_t *cfg)
     cfg->index_interval_bytes = 4096;
     cfg->index_max_bytes = 10 * 1024 * 1024;
     cfg->roll_ms = 7LL * 24 * 60 * 60 * 1000;
+    cfg->retention_ms = -1;
+    cfg->retention_bytes = -1;
+    cfg->recovery_point = -1;
+    cfg->log_start_offset = -1;
+    cfg->clean_shutdown = 0;
 }
 
 const char *log_strerror(int err)

@@ -9,18 +9,26 @@
  * beside it: Kafka's own layout, so Kafka's tools can read it. This layer
  * assigns offsets, appends, rolls segments, answers reads as byte ranges of
  * whole batches (so the broker can later sendfile them) and offset-for-time
- * lookups, and finds the end of the log again after a restart.
+ * lookups; keeps the log start offset (DeleteRecords, retention by time and
+ * size, deleting whole segments a read in flight may still hold); tracks the
+ * recovery point (everything below it was fsynced) and offers flush jobs in
+ * three steps so the fsync can run on a thread pool; and on open recovers
+ * after an unclean stop: every batch from the recovery point on is checked
+ * (length, magic, CRC-32C, offsets) and the log cut at the first bad byte.
  *
- * It does not validate batches (the broker checks CRC, sizes and records
- * before calling append), know about requests, topics or replication, or
- * touch the event loop: it is a plain synchronous library that the loop
- * thread calls, and every call on one partition must come from that thread.
+ * It does not validate batches on append (the broker checks CRC, sizes and
+ * records before calling append), know about requests, topics or
+ * replication, decide when to flush or run retention (the broker's timers and
+ * flush policy do), write checkpoint files or the clean-shutdown marker (the
+ * broker persists the recovery point and log start offset and passes them
+ * back in log_config_t), or touch the event loop: it is a plain synchronous
+ * library that the loop thread calls, and every call on one partition must
+ * come from that thread, except log_flush_job_run, which may run anywhere.
  * All file I/O goes through log/io.h. Errors are 0 or a negative code: a
  * negative errno, or one of the LOG_E* codes below.
  *
- * Not yet here (next storage issue): CRC scan on recovery, flush policies with
- * group-commit fsync off the loop thread, retention and DeleteRecords (the
- * log start offset), compaction, checkpoint files, a clean-shutdown marker.
+ * Not yet here: compaction (log/compact.c, a later helper), producer state
+ * snapshots, leader-epoch checkpoints.
  */
 #ifndef EDDY_LOG_LOG_H
 #define EDDY_LOG_LOG_H
@@ -55,9 +63,29 @@ typedef struct log_config_s {
      * NULL means base/clock.h's clock_wall_ms. Tests pass their own. */
     int64_t (*now_ms)(void *arg);
     void *now_arg;
+    /* Retention, applied by log_partition_retention; < 0 is unlimited. */
+    int64_t retention_ms;    /* retention.ms: segments whose newest batch is older go */
+    int64_t retention_bytes; /* retention.bytes: oldest segments go while the log is larger */
+    /*
+     * Inputs read only by log_partition_open (the broker's checkpoints):
+     *   recovery_point    the recovery-point checkpoint; -1 = unknown, scan all
+     *   log_start_offset  the log-start-offset checkpoint; -1 = the first
+     *                     segment's base offset
+     *   clean_shutdown    1 when the broker found its clean-shutdown marker:
+     *                     no CRC scan, the files are trusted (a torn tail is
+     *                     still cut)
+     */
+    int64_t recovery_point;
+    int64_t log_start_offset;
+    int clean_shutdown;
 } log_config_t;
 
-/* Kafka's defaults: 1 GiB segments, 4 KiB index interval, 10 MiB indexes, 7 days. */
+/*
+ * Kafka's defaults: 1 GiB segments, 4 KiB index interval, 10 MiB indexes,
+ * 7 day roll. Retention unlimited (the broker passes its own
+ * log.retention.* values), recovery point and log start offset unknown, no
+ * clean shutdown: open scans everything.
+ */
 void log_config_defaults(log_config_t *cfg);
 
 typedef struct log_partition_s log_partition_t;
@@ -86,7 +114,14 @@ int log_partition_remove(log_partition_t *p);
 int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
                          int64_t *base_offset_out);
 
-/* Offsets below this are gone (retention, DeleteRecords: next issue). */
+/*
+ * Applies changed topic config (segment, index, roll and retention fields; the
+ * open-only inputs are ignored) from the next append or retention pass on.
+ * Index size changes reach new segments only. -EINVAL leaves the old config.
+ */
+int log_partition_set_config(log_partition_t *p, const log_config_t *cfg);
+
+/* Offsets below this are gone (retention, DeleteRecords); persist it in a checkpoint. */
 int64_t log_partition_start_offset(const log_partition_t *p);
 /* Offset the next batch will get (LEO; the high watermark on one broker). */
 int64_t log_partition_end_offset(const log_partition_t *p);
@@ -98,6 +133,8 @@ int64_t log_partition_end_offset(const log_partition_t *p);
 void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t *offset);
 /* Number of segments (for tests and metrics). */
 size_t log_partition_segment_count(const log_partition_t *p);
+/* Bytes of batches in all segments (retention.bytes counts these). */
+int64_t log_partition_size_bytes(const log_partition_t *p);
 
 /*
  * A read result: len bytes of whole batches at pos in fd. It holds a
@@ -133,7 +170,79 @@ void log_read_release(log_read_t *rd);
  */
 int log_partition_offset_for_time(log_partition_t *p, int64_t ts, int64_t *offset_out, int64_t *ts_out);
 
-/* fsyncs every segment written since the last flush, their indexes and the directory. */
+/*
+ * DeleteRecords: moves the log start offset up to offset (-1: the high
+ * watermark, which is the log end offset on one broker; never backwards) and
+ * deletes the segments wholly below it. Offset above the end, or negative
+ * other than -1: LOG_EOUT_OF_RANGE and nothing changes. *low_watermark_out
+ * (may be NULL) gets the start offset after the call.
+ */
+int log_partition_delete_records(log_partition_t *p, int64_t offset, int64_t *low_watermark_out);
+
+typedef struct log_retention_result_s {
+    size_t segments_deleted;
+    int64_t bytes_deleted;
+    int64_t start_offset; /* the log start offset afterwards */
+} log_retention_result_t;
+
+/*
+ * One retention pass, Kafka's rules, oldest segments first and only whole
+ * segments: those whose newest batch timestamp (segment creation time when
+ * none has one) is more than retention_ms before now_ms; then while the log
+ * exceeds retention_bytes by at least the oldest segment's size; then those
+ * wholly below the log start offset. The active segment goes only when
+ * everything is expired and it is not empty: a new empty segment is rolled
+ * first so the partition always has one. The start offset advances to the
+ * first remaining segment. A deleted segment leaves the list at once; reads
+ * in flight keep reading it (see log/segment.h). out may be NULL. Returns 0,
+ * or the roll's error (the older segments are still deleted).
+ */
+int log_partition_retention(log_partition_t *p, int64_t now_ms, log_retention_result_t *out);
+
+/*
+ * Durability. The recovery point is the offset below which everything (log
+ * and indexes) has been fsynced; the broker checkpoints it and passes it back
+ * at open. A flush runs in three steps so the fsync stays off the loop thread:
+ *
+ *   prepare (loop thread)  captures the descriptors of every segment with
+ *                          unsynced writes (holding references) and, when a
+ *                          segment was created or deleted since, the
+ *                          directory; job->offset = the log end offset now.
+ *   run (any thread)       fsyncs them; touches nothing but the job.
+ *   complete (loop thread) publishes: on rc == 0 the recovery point moves to
+ *                          job->offset and the captured writes count as
+ *                          synced; on failure nothing is marked. Always
+ *                          releases the job.
+ *
+ * Appends may continue between prepare and complete; they are the next
+ * job's. Run at most one job per partition at a time (group commit: start the
+ * next when this one completes). A failed fsync may have dropped the dirty
+ * pages (Linux), so a later successful flush does not prove the data is on
+ * disk: the broker should treat a flush failure as a storage error for the
+ * partition. If the partition was closed or removed while the job ran, call
+ * complete with p == NULL, which only releases the job.
+ */
+typedef struct log_flush_job_s {
+    int64_t offset;       /* the recovery point once the job succeeds */
+    size_t count;         /* segments captured */
+    log_segment_t **segs; /* references held until complete */
+    uint64_t *gens;       /* each segment's write generation at prepare */
+    int *fds;             /* 3 per segment: .log, .index, .timeindex */
+    char *dir;            /* fsync this directory too when non-NULL */
+    uint64_t dir_gen;     /* the directory's generation at prepare */
+} log_flush_job_t;
+
+int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job);
+/* Thread-safe: fsyncs what the job captured; 0 or the first error. */
+int log_flush_job_run(log_flush_job_t *job);
+void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int rc);
+/* The three steps in a row on the calling thread (close, tests, tools). */
 int log_partition_flush(log_partition_t *p);
+
+int64_t log_partition_recovery_point(const log_partition_t *p);
+/* Log end offset - recovery point: for log.flush.interval.messages. */
+int64_t log_partition_unflushed_messages(const log_partition_t *p);
+/* Wall time (config clock) of the last successful flush, or of open: for log.flush.interval.ms. */
+int64_t log_partition_last_flush_ms(const log_partition_t *p);
 
 #endif

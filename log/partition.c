@@ -91,11 +91,28 @@ typedef struct base_list_s {
     const char *dir;
 } base_list_t;
 
-/* Accepts exactly "<20 digits>.log"; other files (indexes, future .deleted/.swap) are skipped. */
+#define DELETED_SUFFIX ".deleted"
+
+/*
+ * Accepts exactly "<20 digits>.log"; other files (indexes, future .swap) are
+ * skipped, and "*.deleted" leftovers of a deletion a crash interrupted are
+ * unlinked.
+ */
 static int collect_segment(void *arg, const char *name)
 {
     base_list_t *bl = arg;
     uint64_t v = 0;
+    size_t nlen = strlen(name);
+    if (nlen > strlen(DELETED_SUFFIX) && strcmp(name + nlen - strlen(DELETED_SUFFIX), DELETED_SUFFIX) == 0) {
+        char path[PATH_MAX];
+        int n = snprintf(path, sizeof path, "%s/%s", bl->dir, name);
+        if (n > 0 && (size_t)n < sizeof path) {
+            int rc = log_io_unlink(path);
+            if (rc < 0 && rc != -ENOENT)
+                LOG_WARN(SUBSYS, "%s: cannot unlink: %s", path, log_strerror(rc));
+        }
+        return 0;
+    }
     if (strlen(name) != LOG_SEGMENT_NAME_DIGITS + 4 || strcmp(name + LOG_SEGMENT_NAME_DIGITS, ".log") != 0)
         return 0;
     for (int i = 0; i < LOG_SEGMENT_NAME_DIGITS; i++) {
@@ -143,6 +160,73 @@ static void update_max_timestamp(log_partition_t *p, int64_t ts, int64_t offset)
     }
 }
 
+static void recompute_max_timestamp(log_partition_t *p)
+{
+    p->max_timestamp = -1;
+    p->max_timestamp_offset = -1;
+    for (size_t i = 0; i < p->nsegs; i++)
+        update_max_timestamp(p, p->segs[i]->max_timestamp, p->segs[i]->max_timestamp_offset);
+}
+
+/*
+ * Takes segs[0, k) out of the partition (k < nsegs) and schedules their
+ * files' deletion; reads holding one keep it alive. The start offset moves up
+ * to the first remaining segment.
+ */
+static void drop_oldest(log_partition_t *p, size_t k, const char *why, log_retention_result_t *res)
+{
+    if (k == 0)
+        return;
+    DIAG_ASSERT(k < p->nsegs);
+    for (size_t i = 0; i < k; i++) {
+        log_segment_t *seg = p->segs[i];
+        LOG_INFO(SUBSYS, "%s: deleting segment %" PRId64 " (%" PRId64 " bytes, offsets [%" PRId64 ", %" PRId64 ")): %s",
+                 p->dir, seg->base_offset, seg->size, seg->base_offset, seg->next_offset, why);
+        (void)log_segment_mark_deleted(seg); /* warns itself */
+        if (res != NULL) {
+            res->segments_deleted++;
+            res->bytes_deleted += seg->size;
+        }
+        log_segment_unref(seg);
+    }
+    memmove(p->segs, p->segs + k, (p->nsegs - k) * sizeof *p->segs);
+    p->nsegs -= k;
+    p->dir_gen++;
+    if (p->segs[0]->base_offset > p->start_offset)
+        p->start_offset = p->segs[0]->base_offset;
+    recompute_max_timestamp(p);
+}
+
+/* How many of the oldest segments lie wholly below the start offset. */
+static size_t below_start(const log_partition_t *p)
+{
+    size_t k = 0;
+    while (k + 1 < p->nsegs && p->segs[k + 1]->base_offset <= p->start_offset)
+        k++;
+    return k;
+}
+
+/* After a cut during recovery, the log ends there: later segments go. */
+static void delete_later_segments(const log_partition_t *p, const int64_t *bases, size_t count, int64_t cut_at)
+{
+    for (size_t i = 0; i < count; i++) {
+        int64_t bytes;
+        int rc = log_segment_delete_files(p->dir, bases[i], &bytes);
+        LOG_WARN(SUBSYS,
+                 "%s: deleting segment %" PRId64 " (%" PRId64 " bytes) after the log was cut at offset %" PRId64 "%s%s",
+                 p->dir, bases[i], bytes, cut_at, rc < 0 ? ": " : "", rc < 0 ? log_strerror(rc) : "");
+    }
+}
+
+/* Index of the segment holding offset among sorted bases (0 if none starts at or below it). */
+static size_t base_index_for(const int64_t *bases, size_t count, int64_t offset)
+{
+    size_t i = 0;
+    while (i + 1 < count && bases[i + 1] <= offset)
+        i++;
+    return i;
+}
+
 int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t **out)
 {
     base_list_t bl = {.dir = dir};
@@ -181,29 +265,69 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     if (rc < 0)
         goto fail;
     int64_t now = now_ms(cfg);
-    if (bl.count == 0) {
-        rc = log_segment_create(dir, 0, cfg, now, &p->segs[0]);
-        if (rc < 0)
-            goto fail;
-        p->nsegs = 1;
-        p->dir_dirty = 1;
-    }
-    for (size_t i = 0; i < bl.count; i++) {
-        int64_t next = i + 1 < bl.count ? bl.bases[i + 1] : -1;
-        rc = log_segment_open(dir, bl.bases[i], cfg, next, now, &p->segs[i]);
+    /* After an unclean stop every segment from the one holding the recovery
+     * point on may hold unsynced, torn or garbled data: check it all. */
+    size_t first_scan = bl.count;
+    if (!cfg->clean_shutdown && bl.count > 0)
+        first_scan = cfg->recovery_point >= 0 ? base_index_for(bl.bases, bl.count, cfg->recovery_point) : 0;
+    size_t nopen = bl.count;
+    for (size_t i = 0; i < nopen; i++) {
+        int64_t next = i + 1 < nopen ? bl.bases[i + 1] : -1;
+        int64_t cut = 0;
+        rc = log_segment_open(dir, bl.bases[i], cfg, next, now, i >= first_scan, &cut, &p->segs[i]);
         if (rc < 0) {
             LOG_ERROR(SUBSYS, "%s: cannot open segment %" PRId64 ": %s", dir, bl.bases[i], log_strerror(rc));
             goto fail;
         }
         p->nsegs = i + 1;
-        update_max_timestamp(p, p->segs[i]->max_timestamp, p->segs[i]->max_timestamp_offset);
+        if (cut > 0 && i >= first_scan && i + 1 < nopen) {
+            delete_later_segments(p, bl.bases + i + 1, nopen - i - 1, p->segs[i]->next_offset);
+            nopen = i + 1;
+            p->dir_gen++;
+        }
     }
-    p->start_offset = p->segs[0]->base_offset;
+    if (p->nsegs == 0) {
+        int64_t base = cfg->log_start_offset > 0 ? cfg->log_start_offset : 0;
+        rc = log_segment_create(dir, base, cfg, now, &p->segs[0]);
+        if (rc < 0)
+            goto fail;
+        p->nsegs = 1;
+        p->dir_gen++;
+    }
     p->end_offset = p->segs[p->nsegs - 1]->next_offset;
-    p->recovery_point = p->end_offset;
+    p->start_offset = p->segs[0]->base_offset;
+    if (cfg->log_start_offset > p->start_offset)
+        p->start_offset = cfg->log_start_offset;
+    if (p->start_offset > p->end_offset) {
+        /* The checkpoint says more was deleted than the files show (their
+         * tail was lost): the log restarts empty at the start offset. */
+        log_segment_t *seg;
+        LOG_WARN(SUBSYS, "%s: log start offset %" PRId64 " is past the end %" PRId64 ", starting an empty log there",
+                 dir, p->start_offset, p->end_offset);
+        rc = segs_reserve(p, p->nsegs + 1);
+        if (rc == 0)
+            rc = log_segment_create(dir, p->start_offset, cfg, now, &seg);
+        if (rc < 0)
+            goto fail;
+        (void)log_segment_seal(p->segs[p->nsegs - 1]);
+        p->segs[p->nsegs++] = seg;
+        p->dir_gen++;
+        p->end_offset = p->start_offset;
+        drop_oldest(p, p->nsegs - 1, "below the log start offset", NULL);
+    }
+    drop_oldest(p, below_start(p), "below the log start offset", NULL);
+    recompute_max_timestamp(p);
+    if (cfg->clean_shutdown) {
+        p->recovery_point = p->end_offset;
+    } else {
+        /* Only a flush may move it up: what was scanned is not yet synced. */
+        int64_t rp = cfg->recovery_point >= 0 ? cfg->recovery_point : p->segs[0]->base_offset;
+        p->recovery_point = rp < p->end_offset ? rp : p->end_offset;
+    }
+    p->last_flush_ms = now;
     free(bl.bases);
-    LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 ")", dir, p->nsegs, p->start_offset,
-              p->end_offset);
+    LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 "), recovery point %" PRId64, dir,
+              p->nsegs, p->start_offset, p->end_offset, p->recovery_point);
     *out = p;
     return 0;
 fail:
@@ -312,7 +436,7 @@ static int roll(log_partition_t *p)
     if (rc < 0)
         LOG_WARN(SUBSYS, "%s.timeindex: final entry not written: %s", old->path, log_strerror(rc));
     p->segs[p->nsegs++] = seg;
-    p->dir_dirty = 1;
+    p->dir_gen++;
     LOG_DEBUG(SUBSYS, "%s: rolled segment %" PRId64, p->dir, seg->base_offset);
     return 0;
 }
@@ -373,19 +497,201 @@ size_t log_partition_segment_count(const log_partition_t *p)
     return p->nsegs;
 }
 
-int log_partition_flush(log_partition_t *p)
+int64_t log_partition_size_bytes(const log_partition_t *p)
+{
+    int64_t total = 0;
+    for (size_t i = 0; i < p->nsegs; i++)
+        total += p->segs[i]->size;
+    return total;
+}
+
+int log_partition_set_config(log_partition_t *p, const log_config_t *cfg)
+{
+    if (cfg == NULL)
+        return -EINVAL;
+    int rc = config_check(cfg);
+    if (rc < 0)
+        return rc;
+    p->cfg = *cfg;
+    return 0;
+}
+
+int log_partition_delete_records(log_partition_t *p, int64_t offset, int64_t *low_watermark_out)
+{
+    if (offset == -1)
+        offset = p->end_offset;
+    if (offset < 0 || offset > p->end_offset)
+        return LOG_EOUT_OF_RANGE;
+    if (offset > p->start_offset) {
+        LOG_INFO(SUBSYS, "%s: log start offset %" PRId64 " -> %" PRId64 " (DeleteRecords)", p->dir, p->start_offset,
+                 offset);
+        p->start_offset = offset;
+        drop_oldest(p, below_start(p), "below the log start offset (DeleteRecords)", NULL);
+    }
+    if (low_watermark_out != NULL)
+        *low_watermark_out = p->start_offset;
+    return 0;
+}
+
+/* Drops the k oldest segments, rolling first when that would be all of them. */
+static int drop_with_roll(log_partition_t *p, size_t k, const char *why, log_retention_result_t *res)
 {
     int rc = 0;
-    for (size_t i = 0; i < p->nsegs && rc == 0; i++) {
-        if (p->segs[i]->dirty)
-            rc = log_segment_sync(p->segs[i]);
+    if (k == 0)
+        return 0;
+    if (k >= p->nsegs) {
+        rc = roll(p);
+        if (rc < 0)
+            k = p->nsegs - 1;
     }
-    if (rc == 0 && p->dir_dirty) {
-        rc = log_io_fsync_dir(p->dir);
-        if (rc == 0)
-            p->dir_dirty = 0;
-    }
-    if (rc == 0)
-        p->recovery_point = p->end_offset;
+    drop_oldest(p, k, why, res);
     return rc;
+}
+
+/* Kafka never deletes an empty active segment: it would only be rolled again. */
+static int last_and_empty(const log_partition_t *p, size_t i)
+{
+    return i + 1 == p->nsegs && p->segs[i]->size == 0;
+}
+
+int log_partition_retention(log_partition_t *p, int64_t now, log_retention_result_t *out)
+{
+    log_retention_result_t local;
+    int rc = 0, rc2;
+    if (out == NULL)
+        out = &local;
+    memset(out, 0, sizeof *out);
+    if (p->cfg.retention_ms >= 0) {
+        size_t k = 0;
+        while (k < p->nsegs && !last_and_empty(p, k)) {
+            const log_segment_t *seg = p->segs[k];
+            /* A segment without timestamps ages from when it was created or opened. */
+            int64_t newest = seg->max_timestamp >= 0 ? seg->max_timestamp : seg->created_ms;
+            if (now - newest <= p->cfg.retention_ms)
+                break;
+            k++;
+        }
+        rc = drop_with_roll(p, k, "retention.ms", out);
+    }
+    if (p->cfg.retention_bytes >= 0) {
+        int64_t size = log_partition_size_bytes(p);
+        if (size >= p->cfg.retention_bytes) {
+            int64_t diff = size - p->cfg.retention_bytes;
+            size_t k = 0;
+            while (k < p->nsegs && !last_and_empty(p, k) && diff - p->segs[k]->size >= 0) {
+                diff -= p->segs[k]->size;
+                k++;
+            }
+            rc2 = drop_with_roll(p, k, "retention.bytes", out);
+            if (rc == 0)
+                rc = rc2;
+        }
+    }
+    drop_oldest(p, below_start(p), "below the log start offset", out);
+    out->start_offset = p->start_offset;
+    return rc;
+}
+
+int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
+{
+    size_t n = 0, c = 0;
+    memset(job, 0, sizeof *job);
+    job->offset = p->end_offset;
+    for (size_t i = 0; i < p->nsegs; i++)
+        n += log_segment_dirty(p->segs[i]) ? 1 : 0;
+    if (n > 0) {
+        job->segs = calloc(n, sizeof *job->segs);
+        job->gens = calloc(n, sizeof *job->gens);
+        job->fds = calloc(n * 3, sizeof *job->fds);
+        if (job->segs == NULL || job->gens == NULL || job->fds == NULL)
+            goto nomem;
+        for (size_t i = 0; i < p->nsegs; i++) {
+            log_segment_t *seg = p->segs[i];
+            if (!log_segment_dirty(seg))
+                continue;
+            log_segment_ref(seg);
+            job->segs[c] = seg;
+            job->gens[c] = seg->gen;
+            job->fds[3 * c] = seg->fd;
+            job->fds[3 * c + 1] = seg->oidx.fd;
+            job->fds[3 * c + 2] = seg->tidx.fd;
+            c++;
+        }
+        job->count = c;
+    }
+    if (p->dir_gen != p->dir_synced_gen) {
+        job->dir = strdup(p->dir);
+        if (job->dir == NULL)
+            goto nomem;
+        job->dir_gen = p->dir_gen;
+    }
+    return 0;
+nomem:
+    log_partition_flush_complete(NULL, job, -ENOMEM);
+    return -ENOMEM;
+}
+
+int log_flush_job_run(log_flush_job_t *job)
+{
+    for (size_t i = 0; i < job->count * 3; i++) {
+        if (job->fds[i] < 0)
+            continue;
+        int rc = log_io_fsync(job->fds[i]);
+        if (rc < 0)
+            return rc;
+    }
+    if (job->dir != NULL)
+        return log_io_fsync_dir(job->dir);
+    return 0;
+}
+
+void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int rc)
+{
+    if (p != NULL && rc == 0) {
+        for (size_t i = 0; i < job->count; i++) {
+            if (job->gens[i] > job->segs[i]->synced_gen)
+                job->segs[i]->synced_gen = job->gens[i];
+        }
+        if (job->dir != NULL && job->dir_gen > p->dir_synced_gen)
+            p->dir_synced_gen = job->dir_gen;
+        if (job->offset > p->recovery_point)
+            p->recovery_point = job->offset;
+        p->last_flush_ms = now_ms(&p->cfg);
+    } else if (p != NULL) {
+        LOG_WARN(SUBSYS, "%s: flush up to offset %" PRId64 " failed, recovery point stays at %" PRId64 ": %s", p->dir,
+                 job->offset, p->recovery_point, log_strerror(rc));
+    }
+    for (size_t i = 0; i < job->count; i++)
+        log_segment_unref(job->segs[i]);
+    free(job->segs);
+    free(job->gens);
+    free(job->fds);
+    free(job->dir);
+    memset(job, 0, sizeof *job);
+}
+
+int log_partition_flush(log_partition_t *p)
+{
+    log_flush_job_t job;
+    int rc = log_partition_flush_prepare(p, &job);
+    if (rc < 0)
+        return rc;
+    rc = log_flush_job_run(&job);
+    log_partition_flush_complete(p, &job, rc);
+    return rc;
+}
+
+int64_t log_partition_recovery_point(const log_partition_t *p)
+{
+    return p->recovery_point;
+}
+
+int64_t log_partition_unflushed_messages(const log_partition_t *p)
+{
+    return p->end_offset - p->recovery_point;
+}
+
+int64_t log_partition_last_flush_ms(const log_partition_t *p)
+{
+    return p->last_flush_ms;
 }

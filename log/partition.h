@@ -23,9 +23,11 @@ struct log_partition_s {
     int64_t start_offset;   /* log start offset: retention and DeleteRecords move it */
     int64_t end_offset;     /* LEO */
     int64_t recovery_point; /* everything below was fsynced (flush) */
+    int64_t last_flush_ms;
     int64_t max_timestamp;
     int64_t max_timestamp_offset;
-    unsigned dir_dirty : 1; /* a segment was created since the directory was synced */
+    uint64_t dir_gen;        /* bumped when a segment is created or deleted */
+    uint64_t dir_synced_gen; /* dir_gen covered by the last directory fsync */
 };
 
 /* Index of the segment with the largest base offset <= offset (0 if none is). */

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/crc32c.h"
 #include "base/diag.h"
 #include "log/io.h"
 
@@ -67,8 +68,20 @@ static int segment_alloc(const char *dir, int64_t base_offset, const log_config_
     return 0;
 }
 
+static const char *const segment_suffixes[] = {".log", ".index", ".timeindex"};
+#define DELETED_SUFFIX ".deleted"
+
 static void segment_free(log_segment_t *seg)
 {
+    if (seg->deleted) {
+        for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
+            char suffix[32];
+            snprintf(suffix, sizeof suffix, "%s%s", segment_suffixes[i], DELETED_SUFFIX);
+            int rc = unlink_suffix(seg, suffix);
+            if (rc < 0)
+                LOG_WARN(SUBSYS, "%s%s: cannot unlink: %s", seg->path, suffix, log_strerror(rc));
+        }
+    }
     if (seg->fd >= 0)
         (void)log_io_close(seg->fd);
     log_offset_index_fini(&seg->oidx);
@@ -105,7 +118,7 @@ int log_segment_create(const char *dir, int64_t base_offset, const log_config_t 
         return rc;
     }
     seg->created_ms = now_ms;
-    seg->dirty = 1;
+    log_segment_touch(seg);
     *out = seg;
     return 0;
 }
@@ -183,7 +196,7 @@ static int tail_scan(log_segment_t *seg)
         if (rc < 0)
             return rc;
         seg->size = start + bytes;
-        seg->dirty = 1;
+        log_segment_touch(seg);
     }
     seg->next_offset = next;
     seg->max_timestamp = ts;
@@ -209,10 +222,12 @@ static int load_rolling_ts(log_segment_t *seg)
 }
 
 int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset, int64_t now_ms,
-                     log_segment_t **out)
+                     int full_scan, int64_t *cut_bytes, log_segment_t **out)
 {
     log_segment_t *seg;
     int missing = 0, need_recover = 0;
+    if (cut_bytes != NULL)
+        *cut_bytes = 0;
     int rc = segment_alloc(dir, base_offset, cfg, &seg);
     if (rc < 0)
         return rc;
@@ -238,7 +253,9 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
     if (rc < 0)
         goto fail;
     seg->tidx.fd = rc;
-    need_recover = missing;
+    need_recover = missing || full_scan;
+    if (missing)
+        LOG_WARN(SUBSYS, "%s: index file missing, rebuilding", seg->path);
     if (!need_recover) {
         rc = log_offset_index_load(&seg->oidx, seg->size, next_offset);
         if (rc == 0)
@@ -249,8 +266,6 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         } else if (rc < 0) {
             goto fail;
         }
-    } else {
-        LOG_WARN(SUBSYS, "%s: index file missing, rebuilding", seg->path);
     }
     if (!need_recover && next_offset < 0) {
         rc = tail_scan(seg);
@@ -262,7 +277,7 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         }
     }
     if (need_recover) {
-        rc = log_segment_recover(seg, cfg->index_interval_bytes);
+        rc = log_segment_recover(seg, cfg->index_interval_bytes, next_offset, cut_bytes);
         if (rc < 0)
             goto fail;
     } else if (next_offset >= 0) {
@@ -285,30 +300,83 @@ fail:
     return rc;
 }
 
-int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
+/* Bytes read at a time when a batch's CRC is checked outside the scan buffer. */
+#define CRC_CHUNK (64 * 1024)
+
+/*
+ * 1 when the CRC-32C stored in hdr matches bytes [21, total) of the batch at
+ * pos, 0 when not, or an I/O error. Small batches are usually already in the
+ * scan buffer; bigger ones are read in chunks into tmp, so a garbled length
+ * never makes us allocate what it claims.
+ */
+static int batch_crc_ok(const log_scan_t *sc, const proto_batch_header_t *hdr, int64_t pos, uint8_t *tmp)
 {
-    log_scan_t sc;
+    int64_t total = (int64_t)proto_batch_total_size(hdr);
+    if (pos >= sc->buf_pos && pos + total <= sc->buf_pos + (int64_t)sc->buf_len)
+        return proto_batch_crc_ok(sc->buf + (pos - sc->buf_pos), (size_t)total);
+    uint32_t crc = 0;
+    for (int64_t at = pos + PROTO_BATCH_ATTR_OFFSET; at < pos + total;) {
+        size_t want = pos + total - at < CRC_CHUNK ? (size_t)(pos + total - at) : CRC_CHUNK;
+        ssize_t n = log_io_pread(sc->fd, tmp, want, at);
+        if (n < 0)
+            return (int)n;
+        if ((size_t)n != want)
+            return 0; /* the file ended early: not a whole batch */
+        crc = crc32c_update(crc, tmp, want);
+        at += (int64_t)want;
+    }
+    return crc == hdr->crc;
+}
+
+int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_t limit_offset, int64_t *cut_bytes)
+{
+    log_scan_t *sc;
     proto_batch_header_t hdr;
     int64_t file_size, batch_pos = 0, valid = 0, last_index_pos = 0;
     int64_t next = seg->base_offset, ts = -1, ts_offset = -1, first_ts = -1;
-    int rc = log_io_fsize(seg->fd, &file_size);
+    const char *why = "end of file";
+    uint8_t *tmp;
+    int rc;
+
+    if (cut_bytes != NULL)
+        *cut_bytes = 0;
+    rc = log_io_fsize(seg->fd, &file_size);
     if (rc < 0)
         return rc;
+    sc = malloc(sizeof *sc);
+    tmp = malloc(CRC_CHUNK);
+    if (sc == NULL || tmp == NULL) {
+        free(sc);
+        free(tmp);
+        return -ENOMEM;
+    }
     log_offset_index_clear(&seg->oidx);
     log_time_index_clear(&seg->tidx);
-    log_scan_init(&sc, seg->fd, 0, file_size);
+    log_scan_init(sc, seg->fd, 0, file_size);
     for (;;) {
-        rc = log_scan_next(&sc, &hdr, &batch_pos);
+        rc = log_scan_next(sc, &hdr, &batch_pos);
         if (rc == 0)
             break;
-        if (rc == LOG_ECORRUPT)
+        if (rc == LOG_ECORRUPT) {
+            why = "a partial batch or an invalid header";
             break;
+        }
         if (rc < 0)
-            return rc;
+            goto out;
         int64_t last = proto_batch_last_offset(&hdr);
         int64_t total = (int64_t)proto_batch_total_size(&hdr);
-        if (hdr.base_offset < next || last - seg->base_offset > INT32_MAX || batch_pos + total > INT32_MAX)
+        if (hdr.base_offset < next || last - seg->base_offset > INT32_MAX || batch_pos + total > INT32_MAX ||
+            (limit_offset >= 0 && last >= limit_offset)) {
+            why = "offsets out of order or outside the segment";
             break;
+        }
+        rc = batch_crc_ok(sc, &hdr, batch_pos, tmp);
+        if (rc < 0)
+            goto out;
+        if (rc == 0) {
+            why = "a CRC-32C mismatch";
+            break;
+        }
         if (hdr.max_timestamp > ts) {
             ts = hdr.max_timestamp;
             ts_offset = last;
@@ -318,7 +386,7 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
             if (rc == 0)
                 rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
             if (rc < 0)
-                return rc;
+                goto out;
             last_index_pos = valid;
         }
         if (valid == 0)
@@ -328,12 +396,13 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
     }
     if (valid < file_size) {
         LOG_WARN(SUBSYS,
-                 "%s.log: cutting %" PRId64 " bytes after the last whole batch at position %" PRId64
-                 " (next offset %" PRId64 ")",
-                 seg->path, file_size - valid, valid, next);
+                 "%s.log: %s at position %" PRId64 ": cutting %" PRId64 " bytes (offsets from %" PRId64 " on are gone)",
+                 seg->path, why, valid, file_size - valid, next);
         rc = log_io_ftruncate(seg->fd, valid);
         if (rc < 0)
-            return rc;
+            goto out;
+        if (cut_bytes != NULL)
+            *cut_bytes = file_size - valid;
     }
     rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
     if (rc == 0)
@@ -341,15 +410,18 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes)
     if (rc == 0)
         rc = log_time_index_store(&seg->tidx);
     if (rc < 0)
-        return rc;
+        goto out;
     seg->size = valid;
     seg->next_offset = next;
     seg->max_timestamp = ts;
     seg->max_timestamp_offset = ts_offset;
     seg->rolling_ts = first_ts;
     seg->bytes_since_index = valid - last_index_pos;
-    seg->dirty = 1;
-    return 0;
+    log_segment_touch(seg);
+out:
+    free(sc);
+    free(tmp);
+    return rc;
 }
 
 int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
@@ -387,7 +459,7 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
         if (trc < 0)
             LOG_WARN(SUBSYS, "%s.log: cannot cut a failed append back to %" PRId64 ": %s", seg->path, pos,
                      log_strerror(trc));
-        seg->dirty = 1;
+        log_segment_touch(seg);
         return rc;
     }
     if (indexed)
@@ -399,7 +471,7 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
     seg->next_offset = last + 1;
     seg->max_timestamp = ts;
     seg->max_timestamp_offset = ts_offset;
-    seg->dirty = 1;
+    log_segment_touch(seg);
     return 0;
 }
 
@@ -407,7 +479,7 @@ int log_segment_seal(log_segment_t *seg)
 {
     if (seg->max_timestamp < 0)
         return 0;
-    seg->dirty = 1;
+    log_segment_touch(seg);
     return log_time_index_maybe_append(&seg->tidx, seg->max_timestamp, seg->max_timestamp_offset);
 }
 
@@ -419,7 +491,7 @@ int log_segment_sync(log_segment_t *seg)
     if (rc == 0)
         rc = log_io_fsync(seg->tidx.fd);
     if (rc == 0)
-        seg->dirty = 0;
+        seg->synced_gen = seg->gen;
     return rc;
 }
 
@@ -429,6 +501,57 @@ int log_segment_unlink(log_segment_t *seg)
     int rc2 = unlink_suffix(seg, ".index");
     int rc3 = unlink_suffix(seg, ".timeindex");
     return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
+}
+
+int log_segment_mark_deleted(log_segment_t *seg)
+{
+    int first_err = 0;
+    if (seg->deleted)
+        return 0;
+    for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
+        char from[PATH_MAX], to[PATH_MAX];
+        int rc = log_segment_path(from, sizeof from, seg->path, segment_suffixes[i]);
+        if (rc == 0)
+            rc = snprintf(to, sizeof to, "%s%s", from, DELETED_SUFFIX) < (int)sizeof to ? 0 : -ENAMETOOLONG;
+        if (rc == 0)
+            rc = log_io_rename(from, to);
+        if (rc < 0 && rc != -ENOENT) {
+            /* Without the rename a restart would take the file for a live
+             * segment; unlinking it now is the next best thing, and an open
+             * descriptor still reads it. */
+            int urc = unlink_suffix(seg, segment_suffixes[i]);
+            LOG_WARN(SUBSYS, "%s%s: cannot rename for deletion (%s), unlinking now%s", seg->path, segment_suffixes[i],
+                     log_strerror(rc), urc < 0 ? " failed too" : "");
+            if (first_err == 0)
+                first_err = urc < 0 ? urc : rc;
+        }
+    }
+    seg->deleted = 1;
+    return first_err;
+}
+
+int log_segment_delete_files(const char *dir, int64_t base_offset, int64_t *bytes)
+{
+    char prefix[PATH_MAX], path[PATH_MAX];
+    int first_err = 0;
+    *bytes = -1;
+    int n = snprintf(prefix, sizeof prefix, "%s/%0*" PRId64, dir, LOG_SEGMENT_NAME_DIGITS, base_offset);
+    if (n < 0 || (size_t)n + LOG_SEGMENT_MAX_SUFFIX >= sizeof prefix)
+        return -ENAMETOOLONG;
+    for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
+        (void)log_segment_path(path, sizeof path, prefix, segment_suffixes[i]);
+        if (i == 0) {
+            int fd = log_io_open(path, O_RDONLY, 0);
+            if (fd >= 0) {
+                (void)log_io_fsize(fd, bytes);
+                (void)log_io_close(fd);
+            }
+        }
+        int rc = log_io_unlink(path);
+        if (rc < 0 && rc != -ENOENT && first_err == 0)
+            first_err = rc;
+    }
+    return first_err;
 }
 
 int log_segment_read(log_segment_t *seg, int64_t offset, size_t max_bytes, int min_one_batch, int64_t *pos, size_t *len)

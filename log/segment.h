@@ -18,8 +18,21 @@
  * that timestamp grew. Sealing a segment (roll, close) adds a final time
  * entry so that its last time entry is always its max timestamp.
  *
+ * Deleting a segment (retention, DeleteRecords, recovery) renames its files
+ * to `<name>.deleted` at once, so that a restart never takes them for live
+ * segments, and unlinks them when the last reference goes: a read or flush
+ * job in flight keeps the bytes readable through its descriptor. A restart
+ * unlinks any `.deleted` file it finds.
+ *
+ * Durability is tracked with generations rather than a dirty bit: every
+ * change to a segment's files bumps gen, and a flush job records the gen it
+ * captured, so that a job completing late (or failing) never marks newer
+ * writes as synced.
+ *
  * Single-threaded like the rest of the log: references are taken and dropped
- * on the loop thread only.
+ * on the loop thread only. The one exception is a flush job's run step, which
+ * only fsyncs descriptors the job captured (with references held) and reads
+ * no segment field.
  */
 #ifndef EDDY_LOG_SEGMENT_H
 #define EDDY_LOG_SEGMENT_H
@@ -50,8 +63,20 @@ struct log_segment_s {
     int64_t created_ms;           /* when opened or created: roll fallback */
     int64_t bytes_since_index;
     int refs;
-    unsigned dirty : 1; /* written since the last sync */
+    uint64_t gen;         /* bumped by every change to the files */
+    uint64_t synced_gen;  /* gen covered by the last successful fsync */
+    unsigned deleted : 1; /* files renamed to *.deleted; unlinked on the last unref */
 };
+
+static inline void log_segment_touch(log_segment_t *seg)
+{
+    seg->gen++;
+}
+
+static inline int log_segment_dirty(const log_segment_t *seg)
+{
+    return seg->gen != seg->synced_gen;
+}
 
 /*
  * Builds "<prefix><suffix>" into out (size outlen); -ENAMETOOLONG if it does
@@ -63,20 +88,27 @@ int log_segment_path(char *out, size_t outlen, const char *prefix, const char *s
 int log_segment_create(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t now_ms,
                        log_segment_t **out);
 /*
- * Opens an existing segment. For a sealed segment (next_offset = the next
- * segment's base) the indexes are loaded and checked, and rebuilt by a
- * recovery scan if missing or bad. For the active one (next_offset = -1) the
- * tail is also scanned from the last index entry to find the end; anything
- * unexpected there falls back to a full recovery scan, which cuts the file
- * at the first incomplete or invalid batch. refs = 1.
+ * Opens an existing segment. next_offset is the next segment's base offset,
+ * or -1 for the last (active) segment. With full_scan set, every batch is
+ * checked (header, CRC-32C, offsets increasing and below next_offset) and
+ * the indexes rebuilt: log_segment_recover. Otherwise (a clean shutdown, or
+ * a segment below the recovery point) the files are trusted: the indexes are
+ * loaded and checked, and rebuilt by a recovery scan if missing or bad; the
+ * active segment's tail is scanned (headers only) from its last index entry
+ * to find the end, falling back to a recovery scan if anything there is
+ * unexpected. *cut_bytes (may be NULL) receives the bytes a recovery scan
+ * cut off the .log. refs = 1.
  */
 int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *cfg, int64_t next_offset, int64_t now_ms,
-                     log_segment_t **out);
+                     int full_scan, int64_t *cut_bytes, log_segment_t **out);
 /*
- * Scans the whole segment, truncates the .log at the first incomplete or
- * invalid batch (with a warning) and rewrites both indexes from the batches.
+ * Scans the whole segment checking every batch (length, magic, CRC-32C,
+ * offsets increasing from the base and below limit_offset when that is >= 0),
+ * truncates the .log at the first invalid byte (with a warning naming the
+ * bytes and offsets cut) and rewrites both indexes from the batches. The
+ * bytes cut go to *cut_bytes (may be NULL).
  */
-int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes);
+int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_t limit_offset, int64_t *cut_bytes);
 
 /*
  * Writes batch (len bytes, hdr its parsed header with the final base offset)
@@ -90,6 +122,14 @@ int log_segment_seal(log_segment_t *seg);
 int log_segment_sync(log_segment_t *seg);
 /* Unlinks the segment's three files (descriptors stay valid until the last unref). */
 int log_segment_unlink(log_segment_t *seg);
+/*
+ * Schedules the segment's deletion: renames its files to *.deleted now and
+ * unlinks them on the last unref. A failed rename falls back to unlinking
+ * that file at once (an open descriptor still reads it). Idempotent.
+ */
+int log_segment_mark_deleted(log_segment_t *seg);
+/* Unlinks the three files of the segment at base_offset in dir by name; *bytes gets the .log size (-1 unknown). */
+int log_segment_delete_files(const char *dir, int64_t base_offset, int64_t *bytes);
 
 /*
  * The byte range of whole batches starting with the first batch whose last

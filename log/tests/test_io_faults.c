@@ -232,6 +232,107 @@ static void failed_read_is_reported(void **state)
     buf_fini(&out);
 }
 
+/* A flush job whose fsync fails: the error is reported and nothing is marked synced. */
+static void failed_flush_job_keeps_the_recovery_point(void **state)
+{
+    fixture_t *fx = *state;
+    log_flush_job_t job;
+    append_good(fx, 2);
+    assert_int_equal(log_partition_flush(fx->p), 0);
+    assert_int_equal(log_partition_recovery_point(fx->p), 4);
+    int64_t last_flush = log_partition_last_flush_ms(fx->p);
+    append_good(fx, 2);
+    for (int which = 0; which < 3; which++) {
+        /* Fail the .log fsync, then the .index one, then the .timeindex one. */
+        assert_int_equal(log_partition_flush_prepare(fx->p, &job), 0);
+        assert_int_equal(job.count, 1);
+        arm(fx, LOG_IO_FSYNC, which, -EIO, 0);
+        assert_int_equal(log_flush_job_run(&job), -EIO);
+        assert_int_equal(fx->faults.f[0].hits, 1);
+        log_partition_flush_complete(fx->p, &job, -EIO);
+        assert_int_equal(log_partition_recovery_point(fx->p), 4);
+        assert_int_equal(log_partition_unflushed_messages(fx->p), 4);
+        assert_int_equal(log_partition_last_flush_ms(fx->p), last_flush);
+    }
+    /* The data is still unsynced: the next job captures it again and succeeds. */
+    assert_int_equal(log_partition_flush_prepare(fx->p, &job), 0);
+    assert_int_equal(job.count, 1);
+    assert_int_equal(log_flush_job_run(&job), 0);
+    log_partition_flush_complete(fx->p, &job, 0);
+    assert_int_equal(log_partition_recovery_point(fx->p), 8);
+    check_intact(fx);
+}
+
+/* The directory fsync (a new segment's name) failing counts as a failed flush. */
+static void failed_directory_fsync_keeps_the_recovery_point(void **state)
+{
+    fixture_t *fx = *state;
+    log_flush_job_t job;
+    append_good(fx, 1);
+    assert_int_equal(log_partition_flush_prepare(fx->p, &job), 0);
+    assert_non_null(job.dir);
+    arm(fx, LOG_IO_FSYNC, 3, -ENOSPC, 0); /* after the three file fsyncs */
+    assert_int_equal(log_flush_job_run(&job), -ENOSPC);
+    log_partition_flush_complete(fx->p, &job, -ENOSPC);
+    assert_int_equal(log_partition_recovery_point(fx->p), 0);
+    assert_int_equal(log_partition_flush_prepare(fx->p, &job), 0);
+    assert_non_null(job.dir); /* still owed */
+    assert_int_equal(log_flush_job_run(&job), 0);
+    log_partition_flush_complete(fx->p, &job, 0);
+    assert_int_equal(log_partition_recovery_point(fx->p), 2);
+    assert_int_equal(log_partition_flush_prepare(fx->p, &job), 0);
+    assert_null(job.dir);
+    assert_int_equal(job.count, 0);
+    log_partition_flush_complete(fx->p, &job, 0);
+}
+
+/* ENOSPC and EIO on append, then a flush: only whole batches are covered. */
+static void failed_appends_then_flush_and_reopen(void **state)
+{
+    fixture_t *fx = *state;
+    append_good(fx, 2);
+    arm(fx, LOG_IO_WRITE, 0, -ENOSPC, 17);
+    assert_int_equal(try_append(fx, NULL), -ENOSPC);
+    arm(fx, LOG_IO_WRITE, 0, -EIO, 0);
+    assert_int_equal(try_append(fx, NULL), -EIO);
+    assert_int_equal(log_partition_flush(fx->p), 0);
+    assert_int_equal(log_partition_recovery_point(fx->p), 4);
+    check_intact(fx);
+    append_good(fx, 1);
+    check_intact(fx);
+    log_partition_close(fx->p);
+    fx->p = NULL;
+    fx->cfg.recovery_point = 4; /* unclean stop: the last segment is scanned */
+    assert_int_equal(log_partition_open(fx->dir.part, &fx->cfg, &fx->p), 0);
+    check_intact(fx);
+}
+
+/* A deletion whose rename fails unlinks at once: the segment never comes back. */
+static void failed_rename_on_delete_unlinks_at_once(void **state)
+{
+    fixture_t *fx = *state;
+    char path[256];
+    log_partition_close(fx->p);
+    fx->p = NULL;
+    fx->cfg.segment_bytes = 200; /* 131-byte batches: one per segment */
+    assert_int_equal(log_partition_open(fx->dir.part, &fx->cfg, &fx->p), 0);
+    append_good(fx, 3);
+    assert_int_equal(log_partition_segment_count(fx->p), 3);
+    arm(fx, LOG_IO_RENAME, 0, -EIO, 0);
+    fx->faults.f[0].times = 3;
+    assert_int_equal(log_partition_delete_records(fx->p, 4, NULL), 0);
+    assert_int_equal(fx->faults.f[0].hits, 3);
+    tu_seg_path(&fx->dir, 0, ".log", path, sizeof path);
+    assert_int_equal(tu_file_size(path), -1);
+    tu_seg_path(&fx->dir, 2, ".log", path, sizeof path);
+    assert_int_equal(tu_file_size(path), -1);
+    log_partition_close(fx->p);
+    fx->p = NULL;
+    assert_int_equal(log_partition_open(fx->dir.part, &fx->cfg, &fx->p), 0);
+    assert_int_equal(log_partition_start_offset(fx->p), 4);
+    assert_int_equal(log_partition_end_offset(fx->p), 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -243,6 +344,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(open_fails_cleanly_when_the_disk_fails, setup, teardown),
         cmocka_unit_test_setup_teardown(flush_reports_fsync_failure_and_recovers, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_read_is_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_flush_job_keeps_the_recovery_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_directory_fsync_keeps_the_recovery_point, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_appends_then_flush_and_reopen, setup, teardown),
+        cmocka_unit_test_setup_teardown(failed_rename_on_delete_unlinks_at_once, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

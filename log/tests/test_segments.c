@@ -191,6 +191,26 @@ static void roll_when_index_is_full(void **state)
         assert_int_equal(tu_read(fx->p, o, 1, 1, &out), 0);
         assert_int_equal(tu_be64(out.data), o);
     }
+    /* After a restart (scanned or trusted) the rebuilt or loaded indexes
+     * still fit, and the full active segment rolls on the next append. */
+    size_t segs = log_partition_segment_count(fx->p);
+    for (int clean = 0; clean <= 1; clean++) {
+        log_partition_close(fx->p);
+        fx->p = NULL;
+        cfg.clean_shutdown = clean;
+        open_with(fx, &cfg);
+        assert_int_equal(log_partition_segment_count(fx->p), segs);
+        for (size_t s = 0; s < fx->p->nsegs; s++)
+            assert_true(fx->p->segs[s]->oidx.count <= 3);
+        for (int64_t o = 0; o < 12; o++) {
+            assert_int_equal(tu_read(fx->p, o, 1, 1, &out), 0);
+            assert_int_equal(tu_be64(out.data), o);
+        }
+    }
+    for (int i = 0; i < 6; i++)
+        tu_append(fx->p, 1, 200 + i, 20, 0, NULL, NULL);
+    for (size_t s = 0; s < fx->p->nsegs; s++)
+        assert_true(fx->p->segs[s]->oidx.count <= 3);
     buf_fini(&out);
 }
 

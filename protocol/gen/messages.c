@@ -274,6 +274,34 @@ static const proto_field_t proto_metadata_resp_fields[] = {
 };
 const proto_struct_desc_t proto_metadata_resp_desc = {"Metadata", sizeof(proto_metadata_resp_t), 6, proto_metadata_resp_fields};
 
+static const proto_field_t proto_find_coordinator_req_fields[] = {
+    {"key", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_req_t, key), sizeof(proto_str_t), NULL, 0, 0},
+    {"key_type", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_find_coordinator_req_t, key_type), sizeof(int8_t), NULL, 0, 0},
+    {"coordinator_keys", PROTO_T_STRING, 1, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_req_t, coordinator_keys), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_find_coordinator_req_desc = {"FindCoordinator", sizeof(proto_find_coordinator_req_t), 3, proto_find_coordinator_req_fields};
+
+static const proto_field_t proto_find_coordinator_resp_coordinator_fields[] = {
+    {"key", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_coordinator_t, key), sizeof(proto_str_t), NULL, 0, 0},
+    {"node_id", PROTO_T_INT32, 0, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_coordinator_t, node_id), sizeof(int32_t), NULL, 0, 0},
+    {"host", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_coordinator_t, host), sizeof(proto_str_t), NULL, 0, 0},
+    {"port", PROTO_T_INT32, 0, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_coordinator_t, port), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_coordinator_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 4, 32767, 4, 32767, -1, offsetof(proto_find_coordinator_resp_coordinator_t, error_message), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_find_coordinator_resp_coordinator_desc = {"Coordinator", sizeof(proto_find_coordinator_resp_coordinator_t), 6, proto_find_coordinator_resp_coordinator_fields};
+
+static const proto_field_t proto_find_coordinator_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 1, 3, 1, 3, -1, offsetof(proto_find_coordinator_resp_t, error_message), sizeof(proto_str_t), NULL, 0, 0},
+    {"node_id", PROTO_T_INT32, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, node_id), sizeof(int32_t), NULL, 0, 0},
+    {"host", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, host), sizeof(proto_str_t), NULL, 0, 0},
+    {"port", PROTO_T_INT32, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, port), sizeof(int32_t), NULL, 0, 0},
+    {"coordinators", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, coordinators), sizeof(proto_find_coordinator_resp_coordinator_t), &proto_find_coordinator_resp_coordinator_desc, 0, 0},
+};
+const proto_struct_desc_t proto_find_coordinator_resp_desc = {"FindCoordinator", sizeof(proto_find_coordinator_resp_t), 7, proto_find_coordinator_resp_fields};
+
 static const proto_field_t proto_api_versions_req_fields[] = {
     {"client_software_name", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_api_versions_req_t, client_software_name), sizeof(proto_str_t), NULL, 0, 0},
     {"client_software_version", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_api_versions_req_t, client_software_version), sizeof(proto_str_t), NULL, 0, 0},
@@ -452,6 +480,7 @@ const proto_api_desc_t proto_api_table[] = {
     {1, "Fetch", 4, 17, 4, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
     {2, "ListOffsets", 1, 9, 1, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
     {3, "Metadata", 0, 12, 0, 9, &proto_metadata_req_desc, &proto_metadata_resp_desc},
+    {10, "FindCoordinator", 0, 5, 0, 3, &proto_find_coordinator_req_desc, &proto_find_coordinator_resp_desc},
     {18, "ApiVersions", 0, 4, 0, 3, &proto_api_versions_req_desc, &proto_api_versions_resp_desc},
     {19, "CreateTopics", 2, 7, 2, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
     {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},

@@ -10,6 +10,7 @@ enum proto_api_key_e {
     PROTO_API_FETCH = 1,
     PROTO_API_LIST_OFFSETS = 2,
     PROTO_API_METADATA = 3,
+    PROTO_API_FIND_COORDINATOR = 10,
     PROTO_API_API_VERSIONS = 18,
     PROTO_API_CREATE_TOPICS = 19,
     PROTO_API_DELETE_TOPICS = 20,
@@ -301,6 +302,38 @@ typedef struct proto_metadata_resp_s {
     int32_t cluster_authorized_operations; /* v8-10 */
 } proto_metadata_resp_t;
 extern const proto_struct_desc_t proto_metadata_resp_desc;
+
+/* 10 FindCoordinator request (protocol/schema/10_find_coordinator.def) */
+
+typedef struct proto_find_coordinator_req_s {
+    proto_str_t key; /* v0-3 */
+    int8_t key_type; /* v1+ */
+    proto_arr_string_t coordinator_keys; /* v4+ */
+} proto_find_coordinator_req_t;
+extern const proto_struct_desc_t proto_find_coordinator_req_desc;
+
+/* 10 FindCoordinator response (protocol/schema/10_find_coordinator.def) */
+
+typedef struct proto_find_coordinator_resp_coordinator_s {
+    proto_str_t key; /* v4+ */
+    int32_t node_id; /* v4+ */
+    proto_str_t host; /* v4+ */
+    int32_t port; /* v4+ */
+    int16_t error_code; /* v4+ */
+    proto_str_t error_message; /* v4+, nullable */
+} proto_find_coordinator_resp_coordinator_t;
+extern const proto_struct_desc_t proto_find_coordinator_resp_coordinator_desc;
+
+typedef struct proto_find_coordinator_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code; /* v0-3 */
+    proto_str_t error_message; /* v1-3, nullable */
+    int32_t node_id; /* v0-3 */
+    proto_str_t host; /* v0-3 */
+    int32_t port; /* v0-3 */
+    PROTO_ARRAY_OF(proto_find_coordinator_resp_coordinator_t) coordinators; /* v4+ */
+} proto_find_coordinator_resp_t;
+extern const proto_struct_desc_t proto_find_coordinator_resp_desc;
 
 /* 18 ApiVersions request (protocol/schema/18_api_versions.def) */
 
