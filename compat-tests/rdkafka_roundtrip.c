@@ -335,6 +335,33 @@ static void produce_all(opts_t *o, produce_state_t *st)
              st->batchcnt_max, st->stats_seen);
 }
 
+/*
+ * librdkafka sends plain batches, silently, when the broker's ApiVersions
+ * turn a codec off, so look at what the broker stored: the codec bits of the
+ * first batch of partition 0 (attributes, byte 22 of the batch).
+ */
+static void check_stored_codec(const opts_t *o)
+{
+    static const char *const names[] = {"none", "gzip", "snappy", "lz4", "zstd"};
+    const char *dir = getenv("EDDY_DATA_DIR");
+    if (!dir)
+        return;
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s-0/00000000000000000000.log", dir, o->topic);
+    FILE *f = fopen(path, "rb");
+    unsigned char hdr[23];
+    if (!f || fread(hdr, 1, sizeof hdr, f) != sizeof hdr) {
+        fail("cannot read the first stored batch in %s", path);
+        if (f)
+            fclose(f);
+        return;
+    }
+    fclose(f);
+    int codec = hdr[22] & 7;
+    if (codec > 4 || strcmp(names[codec], o->codec) != 0)
+        fail("the first stored batch uses codec %s, not %s", codec <= 4 ? names[codec] : "?", o->codec);
+}
+
 /* Delivery reports must give each partition offsets 0..n-1, increasing in
  * produce order. Returns per-partition counts. */
 static int64_t *check_delivery_offsets(const opts_t *o, const produce_state_t *st)
@@ -564,6 +591,7 @@ int main(int argc, char **argv)
             rd_kafka_version_str(), o.bootstrap, o.topic, o.messages, o.partitions);
     produce_all(&o, &st);
     int64_t *count = check_delivery_offsets(&o, &st);
+    check_stored_codec(&o);
     if (fail_count == 0)
         consume_all(&o, &st, count);
     free(count);
