@@ -78,6 +78,7 @@ static void storage_job_done(uv_work_t *w, int status)
         LOG_ERROR("storage", "fsync of %s-%d failed: %s", t->name, sj->partition, log_strerror(rc));
     free(sj);
     broker->storage.jobs_inflight--;
+    broker->storage.flushes_done++;
     t->jobs_inflight--;
     if (t->deleted) {
         if (t->jobs_inflight == 0)
@@ -262,6 +263,7 @@ void broker_storage_close(broker_t *broker, bool clean)
     broker_storage_t *st = &broker->storage;
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);
+    LOG_INFO("storage", "%llu flush jobs ran", (unsigned long long)st->flushes_done);
     if (!clean)
         return;
     char path[4096];

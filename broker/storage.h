@@ -29,6 +29,7 @@ typedef struct broker_storage_s {
     int64_t last_checkpoint_ms;
     int64_t last_retention_ms;
     int jobs_inflight;
+    uint64_t flushes_done; /* fsync jobs finished, reported at shutdown (benchmarks read it) */
 } broker_storage_t;
 
 /* Reads the checkpoints and consumes the clean-shutdown marker (before topics load). */
