@@ -25,9 +25,8 @@ def check(cond, what):
         failures.append(what)
 
 
-def start(binary, data):
-    p = subprocess.Popen([binary, "--listeners", "PLAINTEXT://127.0.0.1:0", "--log.dirs", data,
-                          "--log.segment.bytes", "4096"],
+def start(binary, data, extra=("--log.segment.bytes", "4096")):
+    p = subprocess.Popen([binary, "--listeners", "PLAINTEXT://127.0.0.1:0", "--log.dirs", data] + list(extra),
                          stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = p.stdout.readline().strip()
     if not line.startswith("eddy ready on "):
