@@ -69,9 +69,15 @@ def free_port():
 class Broker:
     """Successive eddy processes on one data directory and one port."""
 
-    def __init__(self, binary, data, port, work, durable, partitions):
+    def __init__(self, binary, data, port, work, durable, partitions, segment_bytes):
+        # Small segments and a frequent recovery-point checkpoint put kills
+        # next to segment rolls and checkpoint writes, and make recovery
+        # start from a checkpoint rather than always from offset 0.
         self.args = [binary, "--listeners", "PLAINTEXT://127.0.0.1:%d" % port, "--log.dirs", data,
-                     "--num.partitions", str(partitions)]
+                     "--num.partitions", str(partitions), "--log.segment.bytes", str(segment_bytes),
+                     "--log.index.interval.bytes", "1024",
+                     "--log.flush.scheduler.interval.ms", "50",
+                     "--log.flush.offset.checkpoint.interval.ms", "100"]
         if durable:
             self.args += ["--log.flush.interval.messages", "1"]
         self.port = port
@@ -259,6 +265,7 @@ def main():
     ap.add_argument("--rate", type=int, default=2000, help="messages per second")
     ap.add_argument("--keys", type=int, default=50)
     ap.add_argument("--partitions", type=int, default=3)
+    ap.add_argument("--segment-bytes", type=int, default=16384)
     ap.add_argument("--no-durable", action="store_true", help="run without --log.flush.interval.messages 1")
     ap.add_argument("--simulate-loss", type=int, default=0, metavar="BYTES",
                     help="cut BYTES off partition 0's log (after a SIGKILL) before the final restart")
@@ -286,7 +293,7 @@ def main():
         seed, seed, args.cycles, args.min_ms, args.max_ms,
         "page-cache" if args.no_durable else "durable", work))
 
-    broker = Broker(binary, data, port, work, not args.no_durable, args.partitions)
+    broker = Broker(binary, data, port, work, not args.no_durable, args.partitions, args.segment_bytes)
     producer = None
     acks_path = os.path.join(work, "acks.txt")
     recs_path = os.path.join(work, "records.txt")

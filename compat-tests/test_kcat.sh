@@ -176,13 +176,22 @@ case_codecs() {
         seq 0 500 >"$W/want.txt"
         expect_eq "$codec: offsets 0..500" "$W/want.txt" "$W/offs.txt"
         # The batches really were compressed: librdkafka silently sends plain
-        # batches when the broker's ApiVersions turn a codec off.
+        # batches when the broker's ApiVersions turn a codec off. (A batch of
+        # one small message may legitimately go plain: librdkafka skips
+        # compression that does not shrink it. So look for any batch.)
         if [ -n "${EDDY_DATA_DIR:-}" ]; then
             local seg="$EDDY_DATA_DIR/$t-0/00000000000000000000.log"
-            local attr
-            attr=$(od -A n -t u1 -j 22 -N 1 "$seg" | tr -d ' ')
-            [ "$((attr & 7))" = "$(codec_id "$codec")" ] ||
-                fail "$codec: the first stored batch has codec $((attr & 7)), not $(codec_id "$codec")"
+            /usr/bin/python3 - "$seg" "$(codec_id "$codec")" <<'PY' || fail "$codec: no stored batch uses that codec"
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+pos, codecs = 0, set()
+while pos + 23 <= len(data):
+    length = struct.unpack(">i", data[pos + 8:pos + 12])[0]
+    codecs.add(data[pos + 22] & 7)
+    pos += 12 + length
+print("stored codecs:", sorted(codecs))
+sys.exit(0 if int(sys.argv[2]) in codecs else 1)
+PY
         fi
         echo "$codec ok"
     done

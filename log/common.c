@@ -1,3 +1,4 @@
+#include <stdint.h>
 #include <string.h>
 
 #include "log/log.h"
@@ -14,6 +15,12 @@ void log_config_defaults(log_config_t *cfg)
     cfg->recovery_point = -1;
     cfg->log_start_offset = -1;
     cfg->clean_shutdown = 0;
+    cfg->compact = 0;
+    cfg->delete_retention_ms = 24LL * 60 * 60 * 1000;
+    cfg->min_cleanable_dirty_ratio = 0.5;
+    cfg->min_compaction_lag_ms = 0;
+    cfg->max_compaction_lag_ms = INT64_MAX;
+    cfg->cleaner_point = -1;
 }
 
 const char *log_strerror(int err)

@@ -27,8 +27,8 @@
  * All file I/O goes through log/io.h. Errors are 0 or a negative code: a
  * negative errno, or one of the LOG_E* codes below.
  *
- * Not yet here: compaction (log/compact.c, a later helper), producer state
- * snapshots, leader-epoch checkpoints.
+ * Compaction (log/compact.c) runs in three steps like a flush, below. Not yet
+ * here: producer state snapshots, leader-epoch checkpoints.
  */
 #ifndef EDDY_LOG_LOG_H
 #define EDDY_LOG_LOG_H
@@ -78,13 +78,29 @@ typedef struct log_config_s {
     int64_t recovery_point;
     int64_t log_start_offset;
     int clean_shutdown;
+    /*
+     * Compaction (cleanup.policy=compact or compact,delete; see
+     * log_partition_compact_prepare). Retention above still applies when set:
+     * for policy=compact alone the broker passes -1 for both.
+     */
+    int compact;                      /* 1: the topic is compacted */
+    int64_t delete_retention_ms;      /* delete.retention.ms: tombstone lifetime after its first clean */
+    double min_cleanable_dirty_ratio; /* min.cleanable.dirty.ratio, in [0, 1] */
+    int64_t min_compaction_lag_ms;    /* min.compaction.lag.ms: newer segments are not cleaned yet */
+    int64_t max_compaction_lag_ms;    /* max.compaction.lag.ms: older dirty data is cleaned regardless */
+    /*
+     * Open-only input, like recovery_point: the cleaner checkpoint (first
+     * offset not yet cleaned); -1 = unknown, everything counts as dirty.
+     */
+    int64_t cleaner_point;
 } log_config_t;
 
 /*
  * Kafka's defaults: 1 GiB segments, 4 KiB index interval, 10 MiB indexes,
  * 7 day roll. Retention unlimited (the broker passes its own
  * log.retention.* values), recovery point and log start offset unknown, no
- * clean shutdown: open scans everything.
+ * clean shutdown: open scans everything. Not compacted; when it is, Kafka's
+ * defaults: delete.retention.ms 1 day, dirty ratio 0.5, lags 0 and unlimited.
  */
 void log_config_defaults(log_config_t *cfg);
 
@@ -244,5 +260,88 @@ int64_t log_partition_recovery_point(const log_partition_t *p);
 int64_t log_partition_unflushed_messages(const log_partition_t *p);
 /* Wall time (config clock) of the last successful flush, or of open: for log.flush.interval.ms. */
 int64_t log_partition_last_flush_ms(const log_partition_t *p);
+
+/*
+ * Compaction (Kafka's log cleaner) for topics with cfg.compact set: keeps at
+ * least the latest record of every key. Three steps, like a flush, so that
+ * the reading and rewriting stay off the loop thread:
+ *
+ *   prepare (loop thread)  decides whether there is work: the cleanable
+ *                          range is the sealed segments before the first one
+ *                          holding data newer than min_compaction_lag_ms (the
+ *                          active segment is never cleaned); its dirty part
+ *                          is what lies at or above the cleaner point. It
+ *                          runs when dirty/total bytes of that range >=
+ *                          min_cleanable_dirty_ratio, or when the oldest
+ *                          dirty segment began more than
+ *                          max_compaction_lag_ms ago. Then it takes a
+ *                          reference on every segment of the range and
+ *                          returns 1; 0 when there is nothing to do (the job
+ *                          is then empty and needs no complete), or an error
+ *                          (-EBUSY while another job of the partition runs).
+ *   run (any thread)       builds the key -> latest offset map over the
+ *                          whole range and writes the segments that change
+ *                          as `<base>.log.cleaned` (+ `.index.cleaned`,
+ *                          `.timeindex.cleaned`), fsynced; touches no
+ *                          partition state. Returns 0 or an error.
+ *   complete (loop thread) if every captured segment is still in the
+ *                          partition, swaps the cleaned files in (oldest
+ *                          first, crash-safe, see log/compact.h), removes
+ *                          segments left empty, and moves the cleaner point
+ *                          to the end of the range. If retention or
+ *                          DeleteRecords removed one meanwhile, or rc < 0,
+ *                          the cleaned files are discarded: -ESTALE or rc.
+ *                          Always releases the job. p == NULL (partition
+ *                          closed or removed meanwhile) only discards.
+ *
+ * Appends and reads go on while a job runs: appends only touch the active
+ * segment, and reads holding an old segment keep reading its (replaced,
+ * still open) files. What is kept: a record whose offset is the latest of
+ * its key in the range, or past the range; records with a null key;
+ * tombstones (null value) until their batch's delete horizon (set to
+ * now + delete_retention_ms the first time a batch holding one is cleaned,
+ * Kafka's KIP-534 rule: the horizon is stored as the batch's base
+ * timestamp with attribute bit 0x40); control batches always (for now).
+ * Kept records keep their offsets; a batch losing records is rewritten with
+ * the same base offset, last offset delta, producer fields, codec and
+ * timestamp type, as Kafka does; a batch losing all of them is dropped.
+ */
+typedef struct log_compact_stats_s {
+    size_t segments;           /* segments in the cleaned range */
+    size_t segments_rewritten; /* replaced by a cleaned copy */
+    size_t segments_emptied;   /* removed: nothing left in them */
+    int64_t bytes_before;      /* size of the range before */
+    int64_t bytes_after;       /* and after */
+    int64_t records_read;
+    int64_t records_removed; /* superseded records and expired tombstones */
+    int64_t tombstones_removed;
+    int64_t batches_removed;
+} log_compact_stats_t;
+
+typedef struct log_compact_job_s {
+    int64_t first_offset;      /* base offset of the first captured segment */
+    int64_t end_offset;        /* end of the cleaned range: the cleaner point afterwards */
+    int64_t now_ms;            /* the clock prepare was given (delete horizons) */
+    log_compact_stats_t stats; /* filled in by run */
+    struct log_compact_work_s *work; /* private to log/compact.c */
+} log_compact_job_t;
+
+int log_partition_compact_prepare(log_partition_t *p, int64_t now_ms, log_compact_job_t *job);
+/* Thread-safe: reads the captured segments and writes the cleaned files. */
+int log_compact_job_run(log_compact_job_t *job);
+int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, int rc);
+/*
+ * The three steps in a row on the calling thread (tests, tools). 0 when
+ * there was nothing to do or the job was applied; stats (may be NULL) get the
+ * job's figures.
+ */
+int log_partition_compact(log_partition_t *p, int64_t now_ms, log_compact_stats_t *stats);
+/*
+ * The cleaner checkpoint: offsets below it have been cleaned. The broker
+ * persists it (like the recovery point) and passes it back as
+ * cfg->cleaner_point at open; losing it only makes the next job clean
+ * everything again.
+ */
+int64_t log_partition_cleaner_point(const log_partition_t *p);
 
 #endif

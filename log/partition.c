@@ -9,6 +9,7 @@
 
 #include "base/clock.h"
 #include "base/diag.h"
+#include "log/compact.h"
 #include "log/io.h"
 #include "protocol/record_batch.h"
 
@@ -30,6 +31,10 @@ static int config_check(const log_config_t *cfg)
     if (cfg->index_interval_bytes < 0)
         return -EINVAL;
     if (cfg->index_max_bytes < LOG_TIME_INDEX_ENTRY_SIZE)
+        return -EINVAL;
+    if (cfg->compact && (cfg->delete_retention_ms < 0 || !(cfg->min_cleanable_dirty_ratio >= 0.0) ||
+                         cfg->min_cleanable_dirty_ratio > 1.0 || cfg->min_compaction_lag_ms < 0 ||
+                         cfg->max_compaction_lag_ms < 0))
         return -EINVAL;
     return 0;
 }
@@ -256,6 +261,10 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     p->max_timestamp = -1;
     p->max_timestamp_offset = -1;
 
+    /* A compaction swap a crash interrupted is finished or rolled back first. */
+    rc = log_compact_recover_dir(dir);
+    if (rc < 0)
+        goto fail;
     rc = log_io_list_dir(dir, collect_segment, &bl);
     if (rc < 0)
         goto fail;
@@ -325,6 +334,10 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
         p->recovery_point = rp < p->end_offset ? rp : p->end_offset;
     }
     p->last_flush_ms = now;
+    /* An unknown or impossible checkpoint makes everything dirty (Kafka resets it the same way). */
+    p->cleaner_point = cfg->cleaner_point;
+    if (p->cleaner_point < p->start_offset || p->cleaner_point > p->end_offset)
+        p->cleaner_point = p->start_offset;
     free(bl.bases);
     LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 "), recovery point %" PRId64, dir,
               p->nsegs, p->start_offset, p->end_offset, p->recovery_point);

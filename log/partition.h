@@ -1,7 +1,7 @@
 /*
  * log/partition (internal): the state behind log_partition_t, shared by
- * partition.c (open, close, append, roll, flush, remove) and read.c (reads and
- * offset-for-time). The segment array is sorted by base offset and never
+ * partition.c (open, close, append, roll, flush, remove), read.c (reads and
+ * offset-for-time) and compact.c (compaction jobs). The segment array is sorted by base offset and never
  * empty; the last segment is the active one, the only one appended to.
  * Nothing outside log/ includes this header.
  */
@@ -28,6 +28,8 @@ struct log_partition_s {
     int64_t max_timestamp_offset;
     uint64_t dir_gen;        /* bumped when a segment is created or deleted */
     uint64_t dir_synced_gen; /* dir_gen covered by the last directory fsync */
+    int64_t cleaner_point;   /* compaction: offsets below were cleaned (log/compact.c) */
+    int compacting;          /* a compaction job is between prepare and complete */
 };
 
 /* Index of the segment with the largest base offset <= offset (0 if none is). */
