@@ -7,7 +7,7 @@
 #      producers (acks=all) writing at once, beside `dd` figures for the same
 #      directory in the same run: a durable 1 MiB sequential write and small
 #      synchronous 4 KiB writes (a rough ceiling on fsyncs per second).
-#   2. Crash-recovery time: about 1 GB is written with no checkpoint, the
+#   2. Crash-recovery time: about 2 GB is written with no checkpoint, the
 #      broker is SIGKILLed and restarted (page cache warm, then cold) and the
 #      time from exec to the ready line gives GB/s scanned; a clean restart
 #      of the same data is timed for comparison.
@@ -17,13 +17,14 @@
 #   bench/storage.sh [BUILD_DIR]      BUILD_DIR defaults to build-bench
 #
 # Environment:
-#   BENCH_STORAGE_MB   MB of values per flush-mode row (default 512)
+#   BENCH_STORAGE_MB   MB of values per flush-mode row (default 2048)
 #   BENCH_PRODUCERS    concurrent producer processes per row (default 4)
-#   BENCH_RECOVERY_MB  MB of values written for the recovery rows (default 1024)
+#   BENCH_RECOVERY_MB  MB of values written for the recovery rows (default 2048)
 #   BENCH_TMPDIR       where the temporary data directory goes (default $TMPDIR or /tmp)
 #   BENCH_EDDY         broker binary to measure (default BUILD_DIR/eddy)
 #   BENCH_WARMUP       0 to skip the unreported warm-up row (default 1)
-#   BENCH_COMPACTION   0 to skip the compaction row (default 1)
+#   BENCH_LOG          bench_log binary (default BUILD_DIR/bench_log)
+#   BENCH_COMPACTION   0 to skip the compaction rows (default 1)
 #
 # Tables go to stdout; progress and raw RESULT lines go to stderr. Exit
 # status is 0 when every step ran to completion, 1 otherwise. Figures are
@@ -38,7 +39,7 @@ fi
 build=$(cd "$build" 2>/dev/null && pwd) || { echo "storage.sh: no build directory '${1:-build-bench}'" >&2; exit 2; }
 eddy=${BENCH_EDDY:-$build/eddy}
 bench=$build/bench_rdkafka
-bench_log=$build/bench_log
+bench_log=${BENCH_LOG:-$build/bench_log}
 for exe in "$eddy" "$bench"; do
     if [[ ! -x $exe ]]; then
         echo "storage.sh: $exe not found; build it first:" >&2
@@ -49,9 +50,9 @@ for exe in "$eddy" "$bench"; do
 done
 
 size=1024 # bytes per message value
-row_mb=${BENCH_STORAGE_MB:-512}
+row_mb=${BENCH_STORAGE_MB:-2048}
 producers=${BENCH_PRODUCERS:-4}
-recovery_mb=${BENCH_RECOVERY_MB:-1024}
+recovery_mb=${BENCH_RECOVERY_MB:-2048}
 work=$(mktemp -d "${BENCH_TMPDIR:-${TMPDIR:-/tmp}}/eddy-storage.XXXXXX")
 eddy_pid=
 status=0
@@ -280,6 +281,7 @@ compaction=(
     "none, page cache warm|--codec none"
     "none, segments not in page cache|--codec none --cold"
     "lz4, page cache warm|--codec lz4"
+    "zstd, page cache warm|--codec zstd"
 )
 compaction_rows=()
 if [[ ${BENCH_COMPACTION:-1} != 0 && -x $bench_log ]]; then

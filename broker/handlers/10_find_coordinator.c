@@ -1,5 +1,5 @@
 /*
- * FindCoordinator (10), v0-5. A single broker coordinates every group and
+ * FindCoordinator (10), v0-6. A single broker coordinates every group and
  * every transactional id, so the answer is always this broker, once the key
  * is valid: an empty group id is INVALID_GROUP_ID, an empty transactional id
  * INVALID_REQUEST, and an unknown key type INVALID_REQUEST. v4+ takes a batch

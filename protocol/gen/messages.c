@@ -480,7 +480,7 @@ const proto_api_desc_t proto_api_table[] = {
     {1, "Fetch", 4, 17, 4, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
     {2, "ListOffsets", 1, 9, 1, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
     {3, "Metadata", 0, 12, 0, 9, &proto_metadata_req_desc, &proto_metadata_resp_desc},
-    {10, "FindCoordinator", 0, 5, 0, 3, &proto_find_coordinator_req_desc, &proto_find_coordinator_resp_desc},
+    {10, "FindCoordinator", 0, 6, 0, 3, &proto_find_coordinator_req_desc, &proto_find_coordinator_resp_desc},
     {18, "ApiVersions", 0, 4, 0, 3, &proto_api_versions_req_desc, &proto_api_versions_resp_desc},
     {19, "CreateTopics", 2, 7, 2, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
     {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
