@@ -274,6 +274,121 @@ static const proto_field_t proto_metadata_resp_fields[] = {
 };
 const proto_struct_desc_t proto_metadata_resp_desc = {"Metadata", sizeof(proto_metadata_resp_t), 6, proto_metadata_resp_fields};
 
+static const proto_field_t proto_offset_commit_req_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"committed_offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, committed_offset), sizeof(int64_t), NULL, 0, 0},
+    {"committed_leader_epoch", PROTO_T_INT32, 0, 6, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, committed_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"committed_metadata", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_offset_commit_req_partition_t, committed_metadata), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_req_partition_desc = {"Partition", sizeof(proto_offset_commit_req_partition_t), 4, proto_offset_commit_req_partition_fields};
+
+static const proto_field_t proto_offset_commit_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_topic_t, partitions), sizeof(proto_offset_commit_req_partition_t), &proto_offset_commit_req_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_req_topic_desc = {"Topic", sizeof(proto_offset_commit_req_topic_t), 2, proto_offset_commit_req_topic_fields};
+
+static const proto_field_t proto_offset_commit_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"generation_id_or_member_epoch", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_t, generation_id_or_member_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"member_id", PROTO_T_STRING, 0, 1, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 7, 32767, 7, 32767, -1, offsetof(proto_offset_commit_req_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"retention_time_ms", PROTO_T_INT64, 0, 2, 4, -1, -1, -1, offsetof(proto_offset_commit_req_t, retention_time_ms), sizeof(int64_t), NULL, INT64_C(-1), 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_t, topics), sizeof(proto_offset_commit_req_topic_t), &proto_offset_commit_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_req_desc = {"OffsetCommit", sizeof(proto_offset_commit_req_t), 6, proto_offset_commit_req_fields};
+
+static const proto_field_t proto_offset_commit_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_resp_partition_desc = {"Partition", sizeof(proto_offset_commit_resp_partition_t), 2, proto_offset_commit_resp_partition_fields};
+
+static const proto_field_t proto_offset_commit_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_topic_t, partitions), sizeof(proto_offset_commit_resp_partition_t), &proto_offset_commit_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_resp_topic_desc = {"Topic", sizeof(proto_offset_commit_resp_topic_t), 2, proto_offset_commit_resp_topic_fields};
+
+static const proto_field_t proto_offset_commit_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 3, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_resp_t, topics), sizeof(proto_offset_commit_resp_topic_t), &proto_offset_commit_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_commit_resp_desc = {"OffsetCommit", sizeof(proto_offset_commit_resp_t), 2, proto_offset_commit_resp_fields};
+
+static const proto_field_t proto_offset_fetch_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partition_indexes", PROTO_T_INT32, 1, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_req_topic_t, partition_indexes), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_req_topic_desc = {"Topic", sizeof(proto_offset_fetch_req_topic_t), 2, proto_offset_fetch_req_topic_fields};
+
+static const proto_field_t proto_offset_fetch_req_group_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_group_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partition_indexes", PROTO_T_INT32, 1, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_group_topic_t, partition_indexes), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_req_group_topic_desc = {"GroupTopic", sizeof(proto_offset_fetch_req_group_topic_t), 2, proto_offset_fetch_req_group_topic_fields};
+
+static const proto_field_t proto_offset_fetch_req_group_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_group_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"member_id", PROTO_T_STRING, 0, 9, 32767, 9, 32767, -1, offsetof(proto_offset_fetch_req_group_t, member_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"member_epoch", PROTO_T_INT32, 0, 9, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_group_t, member_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"topics", PROTO_T_STRUCT, 1, 8, 32767, 8, 32767, -1, offsetof(proto_offset_fetch_req_group_t, topics), sizeof(proto_offset_fetch_req_group_topic_t), &proto_offset_fetch_req_group_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_req_group_desc = {"Group", sizeof(proto_offset_fetch_req_group_t), 4, proto_offset_fetch_req_group_fields};
+
+static const proto_field_t proto_offset_fetch_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 7, 2, 7, -1, offsetof(proto_offset_fetch_req_t, topics), sizeof(proto_offset_fetch_req_topic_t), &proto_offset_fetch_req_topic_desc, 0, 0},
+    {"groups", PROTO_T_STRUCT, 1, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_t, groups), sizeof(proto_offset_fetch_req_group_t), &proto_offset_fetch_req_group_desc, 0, 0},
+    {"require_stable", PROTO_T_BOOL, 0, 7, 32767, -1, -1, -1, offsetof(proto_offset_fetch_req_t, require_stable), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_req_desc = {"OffsetFetch", sizeof(proto_offset_fetch_req_t), 4, proto_offset_fetch_req_fields};
+
+static const proto_field_t proto_offset_fetch_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"committed_offset", PROTO_T_INT64, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_partition_t, committed_offset), sizeof(int64_t), NULL, 0, 0},
+    {"committed_leader_epoch", PROTO_T_INT32, 0, 5, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_partition_t, committed_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"metadata", PROTO_T_STRING, 0, 0, 7, 0, 7, -1, offsetof(proto_offset_fetch_resp_partition_t, metadata), sizeof(proto_str_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_partition_desc = {"Partition", sizeof(proto_offset_fetch_resp_partition_t), 5, proto_offset_fetch_resp_partition_fields};
+
+static const proto_field_t proto_offset_fetch_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_topic_t, partitions), sizeof(proto_offset_fetch_resp_partition_t), &proto_offset_fetch_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_topic_desc = {"Topic", sizeof(proto_offset_fetch_resp_topic_t), 2, proto_offset_fetch_resp_topic_fields};
+
+static const proto_field_t proto_offset_fetch_resp_group_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"committed_offset", PROTO_T_INT64, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_partition_t, committed_offset), sizeof(int64_t), NULL, 0, 0},
+    {"committed_leader_epoch", PROTO_T_INT32, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_partition_t, committed_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"metadata", PROTO_T_STRING, 0, 8, 32767, 8, 32767, -1, offsetof(proto_offset_fetch_resp_group_partition_t, metadata), sizeof(proto_str_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_group_partition_desc = {"GroupPartition", sizeof(proto_offset_fetch_resp_group_partition_t), 5, proto_offset_fetch_resp_group_partition_fields};
+
+static const proto_field_t proto_offset_fetch_resp_group_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_topic_t, partitions), sizeof(proto_offset_fetch_resp_group_partition_t), &proto_offset_fetch_resp_group_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_group_topic_desc = {"GroupTopic", sizeof(proto_offset_fetch_resp_group_topic_t), 2, proto_offset_fetch_resp_group_topic_fields};
+
+static const proto_field_t proto_offset_fetch_resp_group_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_t, topics), sizeof(proto_offset_fetch_resp_group_topic_t), &proto_offset_fetch_resp_group_topic_desc, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_group_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_group_desc = {"Group", sizeof(proto_offset_fetch_resp_group_t), 3, proto_offset_fetch_resp_group_fields};
+
+static const proto_field_t proto_offset_fetch_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 3, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_t, topics), sizeof(proto_offset_fetch_resp_topic_t), &proto_offset_fetch_resp_topic_desc, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 2, 7, -1, -1, -1, offsetof(proto_offset_fetch_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"groups", PROTO_T_STRUCT, 1, 8, 32767, -1, -1, -1, offsetof(proto_offset_fetch_resp_t, groups), sizeof(proto_offset_fetch_resp_group_t), &proto_offset_fetch_resp_group_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_fetch_resp_desc = {"OffsetFetch", sizeof(proto_offset_fetch_resp_t), 4, proto_offset_fetch_resp_fields};
+
 static const proto_field_t proto_find_coordinator_req_fields[] = {
     {"key", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_find_coordinator_req_t, key), sizeof(proto_str_t), NULL, 0, 0},
     {"key_type", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_find_coordinator_req_t, key_type), sizeof(int8_t), NULL, 0, 0},
@@ -301,6 +416,166 @@ static const proto_field_t proto_find_coordinator_resp_fields[] = {
     {"coordinators", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_find_coordinator_resp_t, coordinators), sizeof(proto_find_coordinator_resp_coordinator_t), &proto_find_coordinator_resp_coordinator_desc, 0, 0},
 };
 const proto_struct_desc_t proto_find_coordinator_resp_desc = {"FindCoordinator", sizeof(proto_find_coordinator_resp_t), 7, proto_find_coordinator_resp_fields};
+
+static const proto_field_t proto_join_group_req_protocol_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_protocol_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"metadata", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_protocol_t, metadata), sizeof(proto_bytes_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_join_group_req_protocol_desc = {"Protocol", sizeof(proto_join_group_req_protocol_t), 2, proto_join_group_req_protocol_fields};
+
+static const proto_field_t proto_join_group_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"session_timeout_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, session_timeout_ms), sizeof(int32_t), NULL, 0, 0},
+    {"rebalance_timeout_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, rebalance_timeout_ms), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_join_group_req_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"protocol_type", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, protocol_type), sizeof(proto_str_t), NULL, 0, 0},
+    {"protocols", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_join_group_req_t, protocols), sizeof(proto_join_group_req_protocol_t), &proto_join_group_req_protocol_desc, 0, 0},
+    {"reason", PROTO_T_STRING, 0, 8, 32767, 8, 32767, -1, offsetof(proto_join_group_req_t, reason), sizeof(proto_str_t), NULL, 0, 1},
+};
+const proto_struct_desc_t proto_join_group_req_desc = {"JoinGroup", sizeof(proto_join_group_req_t), 8, proto_join_group_req_fields};
+
+static const proto_field_t proto_join_group_resp_member_fields[] = {
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_member_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_join_group_resp_member_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"metadata", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_member_t, metadata), sizeof(proto_bytes_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_join_group_resp_member_desc = {"Member", sizeof(proto_join_group_resp_member_t), 3, proto_join_group_resp_member_fields};
+
+static const proto_field_t proto_join_group_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 2, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"generation_id", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, generation_id), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"protocol_type", PROTO_T_STRING, 0, 7, 32767, 7, 32767, -1, offsetof(proto_join_group_resp_t, protocol_type), sizeof(proto_str_t), NULL, 0, 1},
+    {"protocol_name", PROTO_T_STRING, 0, 0, 32767, 7, 32767, -1, offsetof(proto_join_group_resp_t, protocol_name), sizeof(proto_str_t), NULL, 0, 0},
+    {"leader", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, leader), sizeof(proto_str_t), NULL, 0, 0},
+    {"skip_assignment", PROTO_T_BOOL, 0, 9, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, skip_assignment), sizeof(bool), NULL, 0, 0},
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"members", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_join_group_resp_t, members), sizeof(proto_join_group_resp_member_t), &proto_join_group_resp_member_desc, 0, 0},
+};
+const proto_struct_desc_t proto_join_group_resp_desc = {"JoinGroup", sizeof(proto_join_group_resp_t), 9, proto_join_group_resp_fields};
+
+static const proto_field_t proto_heartbeat_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_heartbeat_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"generation_id", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_heartbeat_req_t, generation_id), sizeof(int32_t), NULL, 0, 0},
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_heartbeat_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 3, 32767, 3, 32767, -1, offsetof(proto_heartbeat_req_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+};
+const proto_struct_desc_t proto_heartbeat_req_desc = {"Heartbeat", sizeof(proto_heartbeat_req_t), 4, proto_heartbeat_req_fields};
+
+static const proto_field_t proto_heartbeat_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_heartbeat_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_heartbeat_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_heartbeat_resp_desc = {"Heartbeat", sizeof(proto_heartbeat_resp_t), 2, proto_heartbeat_resp_fields};
+
+static const proto_field_t proto_leave_group_req_member_fields[] = {
+    {"member_id", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_leave_group_req_member_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 3, 32767, 3, 32767, -1, offsetof(proto_leave_group_req_member_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"reason", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_leave_group_req_member_t, reason), sizeof(proto_str_t), NULL, 0, 1},
+};
+const proto_struct_desc_t proto_leave_group_req_member_desc = {"Member", sizeof(proto_leave_group_req_member_t), 3, proto_leave_group_req_member_fields};
+
+static const proto_field_t proto_leave_group_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_leave_group_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"member_id", PROTO_T_STRING, 0, 0, 2, -1, -1, -1, offsetof(proto_leave_group_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"members", PROTO_T_STRUCT, 1, 3, 32767, -1, -1, -1, offsetof(proto_leave_group_req_t, members), sizeof(proto_leave_group_req_member_t), &proto_leave_group_req_member_desc, 0, 0},
+};
+const proto_struct_desc_t proto_leave_group_req_desc = {"LeaveGroup", sizeof(proto_leave_group_req_t), 3, proto_leave_group_req_fields};
+
+static const proto_field_t proto_leave_group_resp_member_fields[] = {
+    {"member_id", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_leave_group_resp_member_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 3, 32767, 3, 32767, -1, offsetof(proto_leave_group_resp_member_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 3, 32767, -1, -1, -1, offsetof(proto_leave_group_resp_member_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_leave_group_resp_member_desc = {"Member", sizeof(proto_leave_group_resp_member_t), 3, proto_leave_group_resp_member_fields};
+
+static const proto_field_t proto_leave_group_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_leave_group_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_leave_group_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"members", PROTO_T_STRUCT, 1, 3, 32767, -1, -1, -1, offsetof(proto_leave_group_resp_t, members), sizeof(proto_leave_group_resp_member_t), &proto_leave_group_resp_member_desc, 0, 0},
+};
+const proto_struct_desc_t proto_leave_group_resp_desc = {"LeaveGroup", sizeof(proto_leave_group_resp_t), 3, proto_leave_group_resp_fields};
+
+static const proto_field_t proto_sync_group_req_assignment_fields[] = {
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_assignment_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"assignment", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_assignment_t, assignment), sizeof(proto_bytes_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_sync_group_req_assignment_desc = {"Assignment", sizeof(proto_sync_group_req_assignment_t), 2, proto_sync_group_req_assignment_fields};
+
+static const proto_field_t proto_sync_group_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"generation_id", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_t, generation_id), sizeof(int32_t), NULL, 0, 0},
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 3, 32767, 3, 32767, -1, offsetof(proto_sync_group_req_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"protocol_type", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_sync_group_req_t, protocol_type), sizeof(proto_str_t), NULL, 0, 1},
+    {"protocol_name", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_sync_group_req_t, protocol_name), sizeof(proto_str_t), NULL, 0, 1},
+    {"assignments", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_req_t, assignments), sizeof(proto_sync_group_req_assignment_t), &proto_sync_group_req_assignment_desc, 0, 0},
+};
+const proto_struct_desc_t proto_sync_group_req_desc = {"SyncGroup", sizeof(proto_sync_group_req_t), 7, proto_sync_group_req_fields};
+
+static const proto_field_t proto_sync_group_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_sync_group_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"protocol_type", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_sync_group_resp_t, protocol_type), sizeof(proto_str_t), NULL, 0, 1},
+    {"protocol_name", PROTO_T_STRING, 0, 5, 32767, 5, 32767, -1, offsetof(proto_sync_group_resp_t, protocol_name), sizeof(proto_str_t), NULL, 0, 1},
+    {"assignment", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_sync_group_resp_t, assignment), sizeof(proto_bytes_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_sync_group_resp_desc = {"SyncGroup", sizeof(proto_sync_group_resp_t), 5, proto_sync_group_resp_fields};
+
+static const proto_field_t proto_describe_groups_req_fields[] = {
+    {"groups", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_req_t, groups), sizeof(proto_str_t), NULL, 0, 0},
+    {"include_authorized_operations", PROTO_T_BOOL, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_groups_req_t, include_authorized_operations), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_groups_req_desc = {"DescribeGroups", sizeof(proto_describe_groups_req_t), 2, proto_describe_groups_req_fields};
+
+static const proto_field_t proto_describe_groups_resp_member_fields[] = {
+    {"member_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_member_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 4, 32767, 4, 32767, -1, offsetof(proto_describe_groups_resp_member_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"client_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_member_t, client_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"client_host", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_member_t, client_host), sizeof(proto_str_t), NULL, 0, 0},
+    {"member_metadata", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_member_t, member_metadata), sizeof(proto_bytes_t), NULL, 0, 0},
+    {"member_assignment", PROTO_T_BYTES, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_member_t, member_assignment), sizeof(proto_bytes_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_groups_resp_member_desc = {"Member", sizeof(proto_describe_groups_resp_member_t), 6, proto_describe_groups_resp_member_fields};
+
+static const proto_field_t proto_describe_groups_resp_group_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_state", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, group_state), sizeof(proto_str_t), NULL, 0, 0},
+    {"protocol_type", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, protocol_type), sizeof(proto_str_t), NULL, 0, 0},
+    {"protocol_data", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, protocol_data), sizeof(proto_str_t), NULL, 0, 0},
+    {"members", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, members), sizeof(proto_describe_groups_resp_member_t), &proto_describe_groups_resp_member_desc, 0, 0},
+    {"authorized_operations", PROTO_T_INT32, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_group_t, authorized_operations), sizeof(int32_t), NULL, INT64_C(-2147483648), 0},
+};
+const proto_struct_desc_t proto_describe_groups_resp_group_desc = {"Group", sizeof(proto_describe_groups_resp_group_t), 7, proto_describe_groups_resp_group_fields};
+
+static const proto_field_t proto_describe_groups_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"groups", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_groups_resp_t, groups), sizeof(proto_describe_groups_resp_group_t), &proto_describe_groups_resp_group_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_groups_resp_desc = {"DescribeGroups", sizeof(proto_describe_groups_resp_t), 2, proto_describe_groups_resp_fields};
+
+static const proto_field_t proto_list_groups_req_fields[] = {
+    {"states_filter", PROTO_T_STRING, 1, 4, 32767, -1, -1, -1, offsetof(proto_list_groups_req_t, states_filter), sizeof(proto_str_t), NULL, 0, 0},
+    {"types_filter", PROTO_T_STRING, 1, 5, 32767, -1, -1, -1, offsetof(proto_list_groups_req_t, types_filter), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_list_groups_req_desc = {"ListGroups", sizeof(proto_list_groups_req_t), 2, proto_list_groups_req_fields};
+
+static const proto_field_t proto_list_groups_resp_group_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_group_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"protocol_type", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_group_t, protocol_type), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_state", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_group_t, group_state), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_type", PROTO_T_STRING, 0, 5, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_group_t, group_type), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_list_groups_resp_group_desc = {"Group", sizeof(proto_list_groups_resp_group_t), 4, proto_list_groups_resp_group_fields};
+
+static const proto_field_t proto_list_groups_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"groups", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_list_groups_resp_t, groups), sizeof(proto_list_groups_resp_group_t), &proto_list_groups_resp_group_desc, 0, 0},
+};
+const proto_struct_desc_t proto_list_groups_resp_desc = {"ListGroups", sizeof(proto_list_groups_resp_t), 3, proto_list_groups_resp_fields};
 
 static const proto_field_t proto_api_versions_req_fields[] = {
     {"client_software_name", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_api_versions_req_t, client_software_name), sizeof(proto_str_t), NULL, 0, 0},
@@ -475,16 +750,79 @@ static const proto_field_t proto_init_producer_id_resp_fields[] = {
 };
 const proto_struct_desc_t proto_init_producer_id_resp_desc = {"InitProducerId", sizeof(proto_init_producer_id_resp_t), 4, proto_init_producer_id_resp_fields};
 
+static const proto_field_t proto_delete_groups_req_fields[] = {
+    {"groups_names", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_req_t, groups_names), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_delete_groups_req_desc = {"DeleteGroups", sizeof(proto_delete_groups_req_t), 1, proto_delete_groups_req_fields};
+
+static const proto_field_t proto_delete_groups_resp_result_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_resp_result_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_resp_result_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_delete_groups_resp_result_desc = {"Result", sizeof(proto_delete_groups_resp_result_t), 2, proto_delete_groups_resp_result_fields};
+
+static const proto_field_t proto_delete_groups_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"results", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_resp_t, results), sizeof(proto_delete_groups_resp_result_t), &proto_delete_groups_resp_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_delete_groups_resp_desc = {"DeleteGroups", sizeof(proto_delete_groups_resp_t), 2, proto_delete_groups_resp_fields};
+
+static const proto_field_t proto_offset_delete_req_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_req_partition_desc = {"Partition", sizeof(proto_offset_delete_req_partition_t), 1, proto_offset_delete_req_partition_fields};
+
+static const proto_field_t proto_offset_delete_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_topic_t, partitions), sizeof(proto_offset_delete_req_partition_t), &proto_offset_delete_req_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_req_topic_desc = {"Topic", sizeof(proto_offset_delete_req_topic_t), 2, proto_offset_delete_req_topic_fields};
+
+static const proto_field_t proto_offset_delete_req_fields[] = {
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_t, topics), sizeof(proto_offset_delete_req_topic_t), &proto_offset_delete_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_req_desc = {"OffsetDelete", sizeof(proto_offset_delete_req_t), 2, proto_offset_delete_req_fields};
+
+static const proto_field_t proto_offset_delete_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_resp_partition_desc = {"Partition", sizeof(proto_offset_delete_resp_partition_t), 2, proto_offset_delete_resp_partition_fields};
+
+static const proto_field_t proto_offset_delete_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_topic_t, partitions), sizeof(proto_offset_delete_resp_partition_t), &proto_offset_delete_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_resp_topic_desc = {"Topic", sizeof(proto_offset_delete_resp_topic_t), 2, proto_offset_delete_resp_topic_fields};
+
+static const proto_field_t proto_offset_delete_resp_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_resp_t, topics), sizeof(proto_offset_delete_resp_topic_t), &proto_offset_delete_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_delete_resp_desc = {"OffsetDelete", sizeof(proto_offset_delete_resp_t), 3, proto_offset_delete_resp_fields};
+
 const proto_api_desc_t proto_api_table[] = {
     {0, "Produce", 3, 11, 0, 9, &proto_produce_req_desc, &proto_produce_resp_desc},
     {1, "Fetch", 4, 17, 4, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
     {2, "ListOffsets", 1, 9, 1, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
     {3, "Metadata", 0, 12, 0, 9, &proto_metadata_req_desc, &proto_metadata_resp_desc},
+    {8, "OffsetCommit", 2, 9, 2, 8, &proto_offset_commit_req_desc, &proto_offset_commit_resp_desc},
+    {9, "OffsetFetch", 1, 9, 1, 6, &proto_offset_fetch_req_desc, &proto_offset_fetch_resp_desc},
     {10, "FindCoordinator", 0, 6, 0, 3, &proto_find_coordinator_req_desc, &proto_find_coordinator_resp_desc},
+    {11, "JoinGroup", 0, 9, 0, 6, &proto_join_group_req_desc, &proto_join_group_resp_desc},
+    {12, "Heartbeat", 0, 4, 0, 4, &proto_heartbeat_req_desc, &proto_heartbeat_resp_desc},
+    {13, "LeaveGroup", 0, 5, 0, 4, &proto_leave_group_req_desc, &proto_leave_group_resp_desc},
+    {14, "SyncGroup", 0, 5, 0, 4, &proto_sync_group_req_desc, &proto_sync_group_resp_desc},
+    {15, "DescribeGroups", 0, 5, 0, 5, &proto_describe_groups_req_desc, &proto_describe_groups_resp_desc},
+    {16, "ListGroups", 0, 5, 0, 3, &proto_list_groups_req_desc, &proto_list_groups_resp_desc},
     {18, "ApiVersions", 0, 4, 0, 3, &proto_api_versions_req_desc, &proto_api_versions_resp_desc},
     {19, "CreateTopics", 2, 7, 2, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
     {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
     {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
+    {42, "DeleteGroups", 0, 2, 0, 2, &proto_delete_groups_req_desc, &proto_delete_groups_resp_desc},
+    {47, "OffsetDelete", 0, 0, 0, -1, &proto_offset_delete_req_desc, &proto_offset_delete_resp_desc},
 };
 const size_t proto_api_table_len = sizeof(proto_api_table) / sizeof(proto_api_table[0]);

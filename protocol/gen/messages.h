@@ -10,12 +10,22 @@ enum proto_api_key_e {
     PROTO_API_FETCH = 1,
     PROTO_API_LIST_OFFSETS = 2,
     PROTO_API_METADATA = 3,
+    PROTO_API_OFFSET_COMMIT = 8,
+    PROTO_API_OFFSET_FETCH = 9,
     PROTO_API_FIND_COORDINATOR = 10,
+    PROTO_API_JOIN_GROUP = 11,
+    PROTO_API_HEARTBEAT = 12,
+    PROTO_API_LEAVE_GROUP = 13,
+    PROTO_API_SYNC_GROUP = 14,
+    PROTO_API_DESCRIBE_GROUPS = 15,
+    PROTO_API_LIST_GROUPS = 16,
     PROTO_API_API_VERSIONS = 18,
     PROTO_API_CREATE_TOPICS = 19,
     PROTO_API_DELETE_TOPICS = 20,
     PROTO_API_DELETE_RECORDS = 21,
     PROTO_API_INIT_PRODUCER_ID = 22,
+    PROTO_API_DELETE_GROUPS = 42,
+    PROTO_API_OFFSET_DELETE = 47,
 };
 
 /* 0 Produce request (protocol/schema/00_produce.def) */
@@ -303,6 +313,129 @@ typedef struct proto_metadata_resp_s {
 } proto_metadata_resp_t;
 extern const proto_struct_desc_t proto_metadata_resp_desc;
 
+/* 8 OffsetCommit request (protocol/schema/08_offset_commit.def) */
+
+typedef struct proto_offset_commit_req_partition_s {
+    int32_t partition_index; /* v0+ */
+    int64_t committed_offset; /* v0+ */
+    int32_t committed_leader_epoch; /* v6+ */
+    proto_str_t committed_metadata; /* v0+, nullable */
+} proto_offset_commit_req_partition_t;
+extern const proto_struct_desc_t proto_offset_commit_req_partition_desc;
+
+typedef struct proto_offset_commit_req_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_commit_req_partition_t) partitions; /* v0+ */
+} proto_offset_commit_req_topic_t;
+extern const proto_struct_desc_t proto_offset_commit_req_topic_desc;
+
+typedef struct proto_offset_commit_req_s {
+    proto_str_t group_id; /* v0+ */
+    int32_t generation_id_or_member_epoch; /* v1+ */
+    proto_str_t member_id; /* v1+ */
+    proto_str_t group_instance_id; /* v7+, nullable */
+    int64_t retention_time_ms; /* v2-4 */
+    PROTO_ARRAY_OF(proto_offset_commit_req_topic_t) topics; /* v0+ */
+} proto_offset_commit_req_t;
+extern const proto_struct_desc_t proto_offset_commit_req_desc;
+
+/* 8 OffsetCommit response (protocol/schema/08_offset_commit.def) */
+
+typedef struct proto_offset_commit_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_offset_commit_resp_partition_t;
+extern const proto_struct_desc_t proto_offset_commit_resp_partition_desc;
+
+typedef struct proto_offset_commit_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_commit_resp_partition_t) partitions; /* v0+ */
+} proto_offset_commit_resp_topic_t;
+extern const proto_struct_desc_t proto_offset_commit_resp_topic_desc;
+
+typedef struct proto_offset_commit_resp_s {
+    int32_t throttle_time_ms; /* v3+ */
+    PROTO_ARRAY_OF(proto_offset_commit_resp_topic_t) topics; /* v0+ */
+} proto_offset_commit_resp_t;
+extern const proto_struct_desc_t proto_offset_commit_resp_desc;
+
+/* 9 OffsetFetch request (protocol/schema/09_offset_fetch.def) */
+
+typedef struct proto_offset_fetch_req_topic_s {
+    proto_str_t name; /* v0-7 */
+    proto_arr_int32_t partition_indexes; /* v0-7 */
+} proto_offset_fetch_req_topic_t;
+extern const proto_struct_desc_t proto_offset_fetch_req_topic_desc;
+
+typedef struct proto_offset_fetch_req_group_topic_s {
+    proto_str_t name; /* v8+ */
+    proto_arr_int32_t partition_indexes; /* v8+ */
+} proto_offset_fetch_req_group_topic_t;
+extern const proto_struct_desc_t proto_offset_fetch_req_group_topic_desc;
+
+typedef struct proto_offset_fetch_req_group_s {
+    proto_str_t group_id; /* v8+ */
+    proto_str_t member_id; /* v9+, nullable */
+    int32_t member_epoch; /* v9+ */
+    PROTO_ARRAY_OF(proto_offset_fetch_req_group_topic_t) topics; /* v8+, nullable */
+} proto_offset_fetch_req_group_t;
+extern const proto_struct_desc_t proto_offset_fetch_req_group_desc;
+
+typedef struct proto_offset_fetch_req_s {
+    proto_str_t group_id; /* v0-7 */
+    PROTO_ARRAY_OF(proto_offset_fetch_req_topic_t) topics; /* v0-7, nullable */
+    PROTO_ARRAY_OF(proto_offset_fetch_req_group_t) groups; /* v8+ */
+    bool require_stable; /* v7+ */
+} proto_offset_fetch_req_t;
+extern const proto_struct_desc_t proto_offset_fetch_req_desc;
+
+/* 9 OffsetFetch response (protocol/schema/09_offset_fetch.def) */
+
+typedef struct proto_offset_fetch_resp_partition_s {
+    int32_t partition_index; /* v0-7 */
+    int64_t committed_offset; /* v0-7 */
+    int32_t committed_leader_epoch; /* v5-7 */
+    proto_str_t metadata; /* v0-7, nullable */
+    int16_t error_code; /* v0-7 */
+} proto_offset_fetch_resp_partition_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_partition_desc;
+
+typedef struct proto_offset_fetch_resp_topic_s {
+    proto_str_t name; /* v0-7 */
+    PROTO_ARRAY_OF(proto_offset_fetch_resp_partition_t) partitions; /* v0-7 */
+} proto_offset_fetch_resp_topic_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_topic_desc;
+
+typedef struct proto_offset_fetch_resp_group_partition_s {
+    int32_t partition_index; /* v8+ */
+    int64_t committed_offset; /* v8+ */
+    int32_t committed_leader_epoch; /* v8+ */
+    proto_str_t metadata; /* v8+, nullable */
+    int16_t error_code; /* v8+ */
+} proto_offset_fetch_resp_group_partition_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_group_partition_desc;
+
+typedef struct proto_offset_fetch_resp_group_topic_s {
+    proto_str_t name; /* v8+ */
+    PROTO_ARRAY_OF(proto_offset_fetch_resp_group_partition_t) partitions; /* v8+ */
+} proto_offset_fetch_resp_group_topic_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_group_topic_desc;
+
+typedef struct proto_offset_fetch_resp_group_s {
+    proto_str_t group_id; /* v8+ */
+    PROTO_ARRAY_OF(proto_offset_fetch_resp_group_topic_t) topics; /* v8+ */
+    int16_t error_code; /* v8+ */
+} proto_offset_fetch_resp_group_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_group_desc;
+
+typedef struct proto_offset_fetch_resp_s {
+    int32_t throttle_time_ms; /* v3+ */
+    PROTO_ARRAY_OF(proto_offset_fetch_resp_topic_t) topics; /* v0-7 */
+    int16_t error_code; /* v2-7 */
+    PROTO_ARRAY_OF(proto_offset_fetch_resp_group_t) groups; /* v8+ */
+} proto_offset_fetch_resp_t;
+extern const proto_struct_desc_t proto_offset_fetch_resp_desc;
+
 /* 10 FindCoordinator request (protocol/schema/10_find_coordinator.def) */
 
 typedef struct proto_find_coordinator_req_s {
@@ -334,6 +467,190 @@ typedef struct proto_find_coordinator_resp_s {
     PROTO_ARRAY_OF(proto_find_coordinator_resp_coordinator_t) coordinators; /* v4+ */
 } proto_find_coordinator_resp_t;
 extern const proto_struct_desc_t proto_find_coordinator_resp_desc;
+
+/* 11 JoinGroup request (protocol/schema/11_join_group.def) */
+
+typedef struct proto_join_group_req_protocol_s {
+    proto_str_t name; /* v0+ */
+    proto_bytes_t metadata; /* v0+ */
+} proto_join_group_req_protocol_t;
+extern const proto_struct_desc_t proto_join_group_req_protocol_desc;
+
+typedef struct proto_join_group_req_s {
+    proto_str_t group_id; /* v0+ */
+    int32_t session_timeout_ms; /* v0+ */
+    int32_t rebalance_timeout_ms; /* v1+ */
+    proto_str_t member_id; /* v0+ */
+    proto_str_t group_instance_id; /* v5+, nullable */
+    proto_str_t protocol_type; /* v0+ */
+    PROTO_ARRAY_OF(proto_join_group_req_protocol_t) protocols; /* v0+ */
+    proto_str_t reason; /* v8+, nullable */
+} proto_join_group_req_t;
+extern const proto_struct_desc_t proto_join_group_req_desc;
+
+/* 11 JoinGroup response (protocol/schema/11_join_group.def) */
+
+typedef struct proto_join_group_resp_member_s {
+    proto_str_t member_id; /* v0+ */
+    proto_str_t group_instance_id; /* v5+, nullable */
+    proto_bytes_t metadata; /* v0+ */
+} proto_join_group_resp_member_t;
+extern const proto_struct_desc_t proto_join_group_resp_member_desc;
+
+typedef struct proto_join_group_resp_s {
+    int32_t throttle_time_ms; /* v2+ */
+    int16_t error_code; /* v0+ */
+    int32_t generation_id; /* v0+ */
+    proto_str_t protocol_type; /* v7+, nullable */
+    proto_str_t protocol_name; /* v0+, nullable */
+    proto_str_t leader; /* v0+ */
+    bool skip_assignment; /* v9+ */
+    proto_str_t member_id; /* v0+ */
+    PROTO_ARRAY_OF(proto_join_group_resp_member_t) members; /* v0+ */
+} proto_join_group_resp_t;
+extern const proto_struct_desc_t proto_join_group_resp_desc;
+
+/* 12 Heartbeat request (protocol/schema/12_heartbeat.def) */
+
+typedef struct proto_heartbeat_req_s {
+    proto_str_t group_id; /* v0+ */
+    int32_t generation_id; /* v0+ */
+    proto_str_t member_id; /* v0+ */
+    proto_str_t group_instance_id; /* v3+, nullable */
+} proto_heartbeat_req_t;
+extern const proto_struct_desc_t proto_heartbeat_req_desc;
+
+/* 12 Heartbeat response (protocol/schema/12_heartbeat.def) */
+
+typedef struct proto_heartbeat_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code; /* v0+ */
+} proto_heartbeat_resp_t;
+extern const proto_struct_desc_t proto_heartbeat_resp_desc;
+
+/* 13 LeaveGroup request (protocol/schema/13_leave_group.def) */
+
+typedef struct proto_leave_group_req_member_s {
+    proto_str_t member_id; /* v3+ */
+    proto_str_t group_instance_id; /* v3+, nullable */
+    proto_str_t reason; /* v5+, nullable */
+} proto_leave_group_req_member_t;
+extern const proto_struct_desc_t proto_leave_group_req_member_desc;
+
+typedef struct proto_leave_group_req_s {
+    proto_str_t group_id; /* v0+ */
+    proto_str_t member_id; /* v0-2 */
+    PROTO_ARRAY_OF(proto_leave_group_req_member_t) members; /* v3+ */
+} proto_leave_group_req_t;
+extern const proto_struct_desc_t proto_leave_group_req_desc;
+
+/* 13 LeaveGroup response (protocol/schema/13_leave_group.def) */
+
+typedef struct proto_leave_group_resp_member_s {
+    proto_str_t member_id; /* v3+ */
+    proto_str_t group_instance_id; /* v3+, nullable */
+    int16_t error_code; /* v3+ */
+} proto_leave_group_resp_member_t;
+extern const proto_struct_desc_t proto_leave_group_resp_member_desc;
+
+typedef struct proto_leave_group_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code; /* v0+ */
+    PROTO_ARRAY_OF(proto_leave_group_resp_member_t) members; /* v3+ */
+} proto_leave_group_resp_t;
+extern const proto_struct_desc_t proto_leave_group_resp_desc;
+
+/* 14 SyncGroup request (protocol/schema/14_sync_group.def) */
+
+typedef struct proto_sync_group_req_assignment_s {
+    proto_str_t member_id; /* v0+ */
+    proto_bytes_t assignment; /* v0+ */
+} proto_sync_group_req_assignment_t;
+extern const proto_struct_desc_t proto_sync_group_req_assignment_desc;
+
+typedef struct proto_sync_group_req_s {
+    proto_str_t group_id; /* v0+ */
+    int32_t generation_id; /* v0+ */
+    proto_str_t member_id; /* v0+ */
+    proto_str_t group_instance_id; /* v3+, nullable */
+    proto_str_t protocol_type; /* v5+, nullable */
+    proto_str_t protocol_name; /* v5+, nullable */
+    PROTO_ARRAY_OF(proto_sync_group_req_assignment_t) assignments; /* v0+ */
+} proto_sync_group_req_t;
+extern const proto_struct_desc_t proto_sync_group_req_desc;
+
+/* 14 SyncGroup response (protocol/schema/14_sync_group.def) */
+
+typedef struct proto_sync_group_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code; /* v0+ */
+    proto_str_t protocol_type; /* v5+, nullable */
+    proto_str_t protocol_name; /* v5+, nullable */
+    proto_bytes_t assignment; /* v0+ */
+} proto_sync_group_resp_t;
+extern const proto_struct_desc_t proto_sync_group_resp_desc;
+
+/* 15 DescribeGroups request (protocol/schema/15_describe_groups.def) */
+
+typedef struct proto_describe_groups_req_s {
+    proto_arr_string_t groups; /* v0+ */
+    bool include_authorized_operations; /* v3+ */
+} proto_describe_groups_req_t;
+extern const proto_struct_desc_t proto_describe_groups_req_desc;
+
+/* 15 DescribeGroups response (protocol/schema/15_describe_groups.def) */
+
+typedef struct proto_describe_groups_resp_member_s {
+    proto_str_t member_id; /* v0+ */
+    proto_str_t group_instance_id; /* v4+, nullable */
+    proto_str_t client_id; /* v0+ */
+    proto_str_t client_host; /* v0+ */
+    proto_bytes_t member_metadata; /* v0+ */
+    proto_bytes_t member_assignment; /* v0+ */
+} proto_describe_groups_resp_member_t;
+extern const proto_struct_desc_t proto_describe_groups_resp_member_desc;
+
+typedef struct proto_describe_groups_resp_group_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t group_id; /* v0+ */
+    proto_str_t group_state; /* v0+ */
+    proto_str_t protocol_type; /* v0+ */
+    proto_str_t protocol_data; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_groups_resp_member_t) members; /* v0+ */
+    int32_t authorized_operations; /* v3+ */
+} proto_describe_groups_resp_group_t;
+extern const proto_struct_desc_t proto_describe_groups_resp_group_desc;
+
+typedef struct proto_describe_groups_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    PROTO_ARRAY_OF(proto_describe_groups_resp_group_t) groups; /* v0+ */
+} proto_describe_groups_resp_t;
+extern const proto_struct_desc_t proto_describe_groups_resp_desc;
+
+/* 16 ListGroups request (protocol/schema/16_list_groups.def) */
+
+typedef struct proto_list_groups_req_s {
+    proto_arr_string_t states_filter; /* v4+ */
+    proto_arr_string_t types_filter; /* v5+ */
+} proto_list_groups_req_t;
+extern const proto_struct_desc_t proto_list_groups_req_desc;
+
+/* 16 ListGroups response (protocol/schema/16_list_groups.def) */
+
+typedef struct proto_list_groups_resp_group_s {
+    proto_str_t group_id; /* v0+ */
+    proto_str_t protocol_type; /* v0+ */
+    proto_str_t group_state; /* v4+ */
+    proto_str_t group_type; /* v5+ */
+} proto_list_groups_resp_group_t;
+extern const proto_struct_desc_t proto_list_groups_resp_group_desc;
+
+typedef struct proto_list_groups_resp_s {
+    int32_t throttle_time_ms; /* v1+ */
+    int16_t error_code; /* v0+ */
+    PROTO_ARRAY_OF(proto_list_groups_resp_group_t) groups; /* v0+ */
+} proto_list_groups_resp_t;
+extern const proto_struct_desc_t proto_list_groups_resp_desc;
 
 /* 18 ApiVersions request (protocol/schema/18_api_versions.def) */
 
@@ -527,6 +844,67 @@ typedef struct proto_init_producer_id_resp_s {
     int16_t producer_epoch; /* v0+ */
 } proto_init_producer_id_resp_t;
 extern const proto_struct_desc_t proto_init_producer_id_resp_desc;
+
+/* 42 DeleteGroups request (protocol/schema/42_delete_groups.def) */
+
+typedef struct proto_delete_groups_req_s {
+    proto_arr_string_t groups_names; /* v0+ */
+} proto_delete_groups_req_t;
+extern const proto_struct_desc_t proto_delete_groups_req_desc;
+
+/* 42 DeleteGroups response (protocol/schema/42_delete_groups.def) */
+
+typedef struct proto_delete_groups_resp_result_s {
+    proto_str_t group_id; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_delete_groups_resp_result_t;
+extern const proto_struct_desc_t proto_delete_groups_resp_result_desc;
+
+typedef struct proto_delete_groups_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_delete_groups_resp_result_t) results; /* v0+ */
+} proto_delete_groups_resp_t;
+extern const proto_struct_desc_t proto_delete_groups_resp_desc;
+
+/* 47 OffsetDelete request (protocol/schema/47_offset_delete.def) */
+
+typedef struct proto_offset_delete_req_partition_s {
+    int32_t partition_index; /* v0+ */
+} proto_offset_delete_req_partition_t;
+extern const proto_struct_desc_t proto_offset_delete_req_partition_desc;
+
+typedef struct proto_offset_delete_req_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_delete_req_partition_t) partitions; /* v0+ */
+} proto_offset_delete_req_topic_t;
+extern const proto_struct_desc_t proto_offset_delete_req_topic_desc;
+
+typedef struct proto_offset_delete_req_s {
+    proto_str_t group_id; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_delete_req_topic_t) topics; /* v0+ */
+} proto_offset_delete_req_t;
+extern const proto_struct_desc_t proto_offset_delete_req_desc;
+
+/* 47 OffsetDelete response (protocol/schema/47_offset_delete.def) */
+
+typedef struct proto_offset_delete_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_offset_delete_resp_partition_t;
+extern const proto_struct_desc_t proto_offset_delete_resp_partition_desc;
+
+typedef struct proto_offset_delete_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_delete_resp_partition_t) partitions; /* v0+ */
+} proto_offset_delete_resp_topic_t;
+extern const proto_struct_desc_t proto_offset_delete_resp_topic_desc;
+
+typedef struct proto_offset_delete_resp_s {
+    int16_t error_code; /* v0+ */
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_delete_resp_topic_t) topics; /* v0+ */
+} proto_offset_delete_resp_t;
+extern const proto_struct_desc_t proto_offset_delete_resp_desc;
 
 extern const proto_api_desc_t proto_api_table[];
 extern const size_t proto_api_table_len;
