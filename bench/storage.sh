@@ -7,6 +7,8 @@
 #      producers (acks=all) writing at once, beside `dd` figures for the same
 #      directory in the same run: a durable 1 MiB sequential write and small
 #      synchronous 4 KiB writes (a rough ceiling on fsyncs per second).
+#      Then the same with kcat producers sharing one partition, where one
+#      fsync can cover several producers' batches (group commit).
 #   2. Crash-recovery time: about 2 GB is written with no checkpoint, the
 #      broker is SIGKILLed and restarted (page cache warm, then cold) and the
 #      time from exec to the ready line gives GB/s scanned; a clean restart
@@ -25,6 +27,7 @@
 #   BENCH_WARMUP       0 to skip the unreported warm-up row (default 1)
 #   BENCH_LOG          bench_log binary (default BUILD_DIR/bench_log)
 #   BENCH_COMPACTION   0 to skip the compaction rows (default 1)
+#   BENCH_GROUP_COMMIT 0 to skip the shared-partition rows (default 1; they need kcat)
 #
 # Tables go to stdout; progress and raw RESULT lines go to stderr. Exit
 # status is 0 when every step ran to completion, 1 otherwise. Figures are
@@ -225,6 +228,67 @@ for m in "${modes[@]}"; do
     ((failed == 0)) || status=1
 done
 
+# ---- 1b. group commit: producers sharing one partition ----------------------
+# bench_rdkafka creates its own topic and stops when it exists, so it cannot
+# put several producers on one partition; kcat (librdkafka's command-line
+# client) can. Each kcat sends lines of a file as 1023-byte values. One
+# flush job then covers whatever every connection appended while the
+# previous fsync ran, which is what "MB per flush job" shows.
+group_rows=()
+if [[ ${BENCH_GROUP_COMMIT:-1} != 0 ]] && command -v kcat >/dev/null; then
+    lines=$work/lines
+    per=$((row_mb * 1000000 / size / producers))
+    yes "$(printf '%01023d' 0)" | head -n "$per" >"$lines" || true
+    # label | kcat processes | broker flags
+    group=(
+        "durable|1|--log.flush.interval.messages 1"
+        "durable|$producers|--log.flush.interval.messages 1"
+        "never (page cache)|$producers|"
+    )
+    i=0
+    for g in "${group[@]}"; do
+        i=$((i + 1))
+        IFS='|' read -r label count flags <<<"$g"
+        log "group commit row $i: $label, $count kcat producers on one partition"
+        dir=$(fresh_dir "group$i")
+        # shellcheck disable=SC2086 # flags is a word list on purpose
+        start_broker "group$i" "$dir" $flags
+        "$bench" -b "127.0.0.1:$port" -t shared -n 1 --no-consume >"$work/group$i.create" 2>&1 ||
+            { log "cannot create topic shared:"; tail -3 "$work/group$i.create" >&2; status=1; }
+        t0=$(now)
+        kpids=()
+        for k in $(seq "$count"); do
+            # One producer alone sends what all of them would, in a row.
+            for _ in $(seq $((producers / count))); do cat "$lines"; done |
+                kcat -P -b "127.0.0.1:$port" -t shared -p 0 -X acks=all -X linger.ms=5 \
+                    2>"$work/group$i-$k.err" &
+            kpids+=($!)
+        done
+        for k in "${!kpids[@]}"; do
+            if ! wait "${kpids[$k]}" || grep -q ERROR "$work/group$i-$((k + 1)).err"; then
+                log "kcat $((k + 1)) of group row $i failed:"; tail -3 "$work/group$i-$((k + 1)).err" >&2
+                status=1
+            fi
+        done
+        secs=$(calc "$(now) - $t0")
+        stop_broker "group$i" TERM
+        # kcat's exit status is not a delivery count: check the bytes arrived.
+        if (($(log_bytes "$dir") < per * producers * 1023)); then
+            log "group row $i: only $(log_bytes "$dir") bytes of log for $((per * producers * 1023)) bytes of values"
+            status=1
+        fi
+        flush_jobs=${flush_jobs:-0}
+        mb=$(calc "$per * $producers * 1023 / 1e6")
+        mb_job=-
+        ((flush_jobs == 0)) || mb_job=$(printf '%.2f' "$(calc "$mb / $flush_jobs")")
+        # shellcheck disable=SC2016 # the backquotes are markdown
+        group_rows+=("$(printf '| %s | `%s` | %d | %.0f | %.2f | %.0f | %d | %.0f | %s |' \
+            "$label" "${flags:-(defaults)}" "$count" "$mb" "$secs" "$(calc "$mb / $secs")" \
+            "$flush_jobs" "$(calc "$flush_jobs / $secs")" "$mb_job")")
+    done
+    rm -f "$lines"
+fi
+
 # ---- raw disk figures for the same directory --------------------------------
 rm -rf "$work"/data-*
 log "measuring the disk under $work with dd"
@@ -334,6 +398,20 @@ echo
 echo "| flush mode | broker flags | producers | MB | secs | MB/s appended | flush jobs | flush jobs/s | MB per flush job | worst p50 / p99 delivery ms |"
 echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 printf '%s\n' "${append_rows[@]}"
+echo
+echo "#### Group commit: producers sharing one partition"
+echo
+if ((${#group_rows[@]})); then
+    echo "A fresh broker per row; \`kcat -P\` processes (acks=all, linger 5 ms) send $row_mb MB in all of"
+    echo "1023-byte values to partition 0 of one topic. Seconds run from starting the first kcat to the"
+    echo "last one's exit (client start-up included)."
+    echo
+    echo "| flush mode | broker flags | producers | MB | secs | MB/s appended | flush jobs | flush jobs/s | MB per flush job |"
+    echo "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+    printf '%s\n' "${group_rows[@]}"
+else
+    echo "Not measured: kcat is not installed (or BENCH_GROUP_COMMIT=0)."
+fi
 echo
 echo "Same directory, same run:"
 echo

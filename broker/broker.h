@@ -131,7 +131,6 @@ broker_result_t broker_handle_delete_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_records(broker_req_t *req);
 broker_result_t broker_handle_init_producer_id(broker_req_t *req);
 
-
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
 
 /* n structs of desc from the request arena, each set to its defaults. */

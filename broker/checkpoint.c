@@ -10,7 +10,10 @@
 #include "broker/meta.h"
 #include "broker/topics.h"
 
-void broker_checkpoint_init(broker_checkpoint_t *cp) { memset(cp, 0, sizeof(*cp)); }
+void broker_checkpoint_init(broker_checkpoint_t *cp)
+{
+    memset(cp, 0, sizeof(*cp));
+}
 
 void broker_checkpoint_fini(broker_checkpoint_t *cp)
 {

@@ -16,15 +16,15 @@
 #include <stdint.h>
 
 typedef struct broker_checkpoint_entry_s {
-    char   *topic;
+    char *topic;
     int32_t partition;
     int64_t offset;
 } broker_checkpoint_entry_t;
 
 typedef struct broker_checkpoint_s {
     broker_checkpoint_entry_t *entries;
-    size_t                     count;
-    size_t                     cap;
+    size_t count;
+    size_t cap;
 } broker_checkpoint_t;
 
 void broker_checkpoint_init(broker_checkpoint_t *cp);

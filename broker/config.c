@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef enum { CFG_STR, CFG_I32, CFG_I64, CFG_BOOL } cfg_type_t;
+typedef enum { CFG_STR, CFG_I32, CFG_I64, CFG_BOOL, CFG_RATIO } cfg_type_t;
 
 typedef struct cfg_prop_s {
     const char *name;
@@ -56,6 +56,14 @@ static const cfg_prop_t cfg_props[] = {
     P("log.retention.minutes", CFG_I64, log_retention_minutes, "-2", -2, INT32_MAX),
     P("log.retention.ms", CFG_I64, log_retention_ms, "-2", -2, INT64_MAX),
     P("log.retention.bytes", CFG_I64, log_retention_bytes, "-1", -1, INT64_MAX),
+    P("log.cleaner.enable", CFG_BOOL, log_cleaner_enable, "true", 0, 0),
+    P("log.cleaner.backoff.ms", CFG_I64, log_cleaner_backoff_ms, "15000", 10, INT64_MAX),
+    P("log.cleaner.delete.retention.ms", CFG_I64, log_cleaner_delete_retention_ms, "86400000", 0, INT64_MAX),
+    P("log.cleaner.min.cleanable.ratio", CFG_RATIO, log_cleaner_min_cleanable_ratio, "0.5", 0, 0),
+    P("log.cleaner.min.compaction.lag.ms", CFG_I64, log_cleaner_min_compaction_lag_ms, "0", 0, INT64_MAX),
+    P("log.cleaner.max.compaction.lag.ms", CFG_I64, log_cleaner_max_compaction_lag_ms, "9223372036854775807", 1,
+      INT64_MAX),
+    P("log.cleanup.policy", CFG_STR, log_cleanup_policy, "delete", 0, 0),
     P("log.retention.check.interval.ms", CFG_I64, log_retention_check_interval_ms, "300000", 10, INT64_MAX),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))
@@ -79,6 +87,15 @@ static int cfg_apply(broker_config_t *cfg, const cfg_prop_t *p, const char *valu
             return cfg_err(err, errlen, "%s%s: out of memory", p->name, "");
         free(*(char **)slot);
         *(char **)slot = copy;
+        return 0;
+    }
+    case CFG_RATIO: {
+        char *end;
+        errno = 0;
+        double v = strtod(value, &end);
+        if (errno || end == value || *end || !(v >= 0.0 && v <= 1.0))
+            return cfg_err(err, errlen, "%s: expected a ratio between 0 and 1, got '%s'", p->name, value);
+        *(double *)slot = v;
         return 0;
     }
     case CFG_BOOL:
@@ -240,6 +257,17 @@ int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *c
     return broker_config_finish(cfg, err, errlen);
 }
 
+int broker_config_cleanup_policy(const char *value)
+{
+    if (strcmp(value, "delete") == 0)
+        return BROKER_CLEANUP_DELETE;
+    if (strcmp(value, "compact") == 0)
+        return BROKER_CLEANUP_COMPACT;
+    if (strcmp(value, "compact,delete") == 0 || strcmp(value, "delete,compact") == 0)
+        return BROKER_CLEANUP_COMPACT | BROKER_CLEANUP_DELETE;
+    return -1;
+}
+
 int64_t broker_config_retention_ms(const broker_config_t *cfg)
 {
     if (cfg->log_retention_ms != -2)
@@ -305,6 +333,9 @@ int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen)
                        cfg->log_message_timestamp_type, "");
     if (diag_parse_level(cfg->log_level) < 0)
         return cfg_err(err, errlen, "log.level: expected error, warn, info or debug, got '%s'%s", cfg->log_level, "");
+    if (broker_config_cleanup_policy(cfg->log_cleanup_policy) < 0)
+        return cfg_err(err, errlen, "log.cleanup.policy: expected delete, compact or compact,delete, got '%s'",
+                       cfg->log_cleanup_policy);
     if (strchr(cfg->log_dirs, ','))
         return cfg_err(err, errlen, "log.dirs: eddy uses one data directory, got '%s'%s", cfg->log_dirs, "");
     return 0;

@@ -43,6 +43,14 @@ typedef struct broker_config_s {
     int64_t log_retention_ms;      /* -2: not set; -1 unlimited */
     int64_t log_retention_bytes;
     int64_t log_retention_check_interval_ms;
+    /* Compaction (log cleaner). */
+    bool log_cleaner_enable;
+    int64_t log_cleaner_backoff_ms;
+    int64_t log_cleaner_delete_retention_ms;
+    double log_cleaner_min_cleanable_ratio;
+    int64_t log_cleaner_min_compaction_lag_ms;
+    int64_t log_cleaner_max_compaction_lag_ms;
+    char *log_cleanup_policy;
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
     char listen_host[256];
@@ -63,6 +71,9 @@ int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, s
  * flags in that order, then broker_config_finish.
  */
 int broker_config_from_args(broker_config_t *cfg, int argc, char **argv, char *const *envp, char *err, size_t errlen);
+enum { BROKER_CLEANUP_DELETE = 1, BROKER_CLEANUP_COMPACT = 2 };
+/* cleanup.policy as flags (BROKER_CLEANUP_*), or -1 when it is not a policy Kafka knows. */
+int broker_config_cleanup_policy(const char *value);
 /* log.retention.ms, else .minutes, else .hours, as Kafka resolves them (-1: unlimited). */
 int64_t broker_config_retention_ms(const broker_config_t *cfg);
 /* Validates and derives the listener fields. */

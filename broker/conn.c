@@ -21,10 +21,10 @@
 #define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
 
 typedef struct conn_write_s {
-    uv_write_t     req;
+    uv_write_t req;
     broker_conn_t *conn;
-    size_t         len;
-    uint8_t       *data; /* the response frame; freed when the write completes */
+    size_t len;
+    uint8_t *data; /* the response frame; freed when the write completes */
 } conn_write_t;
 
 static void conn_process(broker_conn_t *conn);

@@ -47,7 +47,7 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     if (rc != 0)
         return rc;
     rc = broker_topics_init(&broker->topics, cfg, &broker->storage.recovery, &broker->storage.start,
-                            broker->storage.clean_shutdown);
+                            &broker->storage.cleaner, broker->storage.clean_shutdown);
     if (rc != 0)
         return rc;
     broker_storage_start(broker);

@@ -12,9 +12,19 @@
 #include "broker/broker.h"
 #include "broker/meta.h"
 
-#define STORAGE_CLEAN_MARKER "/.eddy-clean-shutdown"
+#define STORAGE_CLEAN_MARKER  "/.eddy-clean-shutdown"
 #define STORAGE_RECOVERY_FILE "/recovery-point-offset-checkpoint"
-#define STORAGE_START_FILE "/log-start-offset-checkpoint"
+#define STORAGE_START_FILE    "/log-start-offset-checkpoint"
+#define STORAGE_CLEANER_FILE  "/cleaner-offset-checkpoint"
+
+typedef struct storage_compact_s {
+    uv_work_t work;
+    broker_t *broker;
+    broker_topic_t *topic;
+    int32_t partition;
+    log_compact_job_t job;
+    int rc;
+} storage_compact_t;
 
 typedef struct storage_job_s {
     uv_work_t work;
@@ -36,6 +46,7 @@ int broker_storage_open(broker_t *broker)
     broker_storage_t *st = &broker->storage;
     broker_checkpoint_init(&st->recovery);
     broker_checkpoint_init(&st->start);
+    broker_checkpoint_init(&st->cleaner);
     char path[4096];
     int rc = storage_path(broker, STORAGE_CLEAN_MARKER, path, sizeof(path));
     if (rc != 0)
@@ -49,6 +60,9 @@ int broker_storage_open(broker_t *broker)
         return rc;
     if ((rc = storage_path(broker, STORAGE_START_FILE, path, sizeof(path))) != 0 ||
         (rc = broker_checkpoint_read(&st->start, path)) != 0)
+        return rc;
+    if ((rc = storage_path(broker, STORAGE_CLEANER_FILE, path, sizeof(path))) != 0 ||
+        (rc = broker_checkpoint_read(&st->cleaner, path)) != 0)
         return rc;
     LOG_INFO("storage", "%s shutdown last time; %zu recovery points, %zu start offsets",
              st->clean_shutdown ? "clean" : "unclean", st->recovery.count, st->start.count);
@@ -150,7 +164,8 @@ int broker_storage_durable(broker_topic_t *t, int32_t index, int64_t target)
     return 0;
 }
 
-static int storage_collect(broker_t *broker, broker_checkpoint_t *rec, broker_checkpoint_t *start)
+static int storage_collect(broker_t *broker, broker_checkpoint_t *rec, broker_checkpoint_t *start,
+                           broker_checkpoint_t *cleaner)
 {
     size_t pos = 0;
     broker_topic_t *t;
@@ -163,6 +178,8 @@ static int storage_collect(broker_t *broker, broker_checkpoint_t *rec, broker_ch
             rc = broker_checkpoint_add(rec, t->name, i, log_partition_recovery_point(log));
             if (rc == 0)
                 rc = broker_checkpoint_add(start, t->name, i, log_partition_start_offset(log));
+            if (rc == 0 && t->compacted)
+                rc = broker_checkpoint_add(cleaner, t->name, i, log_partition_cleaner_point(log));
         }
     }
     return rc;
@@ -170,19 +187,23 @@ static int storage_collect(broker_t *broker, broker_checkpoint_t *rec, broker_ch
 
 int broker_storage_checkpoint(broker_t *broker)
 {
-    broker_checkpoint_t rec, start;
+    broker_checkpoint_t rec, start, cleaner;
     broker_checkpoint_init(&rec);
     broker_checkpoint_init(&start);
+    broker_checkpoint_init(&cleaner);
     char path[4096];
-    int rc = storage_collect(broker, &rec, &start);
+    int rc = storage_collect(broker, &rec, &start, &cleaner);
     if (rc == 0 && (rc = storage_path(broker, STORAGE_RECOVERY_FILE, path, sizeof(path))) == 0)
         rc = broker_checkpoint_write(&rec, path);
     if (rc == 0 && (rc = storage_path(broker, STORAGE_START_FILE, path, sizeof(path))) == 0)
         rc = broker_checkpoint_write(&start, path);
+    if (rc == 0 && (rc = storage_path(broker, STORAGE_CLEANER_FILE, path, sizeof(path))) == 0)
+        rc = broker_checkpoint_write(&cleaner, path);
     if (rc != 0)
         LOG_ERROR("storage", "writing checkpoints: %s", log_strerror(rc));
     broker_checkpoint_fini(&rec);
     broker_checkpoint_fini(&start);
+    broker_checkpoint_fini(&cleaner);
     return rc;
 }
 
@@ -200,8 +221,80 @@ static void storage_retention(broker_t *broker, int64_t now)
                 LOG_WARN("storage", "retention of %s-%d: %s", t->name, i, log_strerror(rc));
             else if (res.segments_deleted)
                 LOG_INFO("storage", "retention removed %zu segments (%lld bytes) of %s-%d; log start offset %lld",
-                         res.segments_deleted, (long long)res.bytes_deleted, t->name, i,
-                         (long long)res.start_offset);
+                         res.segments_deleted, (long long)res.bytes_deleted, t->name, i, (long long)res.start_offset);
+        }
+    }
+}
+
+static void storage_compact_next(broker_t *broker, int64_t now);
+
+static void storage_compact_run(uv_work_t *w)
+{
+    storage_compact_t *sc = w->data;
+    sc->rc = log_compact_job_run(&sc->job);
+}
+
+static void storage_compact_done(uv_work_t *w, int status)
+{
+    storage_compact_t *sc = w->data;
+    broker_t *broker = sc->broker;
+    broker_topic_t *t = sc->topic;
+    int rc = status < 0 ? status : sc->rc;
+    log_partition_t *log = t->deleted ? NULL : t->parts[sc->partition].log;
+    rc = log_partition_compact_complete(log, &sc->job, rc);
+    const log_compact_stats_t *cs = &sc->job.stats;
+    if (rc == 0 && log)
+        LOG_INFO("cleaner", "compacted %s-%d: %zu segments, %lld -> %lld bytes, %lld of %lld records removed", t->name,
+                 sc->partition, cs->segments, (long long)cs->bytes_before, (long long)cs->bytes_after,
+                 (long long)cs->records_removed, (long long)cs->records_read);
+    else if (rc != 0 && rc != -ESTALE)
+        LOG_WARN("cleaner", "compaction of %s-%d failed: %s", t->name, sc->partition, log_strerror(rc));
+    free(sc);
+    broker->storage.compact_running = false;
+    broker->storage.jobs_inflight--;
+    t->jobs_inflight--;
+    if (t->deleted && t->jobs_inflight == 0)
+        broker_topics_destroy(t);
+    /* More partitions may be dirty: go on while there is work, one job at a time. */
+    if (!broker->stopping)
+        storage_compact_next(broker, clock_wall_ms());
+}
+
+static void storage_compact_next(broker_t *broker, int64_t now)
+{
+    broker_storage_t *st = &broker->storage;
+    if (st->compact_running || !broker->cfg->log_cleaner_enable)
+        return;
+    size_t pos = 0;
+    broker_topic_t *t;
+    while ((t = broker_topics_next(&broker->topics, &pos))) {
+        if (!t->compacted)
+            continue;
+        for (int32_t i = 0; i < t->nparts; i++) {
+            if (!t->parts[i].log)
+                continue;
+            storage_compact_t *sc = calloc(1, sizeof(*sc));
+            if (!sc)
+                return;
+            int rc = log_partition_compact_prepare(t->parts[i].log, now, &sc->job);
+            if (rc != 1) {
+                if (rc < 0 && rc != -EBUSY)
+                    LOG_WARN("cleaner", "cannot plan compaction of %s-%d: %s", t->name, i, log_strerror(rc));
+                free(sc);
+                continue;
+            }
+            sc->broker = broker;
+            sc->topic = t;
+            sc->partition = i;
+            sc->work.data = sc;
+            st->compact_running = true;
+            st->jobs_inflight++;
+            t->jobs_inflight++;
+            if (uv_queue_work(broker->loop, &sc->work, storage_compact_run, storage_compact_done) != 0) {
+                sc->rc = -EAGAIN;
+                storage_compact_done(&sc->work, 0);
+            }
+            return;
         }
     }
 }
@@ -220,13 +313,18 @@ static void storage_tick(uv_timer_t *timer)
             continue;
         for (int32_t i = 0; i < t->nparts; i++) {
             log_partition_t *log = t->parts[i].log;
-            if (log && log_partition_unflushed_messages(log) > 0 && now - log_partition_last_flush_ms(log) >= t->flush_ms)
+            if (log && log_partition_unflushed_messages(log) > 0 &&
+                now - log_partition_last_flush_ms(log) >= t->flush_ms)
                 storage_flush(broker, t, i);
         }
     }
     if (now - st->last_retention_ms >= cfg->log_retention_check_interval_ms) {
         st->last_retention_ms = now;
         storage_retention(broker, now);
+    }
+    if (now - st->last_cleaner_ms >= cfg->log_cleaner_backoff_ms) {
+        st->last_cleaner_ms = now;
+        storage_compact_next(broker, now);
     }
     if (now - st->last_checkpoint_ms >= cfg->log_flush_offset_checkpoint_interval_ms) {
         st->last_checkpoint_ms = now;
@@ -240,17 +338,22 @@ void broker_storage_start(broker_t *broker)
     /* The checkpoints read at start have served their purpose. */
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);
-    st->last_checkpoint_ms = st->last_retention_ms = clock_wall_ms();
+    broker_checkpoint_fini(&st->cleaner);
+    st->last_checkpoint_ms = st->last_retention_ms = st->last_cleaner_ms = clock_wall_ms();
     uint64_t tick = (uint64_t)broker->cfg->log_flush_scheduler_interval_ms;
-    uint64_t rcheck = (uint64_t)broker->cfg->log_retention_check_interval_ms;
-    if (rcheck < tick)
-        tick = rcheck;
+    if ((uint64_t)broker->cfg->log_retention_check_interval_ms < tick)
+        tick = (uint64_t)broker->cfg->log_retention_check_interval_ms;
+    if ((uint64_t)broker->cfg->log_cleaner_backoff_ms < tick)
+        tick = (uint64_t)broker->cfg->log_cleaner_backoff_ms;
     uv_timer_init(broker->loop, &broker->storage_timer);
     broker->storage_timer.data = broker;
     uv_timer_start(&broker->storage_timer, storage_tick, tick, tick);
 }
 
-static void storage_timer_closed(uv_handle_t *h) { (void)h; }
+static void storage_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
 
 void broker_storage_stop(broker_t *broker)
 {
@@ -263,6 +366,7 @@ void broker_storage_close(broker_t *broker, bool clean)
     broker_storage_t *st = &broker->storage;
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);
+    broker_checkpoint_fini(&st->cleaner);
     LOG_INFO("storage", "%llu flush jobs ran", (unsigned long long)st->flushes_done);
     if (!clean)
         return;

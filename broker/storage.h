@@ -7,8 +7,9 @@
  * while it runs are covered by the next job (group commit), so durable mode
  * costs one fsync per round, not one per batch. A periodic tick applies
  * Kafka's flush.ms / log.flush.interval.ms, retention (retention.ms,
- * retention.bytes), and writes the recovery-point and log-start-offset
- * checkpoints. At start it reads the checkpoints and the clean-shutdown
+ * retention.bytes), runs the log cleaner for compacted topics (one job at a
+ * time on the pool), and writes the recovery-point, log-start-offset and
+ * cleaner-offset checkpoints. At start it reads the checkpoints and the clean-shutdown
  * marker; at a clean stop it writes them last.
  */
 #ifndef EDDY_BROKER_STORAGE_H
@@ -25,9 +26,12 @@ typedef struct broker_topic_s broker_topic_t;
 typedef struct broker_storage_s {
     broker_checkpoint_t recovery; /* as read at start */
     broker_checkpoint_t start;
+    broker_checkpoint_t cleaner;
     bool clean_shutdown; /* the marker was there at start */
     int64_t last_checkpoint_ms;
     int64_t last_retention_ms;
+    int64_t last_cleaner_ms;
+    bool compact_running; /* one cleaner job at a time, like Kafka's single cleaner thread */
     int jobs_inflight;
     uint64_t flushes_done; /* fsync jobs finished, reported at shutdown (benchmarks read it) */
 } broker_storage_t;

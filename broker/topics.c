@@ -96,13 +96,21 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
     const char *mmb = topic_config_get(t, "max.message.bytes");
     t->max_message_bytes = mmb ? (int32_t)strtol(mmb, NULL, 10) : topics->cfg->message_max_bytes;
     const char *v;
-    t->flush_messages = (v = topic_config_get(t, "flush.messages")) ? strtoll(v, NULL, 10)
-                                                                    : topics->cfg->log_flush_interval_messages;
+    t->flush_messages =
+        (v = topic_config_get(t, "flush.messages")) ? strtoll(v, NULL, 10) : topics->cfg->log_flush_interval_messages;
     t->flush_ms = (v = topic_config_get(t, "flush.ms")) ? strtoll(v, NULL, 10) : topics->cfg->log_flush_interval_ms;
-    t->retention_ms = (v = topic_config_get(t, "retention.ms")) ? strtoll(v, NULL, 10)
-                                                                : broker_config_retention_ms(topics->cfg);
-    t->retention_bytes = (v = topic_config_get(t, "retention.bytes")) ? strtoll(v, NULL, 10)
-                                                                      : topics->cfg->log_retention_bytes;
+    t->retention_ms =
+        (v = topic_config_get(t, "retention.ms")) ? strtoll(v, NULL, 10) : broker_config_retention_ms(topics->cfg);
+    t->retention_bytes =
+        (v = topic_config_get(t, "retention.bytes")) ? strtoll(v, NULL, 10) : topics->cfg->log_retention_bytes;
+    v = topic_config_get(t, "cleanup.policy");
+    int policy = broker_config_cleanup_policy(v ? v : topics->cfg->log_cleanup_policy);
+    t->compacted = policy > 0 && (policy & BROKER_CLEANUP_COMPACT);
+    if (policy > 0 && !(policy & BROKER_CLEANUP_DELETE)) {
+        /* compact alone: keep the latest value of every key forever */
+        t->retention_ms = -1;
+        t->retention_bytes = -1;
+    }
 }
 
 static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, log_config_t *lc)
@@ -123,6 +131,18 @@ static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, l
         lc->index_max_bytes = (int32_t)strtol(v, NULL, 10);
     lc->retention_ms = t->retention_ms;
     lc->retention_bytes = t->retention_bytes;
+    const broker_config_t *cfg = topics->cfg;
+    lc->compact = t->compacted;
+    lc->delete_retention_ms =
+        (v = topic_config_get(t, "delete.retention.ms")) ? strtoll(v, NULL, 10) : cfg->log_cleaner_delete_retention_ms;
+    lc->min_cleanable_dirty_ratio =
+        (v = topic_config_get(t, "min.cleanable.dirty.ratio")) ? strtod(v, NULL) : cfg->log_cleaner_min_cleanable_ratio;
+    lc->min_compaction_lag_ms = (v = topic_config_get(t, "min.compaction.lag.ms"))
+                                    ? strtoll(v, NULL, 10)
+                                    : cfg->log_cleaner_min_compaction_lag_ms;
+    lc->max_compaction_lag_ms = (v = topic_config_get(t, "max.compaction.lag.ms"))
+                                    ? strtoll(v, NULL, 10)
+                                    : cfg->log_cleaner_max_compaction_lag_ms;
 }
 
 static int partition_dir(const broker_topics_t *topics, const broker_topic_t *t, int32_t i, char *out, size_t len)
@@ -143,6 +163,7 @@ static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
             lc.clean_shutdown = topics->clean_shutdown;
             lc.recovery_point = topics->recovery ? broker_checkpoint_get(topics->recovery, t->name, i) : -1;
             lc.log_start_offset = topics->start ? broker_checkpoint_get(topics->start, t->name, i) : -1;
+            lc.cleaner_point = topics->cleaner ? broker_checkpoint_get(topics->cleaner, t->name, i) : -1;
             /* A partition missing from the recovery checkpoint is scanned whole. */
             if (lc.recovery_point < 0)
                 lc.clean_shutdown = 0;
@@ -291,13 +312,14 @@ static broker_topic_t *topic_load(broker_topics_t *topics, const char *path)
 }
 
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
-                       const broker_checkpoint_t *start, bool clean_shutdown)
+                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown)
 {
     memset(topics, 0, sizeof(*topics));
     map_init(&topics->by_name);
     topics->cfg = cfg;
     topics->recovery = recovery;
     topics->start = start;
+    topics->cleaner = cleaner;
     topics->clean_shutdown = clean_shutdown;
     if (snprintf(topics->meta_dir, sizeof(topics->meta_dir), "%s/eddy-meta/topics", cfg->log_dirs) >=
         (int)sizeof(topics->meta_dir))
@@ -329,7 +351,7 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, cons
     }
     closedir(d);
     /* Checkpoints only matter for the logs opened at start. */
-    topics->recovery = topics->start = NULL;
+    topics->recovery = topics->start = topics->cleaner = NULL;
     topics->clean_shutdown = false;
     return 0;
 }
@@ -363,10 +385,22 @@ broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos)
     return map_next(&topics->by_name, pos);
 }
 
+static bool valid_ratio(const char *value)
+{
+    char *end;
+    double v = strtod(value, &end);
+    return end != value && !*end && v >= 0.0 && v <= 1.0;
+}
+
 static int16_t topic_validate_config(const char *key, const char *value, char *errmsg, size_t errlen)
 {
     if (!topic_config_known(key)) {
         snprintf(errmsg, errlen, "Unknown topic config name: %s", key);
+        return KERR_INVALID_CONFIG;
+    }
+    if ((strcmp(key, "cleanup.policy") == 0 && broker_config_cleanup_policy(value) < 0) ||
+        (strcmp(key, "min.cleanable.dirty.ratio") == 0 && !valid_ratio(value))) {
+        snprintf(errmsg, errlen, "Invalid value %s for configuration %s", value, key);
         return KERR_INVALID_CONFIG;
     }
     if (strcmp(key, "message.timestamp.type") == 0 && strcmp(value, "CreateTime") != 0 &&

@@ -32,9 +32,9 @@ typedef struct broker_partition_s {
     int32_t index;
     log_partition_t *log; /* NULL: offline (its files could not be opened) */
     /* Group commit (broker/storage.c): one fsync job at a time per partition. */
-    bool    flush_running;
-    bool    flush_again;       /* appends arrived while the job ran */
-    int     last_flush_rc;     /* of the last finished job */
+    bool flush_running;
+    bool flush_again;          /* appends arrived while the job ran */
+    int last_flush_rc;         /* of the last finished job */
     int64_t last_flush_target; /* the offset that job was to cover */
 } broker_partition_t;
 
@@ -53,8 +53,9 @@ typedef struct broker_topic_s {
     int64_t flush_ms;       /* flush.ms */
     int64_t retention_ms;   /* -1 unlimited */
     int64_t retention_bytes;
+    bool compacted; /* cleanup.policy includes compact */
     /* A deleted topic whose flush jobs are still running waits here to be freed. */
-    int  jobs_inflight;
+    int jobs_inflight;
     bool deleted;
 } broker_topic_t;
 
@@ -64,12 +65,13 @@ typedef struct broker_topics_s {
     /* Read at start only: offsets and shutdown state from the last run. */
     const broker_checkpoint_t *recovery;
     const broker_checkpoint_t *start;
+    const broker_checkpoint_t *cleaner;
     bool clean_shutdown;
     char meta_dir[4096];
 } broker_topics_t;
 
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
-                       const broker_checkpoint_t *start, bool clean_shutdown);
+                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown);
 void broker_topics_fini(broker_topics_t *topics);
 
 broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len);

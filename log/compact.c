@@ -33,10 +33,10 @@ typedef struct cseg_s {
     int64_t next; /* the following segment's base: this one's offsets are below */
     int fd;       /* captured so that run reads no segment field */
     int64_t size;
-    char *path;   /* "<dir>/<base>" */
-    int first;    /* the partition's first segment: never emptied (see keep_empty) */
-    int action;   /* enum seg_action, set by run */
-    int files;    /* .cleaned files may exist on disk */
+    char *path; /* "<dir>/<base>" */
+    int first;  /* the partition's first segment: never emptied (see keep_empty) */
+    int action; /* enum seg_action, set by run */
+    int files;  /* .cleaned files may exist on disk */
 } cseg_t;
 
 struct log_compact_work_s {
@@ -499,8 +499,7 @@ typedef struct out_seg_s {
 } out_seg_t;
 
 /* Appends one batch to the cleaned copy, with index entries by Kafka's interval rule (as recovery builds them). */
-static int out_append(out_seg_t *o, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
-                      int32_t interval)
+static int out_append(out_seg_t *o, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr, int32_t interval)
 {
     int64_t last = proto_batch_last_offset(hdr);
     if (o->pos + (int64_t)len > INT32_MAX)
@@ -607,7 +606,8 @@ static int filter_batch(filter_ctx_t *ctx, const proto_batch_header_t *hdr, int 
     }
     int64_t horizon = -1;
     if (set_horizon)
-        horizon = ctx->now_ms > INT64_MAX - ctx->delete_retention_ms ? INT64_MAX : ctx->now_ms + ctx->delete_retention_ms;
+        horizon =
+            ctx->now_ms > INT64_MAX - ctx->delete_retention_ms ? INT64_MAX : ctx->now_ms + ctx->delete_retention_ms;
     else if (horizon_set)
         horizon = hdr->base_timestamp;
     int rc = write_batch(hdr, ctx->recs, n, horizon, &ctx->plain, &ctx->out);
@@ -631,7 +631,7 @@ static int clean_segment(struct log_compact_work_s *w, cseg_t *cs, filter_ctx_t 
     out_seg_t o;
     int changed = 0, rc;
     int64_t last_pos = -1; /* position of the last batch read, for keep_empty */
-    proto_batch_header_t last_hdr;
+    proto_batch_header_t last_hdr = {0};
 
     memset(&o, 0, sizeof o);
     o.ts = o.ts_offset = -1;
@@ -659,7 +659,7 @@ static int clean_segment(struct log_compact_work_s *w, cseg_t *cs, filter_ctx_t 
     while (rc == 0) {
         proto_batch_header_t hdr;
         int64_t pos;
-        int keep;
+        int keep = 0;
         size_t n_kept;
         rc = log_scan_next(sc, &hdr, &pos);
         if (rc <= 0)
@@ -809,8 +809,8 @@ static int rename_suffix(const char *prefix, const char *file, const char *from_
     if (rc == 0)
         rc = log_io_rename(from, to);
     if (rc < 0)
-        LOG_WARN(SUBSYS, "%s%s%s: cannot rename to %s: %s", prefix, file, from_sfx, to_sfx[0] ? to_sfx : "its final name",
-                 log_strerror(rc));
+        LOG_WARN(SUBSYS, "%s%s%s: cannot rename to %s: %s", prefix, file, from_sfx,
+                 to_sfx[0] ? to_sfx : "its final name", log_strerror(rc));
     return rc;
 }
 
@@ -824,7 +824,7 @@ static int swap_in(log_partition_t *p, size_t idx, cseg_t *cs)
         rc = rename_suffix(cs->path, ".log", LOG_COMPACT_CLEANED_SUFFIX, LOG_COMPACT_SWAP_SUFFIX);
     if (rc < 0)
         return rc; /* not committed: the caller unlinks what is left */
-    cs->files = 0;    /* committed: from here on a restart finishes the swap */
+    cs->files = 0; /* committed: from here on a restart finishes the swap */
     rc = rename_suffix(cs->path, ".index", LOG_COMPACT_SWAP_SUFFIX, "");
     if (rc == 0)
         rc = rename_suffix(cs->path, ".timeindex", LOG_COMPACT_SWAP_SUFFIX, "");
@@ -878,8 +878,9 @@ int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, i
     }
     for (size_t i = 0; i < w->count; i++) {
         if (find_segment(p, w->segs[i].seg) < 0) {
-            LOG_INFO(SUBSYS, "%s: compaction of [%" PRId64 ", %" PRId64 ") discarded: segment %" PRId64
-                             " was deleted meanwhile",
+            LOG_INFO(SUBSYS,
+                     "%s: compaction of [%" PRId64 ", %" PRId64 ") discarded: segment %" PRId64
+                     " was deleted meanwhile",
                      p->dir, job->first_offset, job->end_offset, w->segs[i].base);
             work_free(w, 1);
             return -ESTALE;
@@ -907,8 +908,8 @@ int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, i
         if (job->end_offset > p->cleaner_point)
             p->cleaner_point = job->end_offset;
         LOG_INFO(SUBSYS,
-                 "%s: compacted [%" PRId64 ", %" PRId64 "): %" PRId64 " -> %" PRId64 " bytes, %" PRId64
-                 " of %" PRId64 " records removed",
+                 "%s: compacted [%" PRId64 ", %" PRId64 "): %" PRId64 " -> %" PRId64 " bytes, %" PRId64 " of %" PRId64
+                 " records removed",
                  p->dir, job->first_offset, job->end_offset, job->stats.bytes_before, job->stats.bytes_after,
                  job->stats.records_removed, job->stats.records_read);
     }

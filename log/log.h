@@ -279,6 +279,8 @@ int64_t log_partition_last_flush_ms(const log_partition_t *p);
  *                          returns 1; 0 when there is nothing to do (the job
  *                          is then empty and needs no complete), or an error
  *                          (-EBUSY while another job of the partition runs).
+ *                          It always resets *job first: never pass the job
+ *                          in flight.
  *   run (any thread)       builds the key -> latest offset map over the
  *                          whole range and writes the segments that change
  *                          as `<base>.log.cleaned` (+ `.index.cleaned`,
@@ -304,7 +306,10 @@ int64_t log_partition_last_flush_ms(const log_partition_t *p);
  * timestamp with attribute bit 0x40); control batches always (for now).
  * Kept records keep their offsets; a batch losing records is rewritten with
  * the same base offset, last offset delta, producer fields, codec and
- * timestamp type, as Kafka does; a batch losing all of them is dropped.
+ * timestamp type, as Kafka does; a batch losing all of them is dropped,
+ * except that the partition's first segment keeps its last batch as an empty
+ * batch (records_count 0), so that no segment file is ever empty and the log
+ * start offset survives a restart. Segments left empty are removed.
  */
 typedef struct log_compact_stats_s {
     size_t segments;           /* segments in the cleaned range */
@@ -319,10 +324,10 @@ typedef struct log_compact_stats_s {
 } log_compact_stats_t;
 
 typedef struct log_compact_job_s {
-    int64_t first_offset;      /* base offset of the first captured segment */
-    int64_t end_offset;        /* end of the cleaned range: the cleaner point afterwards */
-    int64_t now_ms;            /* the clock prepare was given (delete horizons) */
-    log_compact_stats_t stats; /* filled in by run */
+    int64_t first_offset;            /* base offset of the first captured segment */
+    int64_t end_offset;              /* end of the cleaned range: the cleaner point afterwards */
+    int64_t now_ms;                  /* the clock prepare was given (delete horizons) */
+    log_compact_stats_t stats;       /* filled in by run */
     struct log_compact_work_s *work; /* private to log/compact.c */
 } log_compact_job_t;
 

@@ -32,9 +32,9 @@ static int config_check(const log_config_t *cfg)
         return -EINVAL;
     if (cfg->index_max_bytes < LOG_TIME_INDEX_ENTRY_SIZE)
         return -EINVAL;
-    if (cfg->compact && (cfg->delete_retention_ms < 0 || !(cfg->min_cleanable_dirty_ratio >= 0.0) ||
-                         cfg->min_cleanable_dirty_ratio > 1.0 || cfg->min_compaction_lag_ms < 0 ||
-                         cfg->max_compaction_lag_ms < 0))
+    if (cfg->compact &&
+        (cfg->delete_retention_ms < 0 || !(cfg->min_cleanable_dirty_ratio >= 0.0) ||
+         cfg->min_cleanable_dirty_ratio > 1.0 || cfg->min_compaction_lag_ms < 0 || cfg->max_compaction_lag_ms < 0))
         return -EINVAL;
     return 0;
 }

@@ -13,10 +13,11 @@
 #include "base/clock.h"
 #include "base/diag.h"
 #include "broker/broker.h"
+#include "protocol/record.h"
 #include "protocol/record_batch.h"
 
 #define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
-#define KERR_REQUEST_TIMED_OUT 7
+#define KERR_REQUEST_TIMED_OUT   7
 
 /* A partition of a parked durable produce: answered once target is on disk. */
 typedef struct produce_wait_s {
@@ -55,6 +56,20 @@ static broker_result_t produce_resume(broker_req_t *req, bool timed_out)
     return pending ? BROKER_PARKED : BROKER_RESPOND;
 }
 
+/* Compaction keeps the latest record per key, so a compacted topic refuses records without one (as Kafka does). */
+static bool produce_keys_present(broker_req_t *req, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr)
+{
+    proto_reader_t rd;
+    if (proto_batch_records(batch, len, hdr, &req->broker->batch_scratch, PRODUCE_MAX_DECOMPRESSED, &rd) != 0)
+        return false;
+    proto_record_t rec;
+    while (proto_rd_remaining(&rd) > 0) {
+        if (proto_record_next(&rd, &rec) != 0 || rec.key.len < 0)
+            return false;
+    }
+    return true;
+}
+
 static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const proto_produce_req_partition_t *rp,
                                  proto_produce_resp_partition_t *out)
 {
@@ -91,6 +106,10 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
                      t->name, rp->index, (unsigned long long)req->conn->id, req->conn->peer,
                      proto_kafka_error_name(err), held);
         return err;
+    }
+    if (t->compacted && !produce_keys_present(req, data, len, &hdr)) {
+        out->error_message = proto_str_c("Compacted topic cannot accept message without key.");
+        return KERR_INVALID_RECORD;
     }
     uint8_t *batch = broker_mutable(data);
     int64_t now = -1;
@@ -165,8 +184,8 @@ broker_result_t broker_handle_produce(broker_req_t *req)
                         return BROKER_CLOSE;
                 }
                 broker_partition_t *part = broker_topic_partition(t, rp->index);
-                park->waits[park->n++] = (produce_wait_t){rt->name, rp->index, log_partition_end_offset(part->log), op,
-                                                          false};
+                park->waits[park->n++] =
+                    (produce_wait_t){rt->name, rp->index, log_partition_end_offset(part->log), op, false};
             }
         }
     }

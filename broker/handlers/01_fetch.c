@@ -16,7 +16,7 @@
 #include "base/diag.h"
 #include "broker/broker.h"
 
-#define FETCH_READ_COMMITTED            1
+#define FETCH_READ_COMMITTED 1
 
 /* Resolves a requested topic by id (v13+) or name; sets *err when it is unknown. */
 static broker_topic_t *fetch_topic(broker_req_t *req, const proto_fetch_req_topic_t *rt, int16_t *err)

@@ -24,9 +24,9 @@ broker_result_t broker_handle_delete_records(broker_req_t *req)
         int32_t nparts = rt->partitions.n > 0 ? rt->partitions.n : 0;
         if (!BROKER_FILL_ARRAY(req, ot->partitions, proto_delete_records_resp_partition_desc, nparts))
             return BROKER_CLOSE;
-        broker_topic_t *t = rt->name.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->name.ptr,
-                                                                 (size_t)rt->name.len)
-                                             : NULL;
+        broker_topic_t *t =
+            rt->name.len > 0 ? broker_topics_get(&req->broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len)
+                             : NULL;
         for (int32_t j = 0; j < nparts; j++) {
             const proto_delete_records_req_partition_t *rp = &rt->partitions.items[j];
             proto_delete_records_resp_partition_t *op = &ot->partitions.items[j];

@@ -7,7 +7,7 @@
  */
 #include "broker/broker.h"
 
-#define INIT_PID_TXN_MAX_TIMEOUT_MS                900000 /* transaction.max.timeout.ms */
+#define INIT_PID_TXN_MAX_TIMEOUT_MS 900000 /* transaction.max.timeout.ms */
 
 broker_result_t broker_handle_init_producer_id(broker_req_t *req)
 {
