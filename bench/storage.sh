@@ -115,15 +115,27 @@ start_broker() {
     log "eddy ($name) pid $eddy_pid on 127.0.0.1:$port after ${ready_s}s, data in $dir"
 }
 
-# stop_broker NAME SIGNAL: stops the broker and waits for it; for TERM, sets
-# flush_jobs from its "storage: N flush jobs ran" line.
+# stop_broker NAME SIGNAL: stops the broker and waits for it; sets
+# flush_jobs from its "storage: N flush jobs ran" line (0 without one), and
+# crashed to a description when the broker had died before the signal or
+# did not exit as that signal should make it (0 for TERM, 137 for KILL).
 stop_broker() {
-    local name=$1 sig=$2
+    local name=$1 sig=$2 rc=0 alive=1 want=0
+    [[ $sig == KILL ]] && want=137
+    kill -0 "$eddy_pid" 2>/dev/null || alive=0
     kill "-$sig" "$eddy_pid" 2>/dev/null || true
-    wait "$eddy_pid" 2>/dev/null || true
+    wait "$eddy_pid" 2>/dev/null || rc=$?
     eddy_pid=
     exec 3<&-
     flush_jobs=$(sed -n 's/.*storage: \([0-9][0-9]*\) flush jobs ran.*/\1/p' "$work/eddy-$name.log" | tail -1)
+    flush_jobs=${flush_jobs:-0}
+    crashed=
+    if ((!alive || rc != want)); then
+        crashed="broker died (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))"))"
+        log "eddy ($name): $crashed; the end of its log:"
+        tail -5 "$work/eddy-$name.log" >&2
+        status=1
+    fi
 }
 
 # field NAME LINE: the value of NAME=... in a RESULT line.
@@ -218,7 +230,10 @@ for m in "${modes[@]}"; do
     start_broker "mode$i" "$dir" $flags
     produce "mode$i" "$count" "$row_mb"
     stop_broker "mode$i" TERM
-    flush_jobs=${flush_jobs:-0}
+    if [[ -n $crashed ]]; then
+        append_rows+=("| $label | \`${flags:-(defaults)}\` | $count | $crashed | | | | | | |")
+        continue
+    fi
     mb_job=-
     ((flush_jobs == 0)) || mb_job=$(printf '%.2f' "$(calc "$mb / $flush_jobs")")
     # shellcheck disable=SC2016 # the backquotes are markdown
@@ -277,7 +292,10 @@ if [[ ${BENCH_GROUP_COMMIT:-1} != 0 ]] && command -v kcat >/dev/null; then
             log "group row $i: only $(log_bytes "$dir") bytes of log for $((per * producers * 1023)) bytes of values"
             status=1
         fi
-        flush_jobs=${flush_jobs:-0}
+        if [[ -n $crashed ]]; then
+            group_rows+=("| $label | \`${flags:-(defaults)}\` | $count | $crashed | | | | | |")
+            continue
+        fi
         mb=$(calc "$per * $producers * 1023 / 1e6")
         mb_job=-
         ((flush_jobs == 0)) || mb_job=$(printf '%.2f' "$(calc "$mb / $flush_jobs")")

@@ -64,8 +64,10 @@ int broker_storage_open(broker_t *broker)
     if ((rc = storage_path(broker, STORAGE_CLEANER_FILE, path, sizeof(path))) != 0 ||
         (rc = broker_checkpoint_read(&st->cleaner, path)) != 0)
         return rc;
-    LOG_INFO("storage", "%s shutdown last time; %zu recovery points, %zu start offsets",
-             st->clean_shutdown ? "clean" : "unclean", st->recovery.count, st->start.count);
+    LOG_INFO("storage", "%s; %zu recovery points, %zu start offsets checkpointed",
+             st->clean_shutdown ? "clean shutdown last time: logs are trusted"
+                                : "no clean-shutdown marker: logs after their recovery points will be checked",
+             st->recovery.count, st->start.count);
     return 0;
 }
 
@@ -345,6 +347,8 @@ void broker_storage_start(broker_t *broker)
         tick = (uint64_t)broker->cfg->log_retention_check_interval_ms;
     if ((uint64_t)broker->cfg->log_cleaner_backoff_ms < tick)
         tick = (uint64_t)broker->cfg->log_cleaner_backoff_ms;
+    if ((uint64_t)broker->cfg->log_flush_offset_checkpoint_interval_ms < tick)
+        tick = (uint64_t)broker->cfg->log_flush_offset_checkpoint_interval_ms;
     uv_timer_init(broker->loop, &broker->storage_timer);
     broker->storage_timer.data = broker;
     uv_timer_start(&broker->storage_timer, storage_tick, tick, tick);

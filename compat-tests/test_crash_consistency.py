@@ -14,10 +14,16 @@ At the end the producer is stopped, the broker is restarted cleanly and every
 partition is read from offset 0. The test fails if an acknowledged message is
 missing (lost) or not at the offset its acknowledgement gave (misplaced), if
 a key's messages are out of order, if offsets have gaps, or if the broker
-failed to come back. Duplicates (an unacknowledged attempt that was stored,
-then retried) are counted and reported but allowed: the broker does not keep
-idempotent-producer state across restarts yet, so a retried batch is stored
-again. They must reach zero in the exactly-once issue.
+failed to come back. Duplicates (a batch that was stored but whose
+acknowledgement the kill swallowed, then retried) are counted and reported
+but allowed: the broker does not yet deduplicate by producer id and
+sequence, let alone keep that state across restarts, so a retried batch is
+stored again. They must reach zero in the exactly-once issue.
+
+SIGKILL leaves the page cache intact, so this checks recovery (checkpoints,
+torn-tail scan, index rebuild, offset continuity) and that acknowledgements
+match what is stored; it cannot tell durable mode from page-cache mode, which
+differ only on power loss.
 
 Options are for running by hand: --seed to replay a schedule, --no-durable to
 drop the flush flag, --simulate-loss N to cut N bytes off a partition's log
@@ -328,7 +334,10 @@ def main():
                 failures.append("restart %d failed" % cycles)
                 break
             restart_times.append(took)
-            acks_so_far = sum(1 for _ in open(acks_path)) if os.path.exists(acks_path) else 0
+            acks_so_far = 0
+            if os.path.exists(acks_path):
+                with open(acks_path) as f:
+                    acks_so_far = sum(1 for _ in f)
             print("cycle %2d: killed after %3.0f ms up, back in %.3f s, %d acks so far" % (
                 cycles, up * 1000, took, acks_so_far), flush=True)
         if restart_times:
@@ -402,7 +411,7 @@ def main():
         if r["key_split"]:
             failures.append("keys found in more than one partition: %s" % r["key_split"])
         if r["dups"]:
-            print("duplicates allowed for now (no idempotent-producer state across restarts), e.g. ids %s" %
+            print("duplicates allowed for now (no producer-id/sequence deduplication yet), e.g. ids %s" %
                   r["dups"][:10])
     except Abort:
         pass
