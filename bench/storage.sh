@@ -131,7 +131,8 @@ stop_broker() {
     flush_jobs=${flush_jobs:-0}
     crashed=
     if ((!alive || rc != want)); then
-        crashed="broker died (exit status $rc$( ((rc > 128)) && echo ", signal $((rc - 128))"))"
+        crashed="broker died (exit status $rc)"
+        ((rc <= 128)) || crashed="broker died (signal $((rc - 128)))"
         log "eddy ($name): $crashed; the end of its log:"
         tail -5 "$work/eddy-$name.log" >&2
         status=1

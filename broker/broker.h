@@ -94,6 +94,8 @@ struct broker_s {
     buf_t batch_scratch; /* decompressed records while validating a Produce */
     buf_t fetch_data;    /* the records of the Fetch response being built */
     bool stopping;
+    bool waking;     /* broker_resume_parked is running */
+    bool wake_again; /* ... and was asked again meanwhile */
     int exit_code;
 };
 
@@ -109,6 +111,8 @@ void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, in
 void broker_req_finish(broker_req_t *req, broker_result_t result);
 /* Offers every parked request a chance to complete (called after appends). */
 void broker_wake_parked(broker_t *broker);
+/* The same, or with timed_out every parked request is answered now (shutdown). */
+void broker_resume_parked(broker_t *broker, bool timed_out);
 
 /* Dispatch table: one entry per implemented API (see broker/dispatch.c). */
 typedef struct broker_api_s {

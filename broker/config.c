@@ -64,6 +64,14 @@ static const cfg_prop_t cfg_props[] = {
     P("log.cleaner.max.compaction.lag.ms", CFG_I64, log_cleaner_max_compaction_lag_ms, "9223372036854775807", 1,
       INT64_MAX),
     P("log.cleanup.policy", CFG_STR, log_cleanup_policy, "delete", 0, 0),
+    P("offsets.topic.num.partitions", CFG_I32, offsets_topic_num_partitions, "50", 1, 1000),
+    P("offsets.topic.segment.bytes", CFG_I64, offsets_topic_segment_bytes, "104857600", 1024, INT32_MAX),
+    P("group.initial.rebalance.delay.ms", CFG_I64, group_initial_rebalance_delay_ms, "3000", 0, INT32_MAX),
+    P("group.min.session.timeout.ms", CFG_I64, group_min_session_timeout_ms, "6000", 0, INT32_MAX),
+    P("group.max.session.timeout.ms", CFG_I64, group_max_session_timeout_ms, "1800000", 0, INT32_MAX),
+    P("group.max.size", CFG_I32, group_max_size, "2147483647", 1, INT32_MAX),
+    P("offsets.retention.minutes", CFG_I64, offsets_retention_minutes, "10080", 1, INT32_MAX),
+    P("offsets.retention.check.interval.ms", CFG_I64, offsets_retention_check_interval_ms, "600000", 1, INT64_MAX),
     P("log.retention.check.interval.ms", CFG_I64, log_retention_check_interval_ms, "300000", 10, INT64_MAX),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))

@@ -51,6 +51,15 @@ typedef struct broker_config_s {
     int64_t log_cleaner_min_compaction_lag_ms;
     int64_t log_cleaner_max_compaction_lag_ms;
     char *log_cleanup_policy;
+    /* Consumer groups. */
+    int32_t offsets_topic_num_partitions;
+    int64_t offsets_topic_segment_bytes;
+    int64_t group_initial_rebalance_delay_ms;
+    int64_t group_min_session_timeout_ms;
+    int64_t group_max_session_timeout_ms;
+    int32_t group_max_size;
+    int64_t offsets_retention_minutes;
+    int64_t offsets_retention_check_interval_ms;
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
     char listen_host[256];

@@ -364,16 +364,45 @@ void broker_req_finish(broker_req_t *req, broker_result_t result)
     conn_process(conn);
 }
 
-void broker_wake_parked(broker_t *broker)
+/*
+ * Finishing one parked request lets its connection run the next one, which
+ * may append (and wake parked requests) or park: so this is re-entered. A
+ * nested call only asks the outer one to go round again, and the outer one
+ * works from a private list, putting each request back on the parked list
+ * before resuming it, so nothing it holds is freed or moved under it.
+ */
+void broker_resume_parked(broker_t *broker, bool timed_out)
 {
-    list_t *pos, *tmp;
-    list_foreach_safe (pos, tmp, &broker->parked) {
-        broker_req_t *req = list_entry(pos, broker_req_t, park_node);
-        broker_result_t r = req->resume(req, false);
-        if (r != BROKER_PARKED)
-            broker_req_finish(req, r);
+    if (broker->waking) {
+        broker->wake_again = true;
+        return;
     }
+    broker->waking = true;
+    do {
+        broker->wake_again = false;
+        list_t round;
+        list_init(&round);
+        while (!list_empty(&broker->parked)) {
+            list_t *node = broker->parked.next;
+            list_remove(node);
+            list_insert_tail(&round, node);
+        }
+        while (!list_empty(&round)) {
+            list_t *node = round.next;
+            list_remove(node);
+            list_insert_tail(&broker->parked, node);
+            broker_req_t *req = list_entry(node, broker_req_t, park_node);
+            broker_result_t r = req->resume(req, timed_out);
+            if (timed_out && r == BROKER_PARKED)
+                r = BROKER_CLOSE;
+            if (r != BROKER_PARKED)
+                broker_req_finish(req, r);
+        }
+    } while (broker->wake_again);
+    broker->waking = false;
 }
+
+void broker_wake_parked(broker_t *broker) { broker_resume_parked(broker, false); }
 
 int broker_conn_accept(broker_t *broker)
 {

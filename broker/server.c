@@ -122,12 +122,9 @@ void broker_stop(broker_t *broker)
     uv_close((uv_handle_t *)&broker->sigterm, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
     broker_storage_stop(broker);
-    list_t *pos, *tmp;
-    list_foreach_safe (pos, tmp, &broker->parked) {
-        broker_req_t *req = list_entry(pos, broker_req_t, park_node);
-        broker_result_t r = req->resume(req, true);
-        broker_req_finish(req, r == BROKER_PARKED ? BROKER_CLOSE : r);
-    }
+    /* Fetches answer with what they have; durable produces not yet on disk get
+     * REQUEST_TIMED_OUT (their data is flushed at exit, but was not promised). */
+    broker_resume_parked(broker, true);
     static uv_timer_t drain;
     uv_timer_init(broker->loop, &drain);
     drain.data = broker;
