@@ -13,6 +13,7 @@
 #include "broker/broker.h"
 #include "broker/conn.h"
 #include "broker/meta.h"
+#include "log/io.h"
 
 static void server_on_connection(uv_stream_t *s, int status)
 {
@@ -165,6 +166,7 @@ void broker_fini(broker_t *broker)
                 clean = false;
     if (clean && broker_storage_checkpoint(broker) != 0)
         clean = false;
+    log_io_set_unlinker(NULL, NULL); /* the loop is gone: unlink in place from here on */
     broker_topics_fini(&broker->topics);
     broker_storage_close(broker, clean);
     buf_fini(&broker->batch_scratch);

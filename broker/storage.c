@@ -11,6 +11,7 @@
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/meta.h"
+#include "log/io.h"
 
 #define STORAGE_CLEAN_MARKER  "/.eddy-clean-shutdown"
 #define STORAGE_RECOVERY_FILE "/recovery-point-offset-checkpoint"
@@ -334,8 +335,46 @@ static void storage_tick(uv_timer_t *timer)
     }
 }
 
+typedef struct storage_unlink_s {
+    uv_work_t work;
+    char *path;
+    int rc;
+} storage_unlink_t;
+
+static void storage_unlink_run(uv_work_t *w)
+{
+    storage_unlink_t *u = w->data;
+    u->rc = log_io_unlink(u->path);
+}
+
+static void storage_unlink_done(uv_work_t *w, int status)
+{
+    storage_unlink_t *u = w->data;
+    if (status == 0 && u->rc < 0 && u->rc != -ENOENT)
+        LOG_WARN("storage", "cannot unlink %s: %s", u->path, log_strerror(u->rc));
+    free(u->path);
+    free(u);
+}
+
+/* Deleted segments' files are unlinked on the pool: freeing a gigabyte of blocks is not loop work. */
+static void storage_unlinker(char *path, void *arg)
+{
+    broker_t *broker = arg;
+    storage_unlink_t *u = calloc(1, sizeof(*u));
+    if (u) {
+        u->path = path;
+        u->work.data = u;
+        if (uv_queue_work(broker->loop, &u->work, storage_unlink_run, storage_unlink_done) == 0)
+            return;
+        free(u);
+    }
+    (void)log_io_unlink(path);
+    free(path);
+}
+
 void broker_storage_start(broker_t *broker)
 {
+    log_io_set_unlinker(storage_unlinker, broker);
     broker_storage_t *st = &broker->storage;
     /* The checkpoints read at start have served their purpose. */
     broker_checkpoint_fini(&st->recovery);
@@ -367,6 +406,7 @@ void broker_storage_stop(broker_t *broker)
 
 void broker_storage_close(broker_t *broker, bool clean)
 {
+    log_io_set_unlinker(NULL, NULL);
     broker_storage_t *st = &broker->storage;
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);

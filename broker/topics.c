@@ -151,10 +151,12 @@ static int partition_dir(const broker_topics_t *topics, const broker_topic_t *t,
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
+/* Opens every partition; one that fails stays offline (NULL) and the first error is returned. */
 static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
 {
     log_config_t lc;
     topic_log_config(topics, t, &lc);
+    int first_err = 0;
     for (int32_t i = 0; i < t->nparts; i++) {
         char dir[4096];
         t->parts[i].index = i;
@@ -172,10 +174,11 @@ static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
         if (rc != 0) {
             LOG_ERROR("topics", "partition %s-%d is offline: %s", t->name, i, log_strerror(rc));
             t->parts[i].log = NULL;
-            return rc;
+            if (!first_err)
+                first_err = rc;
         }
     }
-    return 0;
+    return first_err;
 }
 
 static void uuid_hex(const proto_uuid_t *u, char *out)

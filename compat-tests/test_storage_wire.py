@@ -113,7 +113,28 @@ def main():
         check(os.path.exists(os.path.join(data, ".eddy-clean-shutdown")), "clean-shutdown marker written")
         p, boot = start(binary, data, EXTRA)
         check(not os.path.exists(os.path.join(data, ".eddy-clean-shutdown")), "marker consumed at start")
+        c = kw.Conn(boot, timeout=5.0)
+        check(create_topic_v4(c, "broken", 2, [])[0][1] == 0, "create broken with 2 partitions")
+        produce(c, "broken", 3)
+        c.close()
         check(stop(p) == 0, "second clean shutdown")
+        # A partition whose files cannot be opened goes offline; everything else serves.
+        seg = os.path.join(data, "broken-0", "00000000000000000000.log")
+        os.unlink(seg)
+        os.mkdir(seg)
+        p, boot = start(binary, data, EXTRA)
+        c = kw.Conn(boot, timeout=5.0)
+        md = kw.decode_metadata_v1(c.call(3, 1, kw.encode_metadata_v1(["broken", "dr"])))
+        parts = md["topics"]["broken"][2]
+        check(parts[0][0] == 56 and parts[1][0] == 0, "metadata: broken-0 KAFKA_STORAGE_ERROR, broken-1 fine: %r" % parts)
+        b = kw.record_batch_v2([(b"k", b"v")])
+        _, r = kw.decode_produce_v7(c.call(0, 7, kw.encode_produce_v7(1, 5000, {"broken": {0: b, 1: b}})))
+        check(r[("broken", 0)][0] == 56 and r[("broken", 1)][0] == 0,
+              "produce: offline partition refused with KAFKA_STORAGE_ERROR, the other accepted")
+        check(fetch_err(c, "broken", 0) == 56, "fetch from the offline partition -> KAFKA_STORAGE_ERROR")
+        check(fetch_err(c, "dr", 19) == 0, "other topics keep serving")
+        c.close()
+        check(stop(p) == 0, "clean shutdown with an offline partition")
     finally:
         shutil.rmtree(data, ignore_errors=True)
     print("%d checks failed" % len(failures))

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -141,6 +142,27 @@ int log_io_rename(const char *from, const char *to)
     if (rc < 0)
         return rc;
     return rename(from, to) < 0 ? -errno : 0;
+}
+
+static log_io_unlinker_fn io_unlinker;
+static void *io_unlinker_arg;
+
+void log_io_set_unlinker(log_io_unlinker_fn fn, void *arg)
+{
+    io_unlinker = fn;
+    io_unlinker_arg = arg;
+}
+
+int log_io_unlink_later(const char *path)
+{
+    if (io_unlinker) {
+        char *copy = strdup(path);
+        if (copy) {
+            io_unlinker(copy, io_unlinker_arg);
+            return 0;
+        }
+    }
+    return log_io_unlink(path);
 }
 
 int log_io_unlink(const char *path)

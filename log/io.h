@@ -67,6 +67,15 @@ int log_io_ftruncate(int fd, int64_t len);
 int log_io_fsize(int fd, int64_t *size);
 int log_io_rename(const char *from, const char *to);
 int log_io_unlink(const char *path);
+/*
+ * Unlinking a large file frees its blocks, which can take milliseconds: the
+ * broker installs an unlinker that does it on a pool thread. The function
+ * gets a malloc'd path it must free. Without one (tests, shutdown),
+ * log_io_unlink_later unlinks at once. Call only from the loop thread.
+ */
+typedef void (*log_io_unlinker_fn)(char *path, void *arg);
+void log_io_set_unlinker(log_io_unlinker_fn fn, void *arg);
+int log_io_unlink_later(const char *path);
 /* mkdir(2); an existing directory is not an error. */
 int log_io_mkdir(const char *path, mode_t mode);
 int log_io_rmdir(const char *path);

@@ -73,19 +73,22 @@ static const char *const segment_suffixes[] = {".log", ".index", ".timeindex"};
 
 static void segment_free(log_segment_t *seg)
 {
-    if (seg->deleted) {
-        for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
-            char suffix[32];
-            snprintf(suffix, sizeof suffix, "%s%s", segment_suffixes[i], DELETED_SUFFIX);
-            int rc = unlink_suffix(seg, suffix);
-            if (rc < 0)
-                LOG_WARN(SUBSYS, "%s%s: cannot unlink: %s", seg->path, suffix, log_strerror(rc));
-        }
-    }
+    /* Close first: with a name still linked that is cheap, and the unlink that
+     * frees the blocks can then run off the loop thread (log_io_unlink_later). */
     if (seg->fd >= 0)
         (void)log_io_close(seg->fd);
     log_offset_index_fini(&seg->oidx);
     log_time_index_fini(&seg->tidx);
+    if (seg->deleted) {
+        for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
+            char path[PATH_MAX];
+            int n = snprintf(path, sizeof path, "%s%s%s", seg->path, segment_suffixes[i], DELETED_SUFFIX);
+            int rc = n > 0 && (size_t)n < sizeof path ? log_io_unlink_later(path) : -ENAMETOOLONG;
+            if (rc < 0 && rc != -ENOENT)
+                LOG_WARN(SUBSYS, "%s%s%s: cannot unlink: %s", seg->path, segment_suffixes[i], DELETED_SUFFIX,
+                         log_strerror(rc));
+        }
+    }
     free(seg->path);
     free(seg);
 }
