@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "broker/config.h"
+#include "broker/groups.h"
 #include "broker/storage.h"
 #include "broker/topics.h"
 #include "protocol/codec.h"
@@ -58,6 +59,9 @@ struct broker_req_s {
     void *park_state;
     int64_t deadline_ms;
     bool parked;
+    /* JoinGroup / SyncGroup waiting inside the group coordinator. */
+    group_waiter_t waiter;
+    bool group_waiting;
 };
 
 struct broker_conn_s {
@@ -90,6 +94,7 @@ struct broker_s {
     char cluster_id[32];
     int64_t next_producer_id;
     broker_storage_t storage;
+    broker_groups_t groups;
     uv_timer_t storage_timer;
     buf_t batch_scratch; /* decompressed records while validating a Produce */
     buf_t fetch_data;    /* the records of the Fetch response being built */
@@ -129,6 +134,16 @@ broker_result_t broker_handle_fetch(broker_req_t *req);
 broker_result_t broker_handle_list_offsets(broker_req_t *req);
 broker_result_t broker_handle_metadata(broker_req_t *req);
 broker_result_t broker_handle_find_coordinator(broker_req_t *req);
+broker_result_t broker_handle_offset_commit(broker_req_t *req);
+broker_result_t broker_handle_offset_fetch(broker_req_t *req);
+broker_result_t broker_handle_join_group(broker_req_t *req);
+broker_result_t broker_handle_heartbeat(broker_req_t *req);
+broker_result_t broker_handle_leave_group(broker_req_t *req);
+broker_result_t broker_handle_sync_group(broker_req_t *req);
+broker_result_t broker_handle_describe_groups(broker_req_t *req);
+broker_result_t broker_handle_list_groups(broker_req_t *req);
+broker_result_t broker_handle_delete_groups(broker_req_t *req);
+broker_result_t broker_handle_offset_delete(broker_req_t *req);
 broker_result_t broker_handle_api_versions(broker_req_t *req);
 broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);

@@ -54,6 +54,11 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
         list_remove(&conn->req.park_node);
         conn->req.parked = false;
     }
+    if (conn->req.group_waiting) {
+        group_waiter_cancel(conn->broker->groups.coord, &conn->req.waiter);
+        conn->req.group_waiting = false;
+        broker_groups_schedule(conn->broker);
+    }
     list_remove(&conn->node);
     conn->broker->nconns--;
     uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
@@ -402,7 +407,10 @@ void broker_resume_parked(broker_t *broker, bool timed_out)
     broker->waking = false;
 }
 
-void broker_wake_parked(broker_t *broker) { broker_resume_parked(broker, false); }
+void broker_wake_parked(broker_t *broker)
+{
+    broker_resume_parked(broker, false);
+}
 
 int broker_conn_accept(broker_t *broker)
 {

@@ -12,12 +12,22 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_FETCH, broker_handle_fetch},
     {PROTO_API_LIST_OFFSETS, broker_handle_list_offsets},
     {PROTO_API_METADATA, broker_handle_metadata},
+    {PROTO_API_OFFSET_COMMIT, broker_handle_offset_commit},
+    {PROTO_API_OFFSET_FETCH, broker_handle_offset_fetch},
     {PROTO_API_FIND_COORDINATOR, broker_handle_find_coordinator},
+    {PROTO_API_JOIN_GROUP, broker_handle_join_group},
+    {PROTO_API_HEARTBEAT, broker_handle_heartbeat},
+    {PROTO_API_LEAVE_GROUP, broker_handle_leave_group},
+    {PROTO_API_SYNC_GROUP, broker_handle_sync_group},
+    {PROTO_API_DESCRIBE_GROUPS, broker_handle_describe_groups},
+    {PROTO_API_LIST_GROUPS, broker_handle_list_groups},
     {PROTO_API_API_VERSIONS, broker_handle_api_versions},
     {PROTO_API_CREATE_TOPICS, broker_handle_create_topics},
     {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},
     {PROTO_API_DELETE_RECORDS, broker_handle_delete_records},
     {PROTO_API_INIT_PRODUCER_ID, broker_handle_init_producer_id},
+    {PROTO_API_DELETE_GROUPS, broker_handle_delete_groups},
+    {PROTO_API_OFFSET_DELETE, broker_handle_offset_delete},
 };
 const size_t broker_apis_len = sizeof(broker_apis) / sizeof(broker_apis[0]);
 

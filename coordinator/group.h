@@ -113,7 +113,7 @@ typedef struct group_coordinator_s group_coordinator_t;
 /* Copies cfg and cb. The coordinator starts with no groups and every partition active. */
 group_coordinator_t *group_coordinator_new(const group_config_t *cfg, const group_callbacks_t *cb, void *cb_arg,
                                            int64_t now_ms);
-/* Completes every parked waiter with NOT_COORDINATOR first. NULL is a no-op. */
+/* Parked waiters are forgotten without a callback (the broker is closing their connections). NULL is a no-op. */
 void group_coordinator_free(group_coordinator_t *coord);
 
 /* The __consumer_offsets partition of a group: abs(Java String.hashCode) % partitions, as Kafka does. */
@@ -233,6 +233,7 @@ struct group_waiter_s {
     group_sync_result_t sync;
 };
 
+/* Before every group_join/group_sync call (a waiter serves one call at a time). */
 void group_waiter_init(group_waiter_t *w, arena_t *arena, group_join_done_fn join_done, group_sync_done_fn sync_done);
 /* Forget a parked waiter (its connection closed). Safe at any time, also twice or when never parked. */
 void group_waiter_cancel(group_coordinator_t *coord, group_waiter_t *w);

@@ -186,6 +186,8 @@ bool grp_partition_loading(const group_coordinator_t *coord, int32_t partition);
 bool grp_is_subscribed(const group_t *grp, proto_str_t topic);
 void grp_arm_session(group_coordinator_t *coord, member_t *m, int32_t timeout_ms);
 member_t *grp_member(const group_t *grp, proto_str_t id);
+/* m's metadata for a protocol ("" when it has none). */
+proto_bytes_t grp_member_meta(const member_t *m, proto_str_t protocol);
 int16_t grp_validate_member(const group_t *grp, proto_str_t member_id, proto_str_t instance_id);
 /* Appends the group's metadata record (assign as for grec_add_group). */
 int16_t grp_store(group_coordinator_t *coord, group_t *grp, uint8_t *const *assign, const int32_t *assign_len);

@@ -312,20 +312,6 @@ void grec_add_offset_tombstone(grec_batch_t *b, proto_str_t group, proto_str_t t
         b->err = wr.err;
 }
 
-static proto_bytes_t member_meta(const member_t *m, gstr_t protocol)
-{
-    proto_bytes_t none = {(const uint8_t *)"", 0};
-    if (!protocol.p)
-        return none;
-    for (int32_t i = 0; i < m->nprotocols; i++)
-        if (gstr_eq(m->protocols[i].name, gstr_view(protocol))) {
-            proto_bytes_t v = {m->protocols[i].meta ? m->protocols[i].meta : (const uint8_t *)"",
-                               m->protocols[i].meta_len};
-            return v;
-        }
-    return none;
-}
-
 void grec_add_group(grec_batch_t *b, const group_t *grp, uint8_t *const *assign, const int32_t *assign_len)
 {
     grec_ent_t *e = ent_begin(b);
@@ -353,7 +339,7 @@ void grec_add_group(grec_batch_t *b, const group_t *grp, uint8_t *const *assign,
         proto_wr_string(&wr, m->client_host.p ? gstr_view(m->client_host) : proto_str_c(""));
         proto_wr_i32(&wr, m->rebalance_timeout_ms);
         proto_wr_i32(&wr, m->session_timeout_ms);
-        proto_wr_bytes(&wr, member_meta(m, grp->protocol_name));
+        proto_wr_bytes(&wr, grp_member_meta(m, gstr_view(grp->protocol_name)));
         proto_bytes_t a = {(const uint8_t *)"", 0};
         if (assign) {
             if (assign[i])

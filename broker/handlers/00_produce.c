@@ -168,6 +168,8 @@ broker_result_t broker_handle_produce(broker_req_t *req)
                 op->error_code = KERR_INVALID_REQUIRED_ACKS;
             else if (!t)
                 op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            else if (broker_topic_is_internal(t->name, t->name_len))
+                op->error_code = KERR_INVALID_TOPIC_EXCEPTION; /* only the coordinators write there */
             else
                 op->error_code = produce_partition(req, t, rp, op);
             if (op->error_code != KERR_NONE) {

@@ -17,6 +17,7 @@ static void fill_topic(broker_req_t *req, proto_metadata_resp_topic_t *out, brok
     int32_t node = req->broker->cfg->node_id;
     out->name = (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len};
     out->topic_id = t->id;
+    out->is_internal = broker_topic_is_internal(t->name, t->name_len);
     if (!BROKER_FILL_ARRAY(req, out->partitions, proto_metadata_resp_partition_desc, t->nparts)) {
         out->error_code = KERR_UNKNOWN_SERVER_ERROR;
         return;

@@ -16,6 +16,8 @@ static int16_t delete_named(broker_req_t *req, const char *name, size_t len, con
         return name ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
     if (!broker->cfg->delete_topic_enable)
         return KERR_TOPIC_DELETION_DISABLED;
+    if (broker_topic_is_internal(t->name, t->name_len))
+        return KERR_INVALID_TOPIC_EXCEPTION;
     out->topic_id = t->id;
     if (out->name.len < 0) /* named by id: answer with the name, copied before the topic goes */
         out->name = broker_strf(req, "%s", t->name);

@@ -1,0 +1,40 @@
+/*
+ * broker/groups: the broker's side of the group coordinator.
+ *
+ * coordinator/group.c is a pure state machine; this module gives it what it
+ * needs from the outside world: the internal topic __consumer_offsets
+ * (created at start, compacted, replayed into the coordinator before the
+ * listener opens), an append callback that writes its records there, a
+ * libuv timer that drives its deadlines, and the glue that parks JoinGroup
+ * and SyncGroup requests on the coordinator's waiters.
+ */
+#ifndef EDDY_BROKER_GROUPS_H
+#define EDDY_BROKER_GROUPS_H
+
+#include <stdbool.h>
+#include <uv.h>
+
+#include "coordinator/group.h"
+
+#define BROKER_OFFSETS_TOPIC "__consumer_offsets"
+
+typedef struct broker_s broker_t;
+typedef struct broker_topic_s broker_topic_t;
+
+typedef struct broker_groups_s {
+    group_coordinator_t *coord;
+    broker_topic_t *offsets_topic;
+    uv_timer_t timer;
+    int64_t timer_due; /* INT64_MAX when idle */
+} broker_groups_t;
+
+/* Creates or opens __consumer_offsets and replays it into a new coordinator. */
+int broker_groups_init(broker_t *broker);
+/* Re-arms the deadline timer; call after every call into the coordinator. */
+void broker_groups_schedule(broker_t *broker);
+void broker_groups_stop(broker_t *broker);
+void broker_groups_fini(broker_t *broker);
+/* True for topics clients may read but not write or delete. */
+bool broker_topic_is_internal(const char *name, size_t len);
+
+#endif
