@@ -69,6 +69,19 @@ TESTS = [
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
+    ("groups_confluent_share", ["@PYTHON", "test_groups_confluent.py", "share"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("groups_confluent_cooperative", ["@PYTHON", "test_groups_confluent.py", "cooperative"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("groups_confluent_static", ["@PYTHON", "test_groups_confluent.py", "static"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("groups_kafka_python", ["@PYTHON", "test_groups_kafka_python.py"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("groups_kafkajs", ["node", "js/test_kafkajs_groups.js"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("groups_kcat", ["bash", "test_groups_kcat.sh"],
+     ["--group.initial.rebalance.delay.ms", "0", "--num.partitions", "3"]),
+    ("groups_restart", ["@PYTHON", "test_groups_restart.py"], []),
 ]
 
 

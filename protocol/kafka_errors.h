@@ -19,10 +19,22 @@
     X(KERR_UNKNOWN_TOPIC_OR_PARTITION, 3)              \
     X(KERR_LEADER_NOT_AVAILABLE, 5)                    \
     X(KERR_NOT_LEADER_OR_FOLLOWER, 6)                  \
+    X(KERR_REQUEST_TIMED_OUT, 7)                       \
     X(KERR_MESSAGE_TOO_LARGE, 10)                      \
     X(KERR_INVALID_TOPIC_EXCEPTION, 17)                \
+    X(KERR_OFFSET_METADATA_TOO_LARGE, 12)              \
+    X(KERR_COORDINATOR_LOAD_IN_PROGRESS, 14)           \
+    X(KERR_COORDINATOR_NOT_AVAILABLE, 15)              \
+    X(KERR_NOT_COORDINATOR, 16)                        \
     X(KERR_RECORD_LIST_TOO_LARGE, 18)                  \
     X(KERR_INVALID_REQUIRED_ACKS, 21)                  \
+    X(KERR_ILLEGAL_GENERATION, 22)                     \
+    X(KERR_INCONSISTENT_GROUP_PROTOCOL, 23)            \
+    X(KERR_INVALID_GROUP_ID, 24)                       \
+    X(KERR_UNKNOWN_MEMBER_ID, 25)                      \
+    X(KERR_INVALID_SESSION_TIMEOUT, 26)                \
+    X(KERR_REBALANCE_IN_PROGRESS, 27)                  \
+    X(KERR_INVALID_COMMIT_OFFSET_SIZE, 28)             \
     X(KERR_TOPIC_AUTHORIZATION_FAILED, 29)             \
     X(KERR_UNSUPPORTED_VERSION, 35)                    \
     X(KERR_TOPIC_ALREADY_EXISTS, 36)                   \
@@ -36,9 +48,15 @@
     X(KERR_INVALID_TRANSACTION_TIMEOUT, 50)            \
     X(KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)  \
     X(KERR_KAFKA_STORAGE_ERROR, 56)                    \
+    X(KERR_NON_EMPTY_GROUP, 68)                        \
+    X(KERR_GROUP_ID_NOT_FOUND, 69)                     \
     X(KERR_FETCH_SESSION_ID_NOT_FOUND, 70)             \
     X(KERR_TOPIC_DELETION_DISABLED, 73)                \
     X(KERR_UNSUPPORTED_COMPRESSION_TYPE, 76)           \
+    X(KERR_MEMBER_ID_REQUIRED, 79)                     \
+    X(KERR_GROUP_MAX_SIZE_REACHED, 81)                 \
+    X(KERR_FENCED_INSTANCE_ID, 82)                     \
+    X(KERR_GROUP_SUBSCRIBED_TO_TOPIC, 86)              \
     X(KERR_INVALID_RECORD, 87)                         \
     X(KERR_UNKNOWN_TOPIC_ID, 100)
 

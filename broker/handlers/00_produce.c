@@ -17,7 +17,6 @@
 #include "protocol/record_batch.h"
 
 #define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
-#define KERR_REQUEST_TIMED_OUT   7
 
 /* A partition of a parked durable produce: answered once target is on disk. */
 typedef struct produce_wait_s {

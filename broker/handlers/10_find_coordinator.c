@@ -11,7 +11,6 @@
 
 #define FIND_COORD_GROUP       0
 #define FIND_COORD_TRANSACTION 1
-#define KERR_INVALID_GROUP_ID  24
 
 static int16_t check_key(int8_t key_type, proto_str_t key)
 {
