@@ -750,6 +750,110 @@ static const proto_field_t proto_init_producer_id_resp_fields[] = {
 };
 const proto_struct_desc_t proto_init_producer_id_resp_desc = {"InitProducerId", sizeof(proto_init_producer_id_resp_t), 4, proto_init_producer_id_resp_fields};
 
+static const proto_field_t proto_add_partitions_to_txn_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_topic_desc = {"Topic", sizeof(proto_add_partitions_to_txn_req_topic_t), 2, proto_add_partitions_to_txn_req_topic_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_req_fields[] = {
+    {"v3_and_below_transactional_id", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"v3_and_below_producer_id", PROTO_T_INT64, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"v3_and_below_producer_epoch", PROTO_T_INT16, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"v3_and_below_topics", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_topics), sizeof(proto_add_partitions_to_txn_req_topic_t), &proto_add_partitions_to_txn_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_req_t), 4, proto_add_partitions_to_txn_req_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_partition_result_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_partition_result_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"partition_error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_partition_result_t, partition_error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_partition_result_desc = {"PartitionResult", sizeof(proto_add_partitions_to_txn_resp_partition_result_t), 2, proto_add_partitions_to_txn_resp_partition_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_topic_result_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_topic_result_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"results_by_partition", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_topic_result_t, results_by_partition), sizeof(proto_add_partitions_to_txn_resp_partition_result_t), &proto_add_partitions_to_txn_resp_partition_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_topic_result_desc = {"TopicResult", sizeof(proto_add_partitions_to_txn_resp_topic_result_t), 2, proto_add_partitions_to_txn_resp_topic_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"results_by_topic_v3_and_below", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, results_by_topic_v3_and_below), sizeof(proto_add_partitions_to_txn_resp_topic_result_t), &proto_add_partitions_to_txn_resp_topic_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_resp_t), 2, proto_add_partitions_to_txn_resp_fields};
+
+static const proto_field_t proto_add_offsets_to_txn_req_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_offsets_to_txn_req_desc = {"AddOffsetsToTxn", sizeof(proto_add_offsets_to_txn_req_t), 4, proto_add_offsets_to_txn_req_fields};
+
+static const proto_field_t proto_add_offsets_to_txn_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_offsets_to_txn_resp_desc = {"AddOffsetsToTxn", sizeof(proto_add_offsets_to_txn_resp_t), 2, proto_add_offsets_to_txn_resp_fields};
+
+static const proto_field_t proto_end_txn_req_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_req_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_req_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"committed", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_req_t, committed), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_end_txn_req_desc = {"EndTxn", sizeof(proto_end_txn_req_t), 4, proto_end_txn_req_fields};
+
+static const proto_field_t proto_end_txn_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_end_txn_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_end_txn_resp_desc = {"EndTxn", sizeof(proto_end_txn_resp_t), 2, proto_end_txn_resp_fields};
+
+static const proto_field_t proto_txn_offset_commit_req_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"committed_offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_partition_t, committed_offset), sizeof(int64_t), NULL, 0, 0},
+    {"committed_leader_epoch", PROTO_T_INT32, 0, 2, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_partition_t, committed_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"committed_metadata", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_txn_offset_commit_req_partition_t, committed_metadata), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_req_partition_desc = {"Partition", sizeof(proto_txn_offset_commit_req_partition_t), 4, proto_txn_offset_commit_req_partition_fields};
+
+static const proto_field_t proto_txn_offset_commit_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_topic_t, partitions), sizeof(proto_txn_offset_commit_req_partition_t), &proto_txn_offset_commit_req_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_req_topic_desc = {"Topic", sizeof(proto_txn_offset_commit_req_topic_t), 2, proto_txn_offset_commit_req_topic_fields};
+
+static const proto_field_t proto_txn_offset_commit_req_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, group_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"generation_id", PROTO_T_INT32, 0, 3, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, generation_id), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"member_id", PROTO_T_STRING, 0, 3, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, member_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"group_instance_id", PROTO_T_STRING, 0, 3, 32767, 3, 32767, -1, offsetof(proto_txn_offset_commit_req_t, group_instance_id), sizeof(proto_str_t), NULL, 0, 1},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_req_t, topics), sizeof(proto_txn_offset_commit_req_topic_t), &proto_txn_offset_commit_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_req_desc = {"TxnOffsetCommit", sizeof(proto_txn_offset_commit_req_t), 8, proto_txn_offset_commit_req_fields};
+
+static const proto_field_t proto_txn_offset_commit_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_resp_partition_desc = {"Partition", sizeof(proto_txn_offset_commit_resp_partition_t), 2, proto_txn_offset_commit_resp_partition_fields};
+
+static const proto_field_t proto_txn_offset_commit_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_topic_t, partitions), sizeof(proto_txn_offset_commit_resp_partition_t), &proto_txn_offset_commit_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_resp_topic_desc = {"Topic", sizeof(proto_txn_offset_commit_resp_topic_t), 2, proto_txn_offset_commit_resp_topic_fields};
+
+static const proto_field_t proto_txn_offset_commit_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_txn_offset_commit_resp_t, topics), sizeof(proto_txn_offset_commit_resp_topic_t), &proto_txn_offset_commit_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_txn_offset_commit_resp_desc = {"TxnOffsetCommit", sizeof(proto_txn_offset_commit_resp_t), 2, proto_txn_offset_commit_resp_fields};
+
 static const proto_field_t proto_delete_groups_req_fields[] = {
     {"groups_names", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_req_t, groups_names), sizeof(proto_str_t), NULL, 0, 0},
 };
@@ -822,6 +926,10 @@ const proto_api_desc_t proto_api_table[] = {
     {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
     {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
+    {24, "AddPartitionsToTxn", 0, 3, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
+    {25, "AddOffsetsToTxn", 0, 3, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
+    {26, "EndTxn", 0, 4, 0, 3, &proto_end_txn_req_desc, &proto_end_txn_resp_desc},
+    {28, "TxnOffsetCommit", 0, 3, 0, 3, &proto_txn_offset_commit_req_desc, &proto_txn_offset_commit_resp_desc},
     {42, "DeleteGroups", 0, 2, 0, 2, &proto_delete_groups_req_desc, &proto_delete_groups_resp_desc},
     {47, "OffsetDelete", 0, 0, 0, -1, &proto_offset_delete_req_desc, &proto_offset_delete_resp_desc},
 };

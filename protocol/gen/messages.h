@@ -24,6 +24,10 @@ enum proto_api_key_e {
     PROTO_API_DELETE_TOPICS = 20,
     PROTO_API_DELETE_RECORDS = 21,
     PROTO_API_INIT_PRODUCER_ID = 22,
+    PROTO_API_ADD_PARTITIONS_TO_TXN = 24,
+    PROTO_API_ADD_OFFSETS_TO_TXN = 25,
+    PROTO_API_END_TXN = 26,
+    PROTO_API_TXN_OFFSET_COMMIT = 28,
     PROTO_API_DELETE_GROUPS = 42,
     PROTO_API_OFFSET_DELETE = 47,
 };
@@ -844,6 +848,126 @@ typedef struct proto_init_producer_id_resp_s {
     int16_t producer_epoch; /* v0+ */
 } proto_init_producer_id_resp_t;
 extern const proto_struct_desc_t proto_init_producer_id_resp_desc;
+
+/* 24 AddPartitionsToTxn request (protocol/schema/24_add_partitions_to_txn.def) */
+
+typedef struct proto_add_partitions_to_txn_req_topic_s {
+    proto_str_t name; /* v0+ */
+    proto_arr_int32_t partitions; /* v0+ */
+} proto_add_partitions_to_txn_req_topic_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_req_topic_desc;
+
+typedef struct proto_add_partitions_to_txn_req_s {
+    proto_str_t v3_and_below_transactional_id; /* v0-3 */
+    int64_t v3_and_below_producer_id; /* v0-3 */
+    int16_t v3_and_below_producer_epoch; /* v0-3 */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_req_topic_t) v3_and_below_topics; /* v0-3 */
+} proto_add_partitions_to_txn_req_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_req_desc;
+
+/* 24 AddPartitionsToTxn response (protocol/schema/24_add_partitions_to_txn.def) */
+
+typedef struct proto_add_partitions_to_txn_resp_partition_result_s {
+    int32_t partition_index; /* v0+ */
+    int16_t partition_error_code; /* v0+ */
+} proto_add_partitions_to_txn_resp_partition_result_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_partition_result_desc;
+
+typedef struct proto_add_partitions_to_txn_resp_topic_result_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_partition_result_t) results_by_partition; /* v0+ */
+} proto_add_partitions_to_txn_resp_topic_result_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_topic_result_desc;
+
+typedef struct proto_add_partitions_to_txn_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_topic_result_t) results_by_topic_v3_and_below; /* v0-3 */
+} proto_add_partitions_to_txn_resp_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc;
+
+/* 25 AddOffsetsToTxn request (protocol/schema/25_add_offsets_to_txn.def) */
+
+typedef struct proto_add_offsets_to_txn_req_s {
+    proto_str_t transactional_id; /* v0+ */
+    int64_t producer_id; /* v0+ */
+    int16_t producer_epoch; /* v0+ */
+    proto_str_t group_id; /* v0+ */
+} proto_add_offsets_to_txn_req_t;
+extern const proto_struct_desc_t proto_add_offsets_to_txn_req_desc;
+
+/* 25 AddOffsetsToTxn response (protocol/schema/25_add_offsets_to_txn.def) */
+
+typedef struct proto_add_offsets_to_txn_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_add_offsets_to_txn_resp_t;
+extern const proto_struct_desc_t proto_add_offsets_to_txn_resp_desc;
+
+/* 26 EndTxn request (protocol/schema/26_end_txn.def) */
+
+typedef struct proto_end_txn_req_s {
+    proto_str_t transactional_id; /* v0+ */
+    int64_t producer_id; /* v0+ */
+    int16_t producer_epoch; /* v0+ */
+    bool committed; /* v0+ */
+} proto_end_txn_req_t;
+extern const proto_struct_desc_t proto_end_txn_req_desc;
+
+/* 26 EndTxn response (protocol/schema/26_end_txn.def) */
+
+typedef struct proto_end_txn_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_end_txn_resp_t;
+extern const proto_struct_desc_t proto_end_txn_resp_desc;
+
+/* 28 TxnOffsetCommit request (protocol/schema/28_txn_offset_commit.def) */
+
+typedef struct proto_txn_offset_commit_req_partition_s {
+    int32_t partition_index; /* v0+ */
+    int64_t committed_offset; /* v0+ */
+    int32_t committed_leader_epoch; /* v2+ */
+    proto_str_t committed_metadata; /* v0+, nullable */
+} proto_txn_offset_commit_req_partition_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_req_partition_desc;
+
+typedef struct proto_txn_offset_commit_req_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_txn_offset_commit_req_partition_t) partitions; /* v0+ */
+} proto_txn_offset_commit_req_topic_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_req_topic_desc;
+
+typedef struct proto_txn_offset_commit_req_s {
+    proto_str_t transactional_id; /* v0+ */
+    proto_str_t group_id; /* v0+ */
+    int64_t producer_id; /* v0+ */
+    int16_t producer_epoch; /* v0+ */
+    int32_t generation_id; /* v3+ */
+    proto_str_t member_id; /* v3+ */
+    proto_str_t group_instance_id; /* v3+, nullable */
+    PROTO_ARRAY_OF(proto_txn_offset_commit_req_topic_t) topics; /* v0+ */
+} proto_txn_offset_commit_req_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_req_desc;
+
+/* 28 TxnOffsetCommit response (protocol/schema/28_txn_offset_commit.def) */
+
+typedef struct proto_txn_offset_commit_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int16_t error_code; /* v0+ */
+} proto_txn_offset_commit_resp_partition_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_resp_partition_desc;
+
+typedef struct proto_txn_offset_commit_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_txn_offset_commit_resp_partition_t) partitions; /* v0+ */
+} proto_txn_offset_commit_resp_topic_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_resp_topic_desc;
+
+typedef struct proto_txn_offset_commit_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_txn_offset_commit_resp_topic_t) topics; /* v0+ */
+} proto_txn_offset_commit_resp_t;
+extern const proto_struct_desc_t proto_txn_offset_commit_resp_desc;
 
 /* 42 DeleteGroups request (protocol/schema/42_delete_groups.def) */
 
