@@ -51,6 +51,8 @@ typedef struct broker_config_s {
     int64_t log_cleaner_min_compaction_lag_ms;
     int64_t log_cleaner_max_compaction_lag_ms;
     char *log_cleanup_policy;
+    int64_t producer_id_expiration_ms;
+    int64_t producer_id_expiration_check_interval_ms;
     /* Consumer groups. */
     int32_t offsets_topic_num_partitions;
     int64_t offsets_topic_segment_bytes;

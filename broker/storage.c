@@ -325,6 +325,14 @@ static void storage_tick(uv_timer_t *timer)
         st->last_retention_ms = now;
         storage_retention(broker, now);
     }
+    if (now - st->last_expiry_ms >= cfg->producer_id_expiration_check_interval_ms) {
+        st->last_expiry_ms = now;
+        pos = 0;
+        while ((t = broker_topics_next(&broker->topics, &pos)))
+            for (int32_t i = 0; i < t->nparts; i++)
+                if (t->parts[i].log)
+                    (void)log_partition_expire_producers(t->parts[i].log, now);
+    }
     if (now - st->last_cleaner_ms >= cfg->log_cleaner_backoff_ms) {
         st->last_cleaner_ms = now;
         storage_compact_next(broker, now);
@@ -380,7 +388,7 @@ void broker_storage_start(broker_t *broker)
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);
     broker_checkpoint_fini(&st->cleaner);
-    st->last_checkpoint_ms = st->last_retention_ms = st->last_cleaner_ms = clock_wall_ms();
+    st->last_checkpoint_ms = st->last_retention_ms = st->last_cleaner_ms = st->last_expiry_ms = clock_wall_ms();
     uint64_t tick = (uint64_t)broker->cfg->log_flush_scheduler_interval_ms;
     if ((uint64_t)broker->cfg->log_retention_check_interval_ms < tick)
         tick = (uint64_t)broker->cfg->log_retention_check_interval_ms;

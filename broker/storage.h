@@ -31,6 +31,7 @@ typedef struct broker_storage_s {
     int64_t last_checkpoint_ms;
     int64_t last_retention_ms;
     int64_t last_cleaner_ms;
+    int64_t last_expiry_ms;
     bool compact_running; /* one cleaner job at a time, like Kafka's single cleaner thread */
     int jobs_inflight;
     uint64_t flushes_done; /* fsync jobs finished, reported at shutdown (benchmarks read it) */

@@ -133,6 +133,7 @@ static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, l
     lc->retention_bytes = t->retention_bytes;
     const broker_config_t *cfg = topics->cfg;
     lc->compact = t->compacted;
+    lc->producer_id_expiration_ms = topics->cfg->producer_id_expiration_ms;
     lc->delete_retention_ms =
         (v = topic_config_get(t, "delete.retention.ms")) ? strtoll(v, NULL, 10) : cfg->log_cleaner_delete_retention_ms;
     lc->min_cleanable_dirty_ratio =

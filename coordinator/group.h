@@ -69,6 +69,7 @@ enum group_error_e {
     GROUP_ERR_GROUP_MAX_SIZE_REACHED = 81,
     GROUP_ERR_FENCED_INSTANCE_ID = 82,
     GROUP_ERR_GROUP_SUBSCRIBED_TO_TOPIC = 86,
+    GROUP_ERR_UNSTABLE_OFFSET_COMMIT = 88,
 };
 
 typedef enum group_state_e {
@@ -108,6 +109,15 @@ typedef struct group_callbacks_s {
     int16_t (*append)(void *cb_arg, int32_t partition, const proto_record_spec_t *records, int n, int64_t now_ms);
 } group_callbacks_t;
 
+/*
+ * TxnOffsetCommit's writes: like append(), but as one *transactional* batch
+ * of the producer (attributes transactional, producer_id/epoch set, base
+ * sequence -1), so the log counts it in the producer's open transaction and
+ * the COMMIT/ABORT marker decides its fate. Same cb_arg and rules as append.
+ */
+typedef int16_t (*group_append_txn_fn)(void *cb_arg, int32_t partition, int64_t producer_id, int16_t producer_epoch,
+                                       const proto_record_spec_t *records, int n, int64_t now_ms);
+
 typedef struct group_coordinator_s group_coordinator_t;
 
 /* Copies cfg and cb. The coordinator starts with no groups and every partition active. */
@@ -115,6 +125,8 @@ group_coordinator_t *group_coordinator_new(const group_config_t *cfg, const grou
                                            int64_t now_ms);
 /* Parked waiters are forgotten without a callback (the broker is closing their connections). NULL is a no-op. */
 void group_coordinator_free(group_coordinator_t *coord);
+/* Enables TxnOffsetCommit (without it, it answers UNKNOWN_SERVER_ERROR). */
+void group_coordinator_set_append_txn(group_coordinator_t *coord, group_append_txn_fn append_txn);
 
 /* The __consumer_offsets partition of a group: abs(Java String.hashCode) % partitions, as Kafka does. */
 int32_t group_partition_for(const group_coordinator_t *coord, proto_str_t group_id);
@@ -140,6 +152,14 @@ void group_coordinator_load_begin(group_coordinator_t *coord, int32_t partition,
 /* 0, or a negative PROTO_E* for a record that does not parse (it is skipped, nothing changes). */
 int group_coordinator_replay(group_coordinator_t *coord, int32_t partition, proto_bytes_t key, proto_bytes_t value,
                              int64_t now_ms);
+/*
+ * A record of a transactional batch of producer_id (TxnOffsetCommit): its
+ * offsets are staged as pending until the producer's control batch, which
+ * the broker replays with group_txn_complete. Replay every transactional
+ * batch this way, aborted ones included: their ABORT marker drops them.
+ */
+int group_coordinator_replay_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id,
+                                 proto_bytes_t key, proto_bytes_t value, int64_t now_ms);
 void group_coordinator_load_end(group_coordinator_t *coord, int32_t partition, int64_t now_ms);
 
 /* ---- JoinGroup / SyncGroup (may park) ----------------------------------- */
@@ -306,7 +326,8 @@ typedef struct group_fetch_partition_s {
  * With partitions (count >= 0) fills each in place. With partitions == NULL
  * and count < 0 ("all"), allocates from arena every committed partition of
  * the group, sorted by topic then partition, into *all / *all_count.
- * require_stable has no effect until transactional offsets exist.
+ * With require_stable, a partition with pending transactional offsets gets
+ * UNSTABLE_OFFSET_COMMIT and offset -1 (the client retries).
  * Returns the group-level error (the partitions are untouched then).
  */
 int16_t group_offset_fetch(group_coordinator_t *coord, proto_str_t group_id, group_fetch_partition_t *partitions,
@@ -322,6 +343,36 @@ typedef struct group_delete_partition_s {
 /* OffsetDelete. Returns the group-level error (partition errors are then untouched). */
 int16_t group_offset_delete(group_coordinator_t *coord, proto_str_t group_id, group_delete_partition_t *partitions,
                             int32_t count, int64_t now_ms);
+
+/* ---- transactional offsets (TxnOffsetCommit) ------------------------------ */
+
+/*
+ * TxnOffsetCommit v0-3. args as for OffsetCommit (v0-2: generation -1,
+ * member "", instance id len -1; retention_time_ms -1). Validated like
+ * OffsetCommit for v3+ (ILLEGAL_GENERATION, UNKNOWN_MEMBER_ID,
+ * FENCED_INSTANCE_ID), except that a non-member may commit to a non-empty
+ * group, as Kafka allows for old clients. The offsets are appended through
+ * append_txn and stay pending (invisible to OffsetFetch) until
+ * group_txn_complete. The broker first checks that the group's
+ * __consumer_offsets partition is in the producer's transaction
+ * (txn_partition_in_transaction). Fills every partition's error_code;
+ * returns NONE or the error all partitions got.
+ */
+int16_t group_txn_offset_commit(group_coordinator_t *coord, const group_commit_args_t *args, int64_t producer_id,
+                                int16_t producer_epoch, int64_t now_ms);
+
+/*
+ * The broker wrote (or, while loading, replayed) a COMMIT or ABORT marker of
+ * producer_id into __consumer_offsets-<partition>: that producer's pending
+ * offsets of every group on the partition become committed (unless a later
+ * commit of the same partition is already there) or are dropped. Writes
+ * nothing: the marker is the durable record.
+ */
+void group_txn_complete(group_coordinator_t *coord, int32_t partition, int64_t producer_id, bool commit,
+                        int64_t now_ms);
+
+/* Pending transactional offsets of a group (all producers), for tests and metrics. */
+int32_t group_txn_pending_count(const group_coordinator_t *coord, proto_str_t group_id);
 
 /* ---- admin ---------------------------------------------------------------- */
 

@@ -126,6 +126,7 @@ typedef struct offset_s {
     gstr_t metadata;
     int64_t commit_ts;
     int64_t expire_ts; /* -1: none (v1 records only) */
+    uint64_t seq;      /* order of the append that wrote it: a later commit wins */
 } offset_t;
 
 struct group_s {
@@ -154,6 +155,11 @@ struct group_s {
     gtimer_t sync_timer;
     int32_t sync_generation;
     map_t offsets;
+    /*
+     * Pending transactional offsets (NULL until the first): offset_t whose
+     * key is the producer id (8 bytes big-endian) + topic + partition.
+     */
+    map_t *txn_offsets;
     bool subscribed_known;
     gstr_t *subscribed;
     int32_t nsubscribed;
@@ -173,6 +179,8 @@ struct group_coordinator_s {
     int64_t now;
     int depth; /* nesting of public calls, for the delivery point */
     bool in_append;
+    uint64_t offset_seq; /* last offset_t.seq handed out */
+    group_append_txn_fn append_txn; /* NULL: TxnOffsetCommit is refused */
 };
 
 /* group.c */
@@ -222,6 +230,9 @@ void grec_add_group(grec_batch_t *b, const group_t *grp, uint8_t *const *assign,
 void grec_add_group_tombstone(grec_batch_t *b, proto_str_t group);
 /* Hands the batch to the append callback (nothing when empty); returns its error code. */
 int16_t grec_batch_append(group_coordinator_t *coord, int32_t partition, grec_batch_t *b);
+/* The same through append_txn, as a transactional batch of the producer. */
+int16_t grec_batch_append_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id,
+                              int16_t producer_epoch, grec_batch_t *b);
 int32_t grec_partition_for(proto_str_t group_id, int32_t partitions);
 
 #endif

@@ -64,9 +64,9 @@ static void off_free(offset_t *off)
     free(off);
 }
 
-/* Inserts or replaces from a template whose key/metadata are views. */
-static void off_put(group_t *grp, proto_str_t topic, int32_t partition, int64_t offset, int32_t epoch,
-                    proto_str_t metadata, int64_t commit_ts, int64_t expire_ts)
+/* Inserts or replaces from a template whose key/metadata are views; returns the entry. */
+static offset_t *off_put(group_coordinator_t *coord, group_t *grp, proto_str_t topic, int32_t partition,
+                         int64_t offset, int32_t epoch, proto_str_t metadata, int64_t commit_ts, int64_t expire_ts)
 {
     offset_t *off = off_get(grp, topic, partition);
     if (!off) {
@@ -90,6 +90,8 @@ static void off_put(group_t *grp, proto_str_t topic, int32_t partition, int64_t 
     off->metadata = gstr_dup(metadata.len < 0 ? proto_str_c("") : metadata);
     off->commit_ts = commit_ts;
     off->expire_ts = expire_ts;
+    off->seq = ++coord->offset_seq;
+    return off;
 }
 
 static void off_del(group_t *grp, offset_t *off)
@@ -98,18 +100,33 @@ static void off_del(group_t *grp, offset_t *off)
     off_free(off);
 }
 
+static size_t txn_pending_count(const group_t *grp)
+{
+    return grp->txn_offsets ? grp->txn_offsets->count : 0;
+}
+
 void off_free_all(group_t *grp)
 {
     size_t pos = 0;
     offset_t *off;
     while ((off = map_next(&grp->offsets, &pos)) != NULL)
         off_del(grp, off);
+    if (grp->txn_offsets) {
+        pos = 0;
+        while ((off = map_next(grp->txn_offsets, &pos)) != NULL) {
+            map_del(grp->txn_offsets, (const char *)off->key, off->klen);
+            off_free(off);
+        }
+        map_fini(grp->txn_offsets);
+        free(grp->txn_offsets);
+        grp->txn_offsets = NULL;
+    }
 }
 
 /* Kafka's cleanupGroupMetadata: an Empty group with nothing left is Dead. */
 static bool group_would_die(const group_t *grp, size_t offsets_left)
 {
-    return grp->state == GROUP_EMPTY && offsets_left == 0 && grp->npending == 0;
+    return grp->state == GROUP_EMPTY && offsets_left == 0 && grp->npending == 0 && txn_pending_count(grp) == 0;
 }
 
 static void group_die(group_coordinator_t *coord, group_t *grp, const char *why)
@@ -177,7 +194,7 @@ static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const gro
         const group_commit_partition_t *cp = &args->partitions[i];
         if (cp->error_code)
             continue;
-        off_put(grp, cp->topic, cp->partition, cp->offset, cp->leader_epoch, cp->metadata, coord->now, expire);
+        off_put(coord, grp, cp->topic, cp->partition, cp->offset, cp->leader_epoch, cp->metadata, coord->now, expire);
     }
     return GROUP_ERR_NONE;
 }
@@ -258,11 +275,33 @@ static bool fill_fetch(arena_t *arena, group_fetch_partition_t *fp, const offset
     return true;
 }
 
+/* Whether some producer has offsets of topic/partition pending in grp. */
+static bool txn_pending_has(const group_t *grp, proto_str_t topic, int32_t partition)
+{
+    if (txn_pending_count(grp) == 0)
+        return false;
+    size_t pos = 0;
+    const offset_t *off;
+    while ((off = map_next(grp->txn_offsets, &pos)) != NULL)
+        if (off->partition == partition && off->klen == (size_t)(topic.len > 0 ? topic.len : 0) + 12 &&
+            (topic.len <= 0 || memcmp(off->key + 8, topic.ptr, (size_t)topic.len) == 0))
+            return true;
+    return false;
+}
+
+/* OffsetFetch require_stable on a partition a transaction is about to change. */
+static void unstable(group_fetch_partition_t *fp)
+{
+    fp->offset = -1;
+    fp->leader_epoch = -1;
+    fp->metadata = proto_str_c("");
+    fp->error_code = GROUP_ERR_UNSTABLE_OFFSET_COMMIT;
+}
+
 int16_t group_offset_fetch(group_coordinator_t *coord, proto_str_t group_id, group_fetch_partition_t *partitions,
                            int32_t count, bool require_stable, arena_t *arena, group_fetch_partition_t **all,
                            int32_t *all_count, int64_t now_ms)
 {
-    (void)require_stable; /* no transactional offsets yet, so nothing is ever unstable */
     coord_enter(coord, now_ms);
     int16_t err = GROUP_ERR_NONE;
     if (all) {
@@ -281,6 +320,8 @@ int16_t group_offset_fetch(group_coordinator_t *coord, proto_str_t group_id, gro
                 const offset_t *off = grp ? off_get(grp, partitions[i].topic, partitions[i].partition) : NULL;
                 if (!fill_fetch(arena, &partitions[i], off))
                     err = GROUP_ERR_UNKNOWN_SERVER_ERROR;
+                else if (require_stable && grp && txn_pending_has(grp, partitions[i].topic, partitions[i].partition))
+                    unstable(&partitions[i]);
             }
         } else if (all && grp && grp->offsets.count > 0) {
             group_fetch_partition_t *out = arena_alloc(arena, sizeof(*out) * grp->offsets.count);
@@ -300,6 +341,8 @@ int16_t group_offset_fetch(group_coordinator_t *coord, proto_str_t group_id, gro
                     }
                     fp->topic = (proto_str_t){tp, t.len};
                     fp->partition = off->partition;
+                    if (require_stable && txn_pending_has(grp, fp->topic, fp->partition))
+                        unstable(fp);
                 }
                 if (!err) {
                     qsort(out, (size_t)n, sizeof(*out), cmp_fetch);
@@ -522,7 +565,7 @@ int group_coordinator_replay(group_coordinator_t *coord, int32_t partition, prot
             if (!rc) {
                 if (!grp)
                     grp = group_create(coord, k.group);
-                off_put(grp, k.topic, k.partition, v.offset, v.leader_epoch, v.metadata, v.commit_timestamp,
+                off_put(coord, grp, k.topic, k.partition, v.offset, v.leader_epoch, v.metadata, v.commit_timestamp,
                         v.expire_timestamp);
             }
         }
@@ -549,8 +592,251 @@ int group_coordinator_replay(group_coordinator_t *coord, int32_t partition, prot
             }
         }
     }
-    if (grp && grp->nmembers == 0 && grp->npending == 0 && grp->offsets.count == 0 && !group_has_metadata(grp))
+    if (grp && grp->nmembers == 0 && grp->npending == 0 && grp->offsets.count == 0 && txn_pending_count(grp) == 0 &&
+        !group_has_metadata(grp))
         group_destroy(coord, grp, 0);
     coord_leave(coord);
     return rc;
+}
+
+
+/* ---- transactional offsets ---- */
+
+void group_coordinator_set_append_txn(group_coordinator_t *coord, group_append_txn_fn append_txn)
+{
+    coord->append_txn = append_txn;
+}
+
+/* The pending-map key: producer id (8 bytes big-endian), topic, partition (4 bytes big-endian). */
+static uint8_t *txn_key(int64_t producer_id, proto_str_t topic, int32_t partition, size_t *klen)
+{
+    size_t tl = topic.len > 0 ? (size_t)topic.len : 0;
+    *klen = 12 + tl;
+    uint8_t *k = grp_xmalloc(*klen);
+    uint64_t u = (uint64_t)producer_id;
+    for (int i = 7; i >= 0; i--, u >>= 8)
+        k[i] = (uint8_t)u;
+    if (tl)
+        memcpy(k + 8, topic.ptr, tl);
+    uint32_t p = (uint32_t)partition;
+    k[8 + tl] = (uint8_t)(p >> 24);
+    k[9 + tl] = (uint8_t)(p >> 16);
+    k[10 + tl] = (uint8_t)(p >> 8);
+    k[11 + tl] = (uint8_t)p;
+    return k;
+}
+
+static int64_t txn_key_pid(const offset_t *off)
+{
+    uint64_t u = 0;
+    for (int i = 0; i < 8; i++)
+        u = (u << 8) | off->key[i];
+    return (int64_t)u;
+}
+
+static proto_str_t txn_key_topic(const offset_t *off)
+{
+    return (proto_str_t){off->key + 8, (int32_t)(off->klen - 12)};
+}
+
+/* Stages one pending offset of producer_id (replacing that producer's earlier one for the partition). */
+static void txn_put(group_coordinator_t *coord, group_t *grp, int64_t producer_id, proto_str_t topic,
+                    int32_t partition, int64_t offset, int32_t epoch, proto_str_t metadata, int64_t commit_ts,
+                    int64_t expire_ts)
+{
+    if (!grp->txn_offsets) {
+        grp->txn_offsets = grp_xcalloc(1, sizeof(*grp->txn_offsets));
+        map_init(grp->txn_offsets);
+    }
+    size_t klen;
+    uint8_t *key = txn_key(producer_id, topic, partition, &klen);
+    offset_t *off = map_get(grp->txn_offsets, (const char *)key, klen);
+    if (off) {
+        free(key);
+        gstr_free(&off->metadata);
+    } else {
+        off = grp_xcalloc(1, sizeof(*off));
+        off->key = key;
+        off->klen = klen;
+        off->partition = partition;
+        if (map_put(grp->txn_offsets, (const char *)off->key, off->klen, off) != 0) {
+            LOG_ERROR("group", "out of memory staging a transactional offset");
+            abort();
+        }
+    }
+    off->offset = offset;
+    off->leader_epoch = epoch;
+    off->metadata = gstr_dup(metadata.len < 0 ? proto_str_c("") : metadata);
+    off->commit_ts = commit_ts;
+    off->expire_ts = expire_ts;
+    off->seq = ++coord->offset_seq;
+}
+
+/* Kafka's validateOffsetCommit with isTransactional: non-members may commit (pre-v3 clients send none). */
+static int16_t validate_txn_commit(const group_t *grp, const group_commit_args_t *args)
+{
+    if (args->generation_id < 0 && grp->state == GROUP_EMPTY)
+        return GROUP_ERR_NONE;
+    if (args->generation_id >= 0 || args->member_id.len > 0 || args->group_instance_id.len >= 0) {
+        int16_t err = grp_validate_member(grp, args->member_id, args->group_instance_id);
+        if (err)
+            return err;
+        return args->generation_id != grp->generation ? GROUP_ERR_ILLEGAL_GENERATION : GROUP_ERR_NONE;
+    }
+    return GROUP_ERR_NONE;
+}
+
+static void store_txn_offsets(group_coordinator_t *coord, group_t *grp, const group_commit_args_t *args,
+                              int64_t producer_id, int16_t producer_epoch)
+{
+    grec_batch_t b;
+    grec_batch_init(&b);
+    for (int32_t i = 0; i < args->partitions_count; i++) {
+        group_commit_partition_t *cp = &args->partitions[i];
+        if (cp->error_code)
+            continue;
+        if (cp->metadata.len > coord->cfg.offset_metadata_max_bytes) {
+            cp->error_code = GROUP_ERR_OFFSET_METADATA_TOO_LARGE;
+            continue;
+        }
+        okey_t k;
+        okey_make(&k, cp->topic, cp->partition);
+        offset_t tmp = {
+            .key = k.p,
+            .klen = k.len,
+            .partition = cp->partition,
+            .offset = cp->offset,
+            .leader_epoch = cp->leader_epoch,
+            .metadata = {(char *)(uintptr_t)(cp->metadata.len > 0 ? cp->metadata.ptr : (const uint8_t *)""),
+                         cp->metadata.len > 0 ? cp->metadata.len : 0},
+            .commit_ts = coord->now,
+            .expire_ts = -1,
+        };
+        grec_add_offset(&b, gstr_view(grp->id), &tmp);
+        okey_done(&k);
+    }
+    int16_t err = grec_batch_append_txn(coord, grp->partition, producer_id, producer_epoch, &b);
+    grec_batch_fini(&b);
+    if (err) {
+        err = grp_store_error(err, true);
+        LOG_WARN("group", "group %s: storing transactional offsets of producer %" PRId64 " failed with error %d",
+                 gstr_c(grp->id), producer_id, err);
+        for (int32_t i = 0; i < args->partitions_count; i++)
+            if (!args->partitions[i].error_code)
+                args->partitions[i].error_code = err;
+        return;
+    }
+    for (int32_t i = 0; i < args->partitions_count; i++) {
+        const group_commit_partition_t *cp = &args->partitions[i];
+        if (!cp->error_code)
+            txn_put(coord, grp, producer_id, cp->topic, cp->partition, cp->offset, cp->leader_epoch, cp->metadata,
+                    coord->now, -1);
+    }
+}
+
+int16_t group_txn_offset_commit(group_coordinator_t *coord, const group_commit_args_t *args, int64_t producer_id,
+                                int16_t producer_epoch, int64_t now_ms)
+{
+    coord_enter(coord, now_ms);
+    int16_t err = GROUP_ERR_NONE;
+    group_t *grp = NULL;
+    bool created = false;
+    if (args->group_id.len < 0) {
+        err = GROUP_ERR_INVALID_GROUP_ID;
+    } else if (grp_partition_loading(coord, group_partition_for(coord, args->group_id))) {
+        err = GROUP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
+    } else if (!(grp = group_find(coord, args->group_id))) {
+        grp = group_create(coord, args->group_id);
+        created = true;
+    }
+    if (!err) {
+        err = validate_txn_commit(grp, args);
+        if (!err)
+            store_txn_offsets(coord, grp, args, producer_id, producer_epoch);
+    }
+    if (err) {
+        for (int32_t i = 0; i < args->partitions_count; i++)
+            if (!args->partitions[i].error_code)
+                args->partitions[i].error_code = err;
+    }
+    if (created && grp->offsets.count == 0 && txn_pending_count(grp) == 0)
+        group_destroy(coord, grp, 0);
+    coord_leave(coord);
+    return err;
+}
+
+/* Applies or drops producer_id's pending offsets in grp; returns how many it had. */
+static size_t txn_complete_group(group_coordinator_t *coord, group_t *grp, int64_t producer_id, bool commit)
+{
+    size_t pos = 0, n = 0;
+    offset_t *off;
+    while ((off = map_next(grp->txn_offsets, &pos)) != NULL) {
+        if (txn_key_pid(off) != producer_id)
+            continue;
+        n++;
+        proto_str_t topic = txn_key_topic(off);
+        if (commit) {
+            const offset_t *cur = off_get(grp, topic, off->partition);
+            /* A plain commit appended after this one is newer and stays (Kafka compares log offsets). */
+            if (!cur || cur->seq < off->seq) {
+                uint64_t seq = off->seq;
+                offset_t *now_off = off_put(coord, grp, topic, off->partition, off->offset, off->leader_epoch,
+                                            gstr_view(off->metadata), off->commit_ts, off->expire_ts);
+                now_off->seq = seq;
+            }
+        }
+        map_del(grp->txn_offsets, (const char *)off->key, off->klen);
+        off_free(off);
+    }
+    return n;
+}
+
+void group_txn_complete(group_coordinator_t *coord, int32_t partition, int64_t producer_id, bool commit,
+                        int64_t now_ms)
+{
+    coord_enter(coord, now_ms);
+    size_t pos = 0, total = 0;
+    group_t *grp;
+    while ((grp = map_next(&coord->groups, &pos)) != NULL) {
+        if (grp->partition != partition || txn_pending_count(grp) == 0)
+            continue;
+        total += txn_complete_group(coord, grp, producer_id, commit);
+        if (grp->state == GROUP_EMPTY && grp->nmembers == 0 && grp->npending == 0 && grp->offsets.count == 0 &&
+            txn_pending_count(grp) == 0 && !group_has_metadata(grp))
+            group_destroy(coord, grp, 0);
+    }
+    if (total)
+        LOG_DEBUG("group", "__consumer_offsets-%d: %zu transactional offsets of producer %" PRId64 " %s", partition,
+                  total, producer_id, commit ? "committed" : "aborted");
+    coord_leave(coord);
+}
+
+int group_coordinator_replay_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id,
+                                 proto_bytes_t key, proto_bytes_t value, int64_t now_ms)
+{
+    group_rec_key_t k;
+    int rc = group_rec_parse_key(key, &k);
+    if (rc)
+        return rc;
+    /* Only offset commits are transactional; anything else is replayed as written. */
+    if (k.kind != GROUP_REC_OFFSET || value.len < 0)
+        return group_coordinator_replay(coord, partition, key, value, now_ms);
+    group_rec_offset_t v;
+    rc = group_rec_parse_offset(value, &v);
+    if (rc)
+        return rc;
+    coord_enter(coord, now_ms);
+    group_t *grp = group_find(coord, k.group);
+    if (!grp)
+        grp = group_create(coord, k.group);
+    txn_put(coord, grp, producer_id, k.topic, k.partition, v.offset, v.leader_epoch, v.metadata, v.commit_timestamp,
+            v.expire_timestamp);
+    coord_leave(coord);
+    return 0;
+}
+
+int32_t group_txn_pending_count(const group_coordinator_t *coord, proto_str_t group_id)
+{
+    const group_t *grp = group_find(coord, group_id);
+    return grp ? (int32_t)txn_pending_count(grp) : 0;
 }

@@ -368,27 +368,53 @@ void grec_add_group_tombstone(grec_batch_t *b, proto_str_t group)
         b->err = wr.err;
 }
 
-int16_t grec_batch_append(group_coordinator_t *coord, int32_t partition, grec_batch_t *b)
+/* Views of the batch's records for an append callback; NULL on OOM. */
+static proto_record_spec_t *batch_specs(const grec_batch_t *b)
 {
-    if (b->err)
-        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
-    if (b->n == 0)
-        return GROUP_ERR_NONE;
     proto_record_spec_t *recs = calloc((size_t)b->n, sizeof(*recs));
     if (!recs)
-        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
+        return NULL;
     for (int i = 0; i < b->n; i++) {
         const grec_ent_t *e = &b->ents[i];
         recs[i].key = (proto_bytes_t){b->buf.data + e->key_off, (int32_t)e->key_len};
         recs[i].value = e->val_len < 0 ? (proto_bytes_t){NULL, -1}
                                        : (proto_bytes_t){b->buf.data + e->val_off, e->val_len};
     }
+    return recs;
+}
+
+int16_t grec_batch_append(group_coordinator_t *coord, int32_t partition, grec_batch_t *b)
+{
+    if (b->err)
+        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
+    if (b->n == 0)
+        return GROUP_ERR_NONE;
+    proto_record_spec_t *recs = batch_specs(b);
+    if (!recs)
+        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
     int16_t err = GROUP_ERR_NONE;
     if (coord->cb.append) {
         coord->in_append = true;
         err = coord->cb.append(coord->cb_arg, partition, recs, b->n, coord->now);
         coord->in_append = false;
     }
+    free(recs);
+    return err;
+}
+
+int16_t grec_batch_append_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id,
+                              int16_t producer_epoch, grec_batch_t *b)
+{
+    if (b->err || !coord->append_txn)
+        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
+    if (b->n == 0)
+        return GROUP_ERR_NONE;
+    proto_record_spec_t *recs = batch_specs(b);
+    if (!recs)
+        return GROUP_ERR_UNKNOWN_SERVER_ERROR;
+    coord->in_append = true;
+    int16_t err = coord->append_txn(coord->cb_arg, partition, producer_id, producer_epoch, recs, b->n, coord->now);
+    coord->in_append = false;
     free(recs);
     return err;
 }

@@ -21,6 +21,7 @@ void log_config_defaults(log_config_t *cfg)
     cfg->min_compaction_lag_ms = 0;
     cfg->max_compaction_lag_ms = INT64_MAX;
     cfg->cleaner_point = -1;
+    cfg->producer_id_expiration_ms = 24LL * 60 * 60 * 1000;
 }
 
 const char *log_strerror(int err)

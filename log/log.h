@@ -27,8 +27,11 @@
  * All file I/O goes through log/io.h. Errors are 0 or a negative code: a
  * negative errno, or one of the LOG_E* codes below.
  *
- * Compaction (log/compact.c) runs in three steps like a flush, below. Not yet
- * here: producer state snapshots, leader-epoch checkpoints.
+ * Compaction (log/compact.c) runs in three steps like a flush, below.
+ * Producer state (log/producer_state.h) makes idempotent appends exactly-once
+ * and tracks transactions: log_partition_append_checked, the last stable
+ * offset and the aborted-transaction index, below. Not yet here:
+ * leader-epoch checkpoints.
  */
 #ifndef EDDY_LOG_LOG_H
 #define EDDY_LOG_LOG_H
@@ -43,7 +46,11 @@
 #define LOG_ERRNO_MAP(X)                                                                                               \
     X(LOG_EOUT_OF_RANGE, -9001, "offset outside the log's [start, end] range")                                         \
     X(LOG_ECORRUPT, -9002, "log data on disk failed a consistency check")                                              \
-    X(LOG_ETOOLARGE, -9003, "batch cannot be stored (offset span or size out of range)")
+    X(LOG_ETOOLARGE, -9003, "batch cannot be stored (offset span or size out of range)")                               \
+    X(LOG_EOUT_OF_ORDER_SEQUENCE, -9004, "producer sequence number out of order")                                      \
+    X(LOG_EINVALID_PRODUCER_EPOCH, -9005, "producer epoch older than the partition has seen")                          \
+    X(LOG_EINVALID_TXN_STATE, -9006, "non-transactional batch from a producer with an open transaction")               \
+    X(LOG_ECOORDINATOR_FENCED, -9007, "transaction marker from an older coordinator epoch")
 
 enum {
 #define LOG_ERRNO_ENUM(name, value, text) name = value,
@@ -93,6 +100,11 @@ typedef struct log_config_s {
      * offset not yet cleaned); -1 = unknown, everything counts as dirty.
      */
     int64_t cleaner_point;
+    /*
+     * producer.id.expiration.ms: log_partition_expire_producers drops the
+     * state of producers idle this long (and without an open transaction).
+     */
+    int64_t producer_id_expiration_ms;
 } log_config_t;
 
 /*
@@ -101,6 +113,7 @@ typedef struct log_config_s {
  * log.retention.* values), recovery point and log start offset unknown, no
  * clean shutdown: open scans everything. Not compacted; when it is, Kafka's
  * defaults: delete.retention.ms 1 day, dirty ratio 0.5, lags 0 and unlimited.
+ * Producer ids expire after 1 day (86400000 ms).
  */
 void log_config_defaults(log_config_t *cfg);
 
@@ -129,6 +142,106 @@ int log_partition_remove(log_partition_t *p);
  */
 int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
                          int64_t *base_offset_out);
+
+/*
+ * Idempotence and transactions. Both appends keep the partition's producer
+ * state: per producer id (batches with producer_id -1 are not tracked) its
+ * epoch and its last 5 batches' sequence and offset ranges, and its open
+ * transaction. Kafka's rules (PROTOCOL.md §2.4), checked before writing:
+ *
+ *   same epoch, (base_sequence, last sequence) equal to a retained batch
+ *       -> duplicate: nothing is written, 0 is returned with res->duplicate
+ *          set and the ORIGINAL batch's offsets (and max timestamp);
+ *   epoch < the producer's           -> LOG_EINVALID_PRODUCER_EPOCH;
+ *   same epoch, base_sequence != last sequence + 1 (INT32_MAX wraps to 0)
+ *                                    -> LOG_EOUT_OF_ORDER_SEQUENCE;
+ *   higher epoch, base_sequence != 0 -> LOG_EOUT_OF_ORDER_SEQUENCE (unless
+ *                                       the known epoch is -1);
+ *   unknown (or expired) producer    -> any sequence is accepted;
+ *   a non-transactional batch while the producer's transaction is open
+ *                                    -> LOG_EINVALID_TXN_STATE.
+ *
+ * A control batch (attributes 0x20, written by the broker: transaction
+ * markers, PROTOCOL.md §2.5) is checked for its epoch (lower:
+ * LOG_EINVALID_PRODUCER_EPOCH) and coordinator epoch (lower than the last
+ * marker's: LOG_ECOORDINATOR_FENCED); a COMMIT or ABORT ends the producer's
+ * transaction, and an ABORT adds {producer, first offset, marker offset} to
+ * the aborted-transaction index of the segment the marker lands in. A
+ * control batch whose record does not parse is -EINVAL (nothing written).
+ *
+ * log_partition_append checks nothing (as before producer state existed,
+ * and as Kafka appends replicated data): every batch is written and then
+ * recorded in the producer state, so that the state always matches the log.
+ * The broker's produce path must move to log_partition_append_checked; the
+ * broker's own records (offsets, markers it already decided on) may stay on
+ * log_partition_append.
+ */
+typedef struct log_append_result_s {
+    int64_t base_offset;     /* where the batch is (the original batch's, for a duplicate) */
+    int64_t last_offset;     /* its last offset */
+    int64_t log_append_time; /* max timestamp when the batch has the LogAppendTime bit, else -1 */
+    int duplicate;           /* 1: not written, an exact retry of a stored batch */
+} log_append_result_t;
+
+int log_partition_append_checked(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
+                                 log_append_result_t *res);
+
+/*
+ * Drops the state of producers idle for cfg.producer_id_expiration_ms at
+ * now_ms (the broker calls it periodically, Kafka:
+ * producer.id.expiration.check.interval.ms, 10 min). A producer with an open
+ * transaction never expires. Activity is the wall clock (cfg clock) of its
+ * last append, or its last batch's max timestamp for state rebuilt from the
+ * log. Returns how many expired.
+ */
+size_t log_partition_expire_producers(log_partition_t *p, int64_t now_ms);
+
+/* What the partition knows of one producer (tests, tools, DescribeProducers). */
+typedef struct log_producer_info_s {
+    int16_t producer_epoch;
+    int32_t last_sequence;     /* -1 when no batch is retained */
+    int64_t last_offset;       /* of its last retained batch, -1 when none */
+    int64_t last_timestamp;    /* activity time used for expiry */
+    int32_t coordinator_epoch; /* -1 when no marker was seen */
+    int64_t txn_first_offset;  /* first offset of its open transaction, -1 when none */
+    int batches;               /* retained batches (at most 5) */
+} log_producer_info_t;
+
+/* 1 with *out when the producer is known, 0 when not. */
+int log_partition_producer(const log_partition_t *p, int64_t producer_id, log_producer_info_t *out);
+size_t log_partition_producer_count(const log_partition_t *p);
+
+/*
+ * The last stable offset: the smallest first offset of an open transaction,
+ * or the high watermark (the log end offset on one broker) when none is
+ * open; never below the log start offset. read_committed fetches read below
+ * it; ListOffsets latest answers it under read_committed.
+ */
+int64_t log_partition_last_stable_offset(const log_partition_t *p);
+
+/* An aborted transaction, as the `.txnindex` stores it. */
+typedef struct log_aborted_txn_s {
+    int64_t producer_id;
+    int64_t first_offset;
+    int64_t last_offset;        /* the ABORT marker's offset */
+    int64_t last_stable_offset; /* the partition's LSO right after the abort */
+} log_aborted_txn_t;
+
+/*
+ * The aborted transactions a read_committed fetch from fetch_offset up to
+ * upper_bound_offset (exclusive; the LSO or the end of the data returned)
+ * must report: those with last_offset >= fetch_offset and first_offset <
+ * upper_bound_offset, in marker order (Kafka's collectAbortedTxns). *out is
+ * malloc'd (free it; NULL when *count is 0). 0 or -ENOMEM.
+ */
+int log_partition_aborted_txns(log_partition_t *p, int64_t fetch_offset, int64_t upper_bound_offset,
+                               log_aborted_txn_t **out, size_t *count);
+
+/*
+ * Writes a producer-state snapshot `<log end offset>.snapshot` now (open,
+ * roll and close do it themselves; for tools and tests). sync fsyncs it.
+ */
+int log_partition_snapshot_producers(log_partition_t *p, int sync);
 
 /*
  * Applies changed topic config (segment, index, roll and retention fields; the
@@ -243,7 +356,7 @@ typedef struct log_flush_job_s {
     size_t count;         /* segments captured */
     log_segment_t **segs; /* references held until complete */
     uint64_t *gens;       /* each segment's write generation at prepare */
-    int *fds;             /* 3 per segment: .log, .index, .timeindex */
+    int *fds;             /* 4 per segment: .log, .index, .timeindex, .txnindex */
     char *dir;            /* fsync this directory too when non-NULL */
     uint64_t dir_gen;     /* the directory's generation at prepare */
 } log_flush_job_t;

@@ -17,6 +17,12 @@
 
 /* Removing a partition recurses at most this deep (Kafka's have no subdirectories). */
 #define REMOVE_MAX_DEPTH 4
+/* Descriptors a flush job fsyncs per segment: .log, .index, .timeindex, .txnindex. */
+#define FLUSH_FDS 4
+/* Producer-state snapshots kept (the newest ones); older ones are deleted. */
+#define SNAPSHOTS_KEPT 3
+/* A control batch bigger than this is not a transaction marker we wrote. */
+#define MARKER_MAX_BYTES 65536
 
 static int64_t now_ms(const log_config_t *cfg)
 {
@@ -152,6 +158,8 @@ static void partition_free(log_partition_t *p)
 {
     for (size_t i = 0; i < p->nsegs; i++)
         log_segment_unref(p->segs[i]);
+    log_pstate_fini(&p->pstate);
+    buf_fini(&p->scratch);
     free(p->segs);
     free(p->dir);
     free(p);
@@ -232,6 +240,264 @@ static size_t base_index_for(const int64_t *bases, size_t count, int64_t offset)
     return i;
 }
 
+/* ---- producer state: snapshots and rebuild ---- */
+
+/*
+ * Deletes snapshots a restart can no longer use: beyond the SNAPSHOTS_KEPT
+ * newest, and those below the first segment (the batches between them and
+ * the log are gone, so they would need a scan that cannot happen). The
+ * newest is always kept: it holds producers whose batches retention removed,
+ * which Kafka keeps until they expire.
+ */
+static void snapshots_prune(log_partition_t *p)
+{
+    int64_t *offs;
+    size_t n;
+    if (log_pstate_list_snapshots(p->dir, &offs, &n) < 0)
+        return;
+    for (size_t i = 0; i + 1 < n; i++) {
+        if (i + SNAPSHOTS_KEPT < n || offs[i] < p->segs[0]->base_offset) {
+            int rc = log_pstate_remove_snapshot(p->dir, offs[i]);
+            if (rc < 0)
+                LOG_WARN(SUBSYS, "%s: cannot delete snapshot %" PRId64 ": %s", p->dir, offs[i], log_strerror(rc));
+        }
+    }
+    free(offs);
+}
+
+/* Writes `<end offset>.snapshot`; a failure only costs a longer scan at the next open. */
+static int snapshot_take(log_partition_t *p, int sync)
+{
+    int rc = log_pstate_write_snapshot(p->dir, p->end_offset, &p->pstate, sync);
+    if (rc == 0 && sync)
+        rc = log_io_fsync_dir(p->dir);
+    if (rc < 0) {
+        LOG_WARN(SUBSYS, "%s: producer state snapshot at %" PRId64 " not written: %s", p->dir, p->end_offset,
+                 log_strerror(rc));
+        return rc;
+    }
+    p->dir_gen++;
+    snapshots_prune(p);
+    return 0;
+}
+
+/*
+ * A txnindex entry could not be written: the entry stays in memory (queries
+ * stay right), and the file is unlinked so that the next open finds it
+ * missing and rebuilds it rather than trusting a file that lacks it.
+ */
+static void txn_index_failed(log_partition_t *p, log_segment_t *seg, int err)
+{
+    char path[PATH_MAX];
+    LOG_ERROR(SUBSYS, "%s.txnindex: cannot record an aborted transaction (%s); rebuilt at the next open", seg->path,
+              log_strerror(err));
+    seg->txi.stale = 1;
+    if (log_segment_path(path, sizeof path, seg->path, ".txnindex") == 0)
+        (void)log_io_unlink(path);
+    p->dir_gen++;
+}
+
+/*
+ * Applies one stored batch to the producer state; an ABORT that ends a
+ * transaction goes to seg's txnindex (memory only when to_file is 0: a
+ * rebuild stores the whole index afterwards). raw holds the whole batch for a
+ * control batch (NULL when not read). active_ms is the activity time.
+ */
+static int pstate_apply(log_partition_t *p, log_segment_t *seg, const proto_batch_header_t *hdr, const log_marker_t *m,
+                        int64_t active_ms, int to_file)
+{
+    log_completed_txn_t done;
+    int created;
+    if (hdr->producer_id < 0)
+        return 0;
+    int rc = log_pstate_reserve(&p->pstate, hdr->producer_id, &created);
+    if (rc < 0)
+        return rc;
+    if (log_pstate_update(&p->pstate, hdr, m, active_ms, &done) != 1 || !done.aborted)
+        return 0;
+    /* Kafka's LSO after the abort: the first open transaction left, else the offset after the marker. */
+    int64_t lso = log_pstate_first_unstable(&p->pstate);
+    log_aborted_txn_t txn = {done.producer_id, done.first_offset, done.last_offset,
+                             lso >= 0 ? lso : done.last_offset + 1};
+    if (!to_file || seg->txi.stale) {
+        rc = log_txn_index_push(&seg->txi, &txn);
+    } else {
+        rc = log_txn_index_append(&seg->txi, &txn);
+        if (rc < 0 && rc != -ENOMEM && rc != -EINVAL) {
+            txn_index_failed(p, seg, rc);
+            rc = log_txn_index_push(&seg->txi, &txn);
+        }
+    }
+    if (rc < 0)
+        LOG_WARN(SUBSYS, "%s: aborted transaction of producer %" PRId64 " at %" PRId64 " not indexed: %s", p->dir,
+                 txn.producer_id, txn.last_offset, log_strerror(rc));
+    return rc == -ENOMEM ? rc : 0;
+}
+
+/* Reads the marker of the control batch at pos (hdr its header); 1, 0 (none) or an error. */
+static int read_marker(log_partition_t *p, const log_segment_t *seg, int64_t pos, const proto_batch_header_t *hdr,
+                       uint8_t *raw, log_marker_t *m)
+{
+    size_t total = proto_batch_total_size(hdr);
+    if (total > MARKER_MAX_BYTES)
+        return 0;
+    ssize_t n = log_io_pread(seg->fd, raw, total, pos);
+    if (n < 0)
+        return (int)n;
+    if ((size_t)n != total)
+        return 0;
+    int rc = log_marker_parse(raw, total, hdr, &p->scratch, m);
+    return rc < 0 ? 0 : rc;
+}
+
+/*
+ * Replays the batch headers from offset `from` (a batch boundary) to the log
+ * end into the producer state, rebuilding the txnindex of every segment
+ * touched: entries below `from` are kept, the rest come from the scan.
+ * Rewrites an index file only when it changed.
+ */
+static int pstate_scan(log_partition_t *p, int64_t from, int64_t now)
+{
+    log_scan_t *sc = malloc(sizeof *sc);
+    uint8_t *raw = malloc(MARKER_MAX_BYTES);
+    log_aborted_txn_t *old = NULL;
+    int rc = 0;
+    if (sc == NULL || raw == NULL) {
+        rc = -ENOMEM;
+        goto out;
+    }
+    for (size_t i = log_partition_segment_for(p, from); i < p->nsegs && rc == 0; i++) {
+        log_segment_t *seg = p->segs[i];
+        proto_batch_header_t hdr;
+        int64_t pos, start = 0;
+        size_t old_count = seg->txi.count;
+        int was_stale = seg->txi.stale;
+        free(old);
+        old = old_count > 0 ? malloc(old_count * sizeof *old) : NULL;
+        if (old_count > 0 && old == NULL) {
+            rc = -ENOMEM;
+            break;
+        }
+        if (old_count > 0)
+            memcpy(old, seg->txi.entries, old_count * sizeof *old);
+        while (seg->txi.count > 0 && seg->txi.entries[seg->txi.count - 1].last_offset >= from)
+            seg->txi.count--;
+        if (from > seg->base_offset)
+            start = log_offset_index_lookup(&seg->oidx, from, NULL);
+        log_scan_init(sc, seg->fd, start, seg->size);
+        for (;;) {
+            rc = log_scan_next(sc, &hdr, &pos);
+            if (rc <= 0)
+                break;
+            if (hdr.base_offset < from || hdr.producer_id < 0)
+                continue;
+            log_marker_t m;
+            int has_marker = 0;
+            if (hdr.attributes & PROTO_BATCH_CONTROL) {
+                rc = read_marker(p, seg, pos, &hdr, raw, &m);
+                if (rc < 0)
+                    break;
+                has_marker = rc;
+            }
+            rc =
+                pstate_apply(p, seg, &hdr, has_marker ? &m : NULL, hdr.max_timestamp >= 0 ? hdr.max_timestamp : now, 0);
+            if (rc < 0)
+                break;
+        }
+        if (rc == LOG_ECORRUPT) {
+            /* Recovery checked the log already; trust what was read and go on. */
+            LOG_WARN(SUBSYS, "%s.log: bad batch at position %" PRId64 " while rebuilding producer state", seg->path,
+                     sc->pos);
+            rc = 0;
+        }
+        if (rc < 0)
+            break;
+        if (was_stale || seg->txi.count != old_count ||
+            (old_count > 0 && memcmp(old, seg->txi.entries, old_count * sizeof *old) != 0)) {
+            int src = log_txn_index_store(&seg->txi);
+            if (src < 0) {
+                LOG_WARN(SUBSYS, "%s.txnindex: cannot rewrite: %s", seg->path, log_strerror(src));
+                txn_index_failed(p, seg, src);
+            } else {
+                log_segment_touch(seg);
+            }
+        }
+    }
+out:
+    free(old);
+    free(sc);
+    free(raw);
+    return rc;
+}
+
+/*
+ * Open: the latest valid snapshot at or below what may be trusted (the log
+ * end after a clean stop, else the recovery point: later data was scanned
+ * and may have been cut, and its txnindex entries may be missing; and never
+ * past a segment whose txnindex is stale), then a scan of the headers from
+ * there to the end. Snapshots past the end describe data that is gone and
+ * are deleted; corrupt ones are deleted and an older one tried. Without a
+ * usable snapshot the scan starts at the first segment.
+ */
+static int load_producer_state(log_partition_t *p, int64_t now)
+{
+    int64_t first_base = p->segs[0]->base_offset;
+    int64_t limit = p->cfg.clean_shutdown ? p->end_offset : p->recovery_point;
+    int64_t *offs = NULL, from = -1;
+    size_t n = 0;
+    for (size_t i = 0; i < p->nsegs; i++) {
+        if (p->segs[i]->txi.stale) {
+            if (p->segs[i]->base_offset < limit)
+                limit = p->segs[i]->base_offset;
+            break;
+        }
+    }
+    int rc = log_pstate_list_snapshots(p->dir, &offs, &n);
+    if (rc < 0)
+        return rc;
+    for (size_t k = n; k-- > 0;) {
+        if (offs[k] > p->end_offset) {
+            LOG_WARN(SUBSYS, "%s: deleting producer snapshot %" PRId64 " past the log end %" PRId64, p->dir, offs[k],
+                     p->end_offset);
+            (void)log_pstate_remove_snapshot(p->dir, offs[k]);
+            continue;
+        }
+        if (from >= 0 || offs[k] > limit || offs[k] < first_base)
+            continue;
+        rc = log_pstate_load_snapshot(p->dir, offs[k], &p->pstate);
+        if (rc == 0) {
+            from = offs[k];
+        } else if (rc == LOG_ECORRUPT) {
+            LOG_WARN(SUBSYS, "%s: producer snapshot %" PRId64 " is corrupt, deleting it", p->dir, offs[k]);
+            (void)log_pstate_remove_snapshot(p->dir, offs[k]);
+        } else {
+            free(offs);
+            return rc;
+        }
+    }
+    free(offs);
+    if (from < 0) {
+        log_pstate_clear(&p->pstate);
+        from = first_base;
+    }
+    if (from < p->end_offset || p->segs[p->nsegs - 1]->txi.stale) {
+        rc = pstate_scan(p, from, now);
+        if (rc < 0)
+            return rc;
+    }
+    for (size_t i = 0; i < p->nsegs; i++) {
+        /* Below the scan and stale: only possible when nothing could be scanned; say so. */
+        if (p->segs[i]->txi.stale)
+            LOG_WARN(SUBSYS, "%s.txnindex: could not be rebuilt", p->segs[i]->path);
+    }
+    if (from < p->end_offset) {
+        LOG_INFO(SUBSYS, "%s: producer state rebuilt from offset %" PRId64 " to %" PRId64 ", %zu producer(s)", p->dir,
+                 from, p->end_offset, log_pstate_count(&p->pstate));
+        (void)snapshot_take(p, 0);
+    }
+    return 0;
+}
+
 int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t **out)
 {
     base_list_t bl = {.dir = dir};
@@ -252,6 +518,8 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     p = calloc(1, sizeof *p);
     if (p == NULL)
         return -ENOMEM;
+    log_pstate_init(&p->pstate);
+    buf_init(&p->scratch);
     p->dir = strdup(dir);
     if (p->dir == NULL) {
         free(p);
@@ -338,6 +606,9 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     p->cleaner_point = cfg->cleaner_point;
     if (p->cleaner_point < p->start_offset || p->cleaner_point > p->end_offset)
         p->cleaner_point = p->start_offset;
+    rc = load_producer_state(p, now);
+    if (rc < 0)
+        goto fail;
     free(bl.bases);
     LOG_DEBUG(SUBSYS, "%s: opened, %zu segment(s), offsets [%" PRId64 ", %" PRId64 "), recovery point %" PRId64, dir,
               p->nsegs, p->start_offset, p->end_offset, p->recovery_point);
@@ -358,6 +629,9 @@ void log_partition_close(log_partition_t *p)
         rc = log_partition_flush(p);
     if (rc < 0)
         LOG_WARN(SUBSYS, "%s: flush on close failed: %s", p->dir, log_strerror(rc));
+    /* After the flush, so the snapshot never claims data that is not on disk;
+     * a clean open then loads it and scans nothing. */
+    snapshot_take(p, 1);
     partition_free(p);
 }
 
@@ -451,12 +725,37 @@ static int roll(log_partition_t *p)
     p->segs[p->nsegs++] = seg;
     p->dir_gen++;
     LOG_DEBUG(SUBSYS, "%s: rolled segment %" PRId64, p->dir, seg->base_offset);
+    /* Kafka's rule: a snapshot at every new segment's base bounds the scan a
+     * restart needs. Not fsynced here (the loop thread): a lost or torn one
+     * fails its CRC and an older one or a scan takes over. */
+    snapshot_take(p, 0);
     return 0;
 }
 
-int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int64_t *base_offset_out)
+/* The original batch's answer for a duplicate (Kafka answers its offsets and, for LogAppendTime, its time). */
+static void result_from_dup(log_append_result_t *res, const proto_batch_header_t *hdr, const log_pstate_batch_t *dup)
+{
+    res->base_offset = dup->first_offset;
+    res->last_offset = dup->last_offset;
+    res->log_append_time = (hdr->attributes & PROTO_BATCH_LOG_APPEND_TIME) ? dup->max_timestamp : -1;
+    res->duplicate = 1;
+}
+
+/*
+ * Both appends. With check set, the producer rules decide first (duplicate,
+ * out of order, fenced); without, the batch is written and only recorded,
+ * like Kafka's appends of replicated data.
+ */
+static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int check,
+                        log_append_result_t *res)
 {
     proto_batch_header_t hdr;
+    log_marker_t marker;
+    int has_marker = 0, created = 0, rc;
+    if (res == NULL)
+        return -EINVAL;
+    res->base_offset = res->last_offset = res->log_append_time = -1;
+    res->duplicate = 0;
     if (batch == NULL || len < PROTO_BATCH_HEADER_SIZE)
         return -EINVAL;
     if (proto_batch_header_parse(batch, len, &hdr) != 0 || proto_batch_total_size(&hdr) != len ||
@@ -466,25 +765,133 @@ int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t
         return LOG_ETOOLARGE;
     if (len > INT32_MAX)
         return LOG_ETOOLARGE;
-    hdr.base_offset = p->end_offset;
-    hdr.partition_leader_epoch = leader_epoch;
-    if (should_roll(p, p->segs[p->nsegs - 1], &hdr, len)) {
-        int rc = roll(p);
+    if (hdr.producer_id >= 0) {
+        rc = 0;
+        if (hdr.attributes & PROTO_BATCH_CONTROL) {
+            rc = log_marker_parse(batch, len, &hdr, &p->scratch, &marker);
+            if (rc < 0 && check)
+                return -EINVAL; /* markers come from the broker itself: a bad one is a bug there */
+            has_marker = rc == 1;
+            rc = check ? log_pstate_check_marker(&p->pstate, &hdr, has_marker ? &marker : NULL) : 0;
+        } else if (check) {
+            log_pstate_batch_t dup;
+            rc = log_pstate_check_data(&p->pstate, &hdr, &dup);
+            if (rc == 1) {
+                result_from_dup(res, &hdr, &dup);
+                return 0;
+            }
+        }
+        if (rc < 0)
+            return rc;
+        /* Allocate before writing, so that recording the batch afterwards cannot fail. */
+        rc = log_pstate_reserve(&p->pstate, hdr.producer_id, &created);
         if (rc < 0)
             return rc;
     }
-    proto_batch_set_base_offset(batch, hdr.base_offset);
-    proto_batch_set_leader_epoch(batch, leader_epoch);
-    int rc = log_segment_append(p->segs[p->nsegs - 1], batch, len, &hdr, p->cfg.index_interval_bytes);
+    hdr.base_offset = p->end_offset;
+    hdr.partition_leader_epoch = leader_epoch;
+    rc = 0;
+    if (should_roll(p, p->segs[p->nsegs - 1], &hdr, len))
+        rc = roll(p);
+    if (rc == 0) {
+        proto_batch_set_base_offset(batch, hdr.base_offset);
+        proto_batch_set_leader_epoch(batch, leader_epoch);
+        rc = log_segment_append(p->segs[p->nsegs - 1], batch, len, &hdr, p->cfg.index_interval_bytes);
+        if (rc < 0)
+            LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset, log_strerror(rc));
+    }
     if (rc < 0) {
-        LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset, log_strerror(rc));
+        if (created)
+            log_pstate_remove(&p->pstate, hdr.producer_id);
         return rc;
     }
     p->end_offset = proto_batch_last_offset(&hdr) + 1;
     update_max_timestamp(p, hdr.max_timestamp, proto_batch_last_offset(&hdr));
-    if (base_offset_out != NULL)
-        *base_offset_out = hdr.base_offset;
+    /* Only -ENOMEM can come back, from a txnindex entry; the batch is stored and stays. */
+    (void)pstate_apply(p, p->segs[p->nsegs - 1], &hdr, has_marker ? &marker : NULL, now_ms(&p->cfg), 1);
+    res->base_offset = hdr.base_offset;
+    res->last_offset = proto_batch_last_offset(&hdr);
+    res->log_append_time = (hdr.attributes & PROTO_BATCH_LOG_APPEND_TIME) ? hdr.max_timestamp : -1;
     return 0;
+}
+
+int log_partition_append_checked(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
+                                 log_append_result_t *res)
+{
+    return append_batch(p, batch, len, leader_epoch, 1, res);
+}
+
+int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int64_t *base_offset_out)
+{
+    log_append_result_t res;
+    int rc = append_batch(p, batch, len, leader_epoch, 0, &res);
+    if (rc == 0 && base_offset_out != NULL)
+        *base_offset_out = res.base_offset;
+    return rc;
+}
+
+size_t log_partition_expire_producers(log_partition_t *p, int64_t now)
+{
+    size_t n = log_pstate_expire(&p->pstate, now, p->cfg.producer_id_expiration_ms);
+    if (n > 0)
+        LOG_DEBUG(SUBSYS, "%s: %zu idle producer(s) expired", p->dir, n);
+    return n;
+}
+
+int log_partition_producer(const log_partition_t *p, int64_t producer_id, log_producer_info_t *out)
+{
+    const log_producer_t *e = log_pstate_get(&p->pstate, producer_id);
+    if (e == NULL)
+        return 0;
+    out->producer_epoch = e->epoch;
+    out->last_sequence = e->nbatches > 0 ? e->batches[e->nbatches - 1].last_seq : -1;
+    out->last_offset = e->nbatches > 0 ? e->batches[e->nbatches - 1].last_offset : -1;
+    out->last_timestamp = e->last_timestamp;
+    out->coordinator_epoch = e->coordinator_epoch;
+    out->txn_first_offset = e->txn_first_offset;
+    out->batches = e->nbatches;
+    return 1;
+}
+
+size_t log_partition_producer_count(const log_partition_t *p)
+{
+    return log_pstate_count(&p->pstate);
+}
+
+int64_t log_partition_last_stable_offset(const log_partition_t *p)
+{
+    int64_t first = log_pstate_first_unstable(&p->pstate);
+    if (first < 0 || first > p->end_offset)
+        return p->end_offset;
+    /* Kafka never lets the first unstable offset fall below the log start. */
+    return first < p->start_offset ? p->start_offset : first;
+}
+
+int log_partition_aborted_txns(log_partition_t *p, int64_t fetch_offset, int64_t upper_bound_offset,
+                               log_aborted_txn_t **out, size_t *count)
+{
+    size_t cap = 0;
+    *out = NULL;
+    *count = 0;
+    /* A transaction's entry sits with its marker, whose offset is its last:
+     * segments before the one holding fetch_offset cannot have a match. */
+    for (size_t i = log_partition_segment_for(p, fetch_offset); i < p->nsegs; i++) {
+        int rc = log_txn_index_collect(&p->segs[i]->txi, fetch_offset, upper_bound_offset, out, count, &cap);
+        if (rc < 0) {
+            free(*out);
+            *out = NULL;
+            *count = 0;
+            return rc;
+        }
+        if (rc == 1)
+            break;
+    }
+    return 0;
+}
+
+int log_partition_snapshot_producers(log_partition_t *p, int sync)
+{
+    return snapshot_take(p, sync);
 }
 
 int64_t log_partition_start_offset(const log_partition_t *p)
@@ -540,6 +947,7 @@ int log_partition_delete_records(log_partition_t *p, int64_t offset, int64_t *lo
                  offset);
         p->start_offset = offset;
         drop_oldest(p, below_start(p), "below the log start offset (DeleteRecords)", NULL);
+        snapshots_prune(p);
     }
     if (low_watermark_out != NULL)
         *low_watermark_out = p->start_offset;
@@ -601,6 +1009,8 @@ int log_partition_retention(log_partition_t *p, int64_t now, log_retention_resul
         }
     }
     drop_oldest(p, below_start(p), "below the log start offset", out);
+    if (out->segments_deleted > 0)
+        snapshots_prune(p);
     out->start_offset = p->start_offset;
     return rc;
 }
@@ -615,7 +1025,7 @@ int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
     if (n > 0) {
         job->segs = calloc(n, sizeof *job->segs);
         job->gens = calloc(n, sizeof *job->gens);
-        job->fds = calloc(n * 3, sizeof *job->fds);
+        job->fds = calloc(n * FLUSH_FDS, sizeof *job->fds);
         if (job->segs == NULL || job->gens == NULL || job->fds == NULL)
             goto nomem;
         for (size_t i = 0; i < p->nsegs; i++) {
@@ -625,9 +1035,10 @@ int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
             log_segment_ref(seg);
             job->segs[c] = seg;
             job->gens[c] = seg->gen;
-            job->fds[3 * c] = seg->fd;
-            job->fds[3 * c + 1] = seg->oidx.fd;
-            job->fds[3 * c + 2] = seg->tidx.fd;
+            job->fds[FLUSH_FDS * c] = seg->fd;
+            job->fds[FLUSH_FDS * c + 1] = seg->oidx.fd;
+            job->fds[FLUSH_FDS * c + 2] = seg->tidx.fd;
+            job->fds[FLUSH_FDS * c + 3] = seg->txi.fd;
             c++;
         }
         job->count = c;
@@ -646,7 +1057,7 @@ nomem:
 
 int log_flush_job_run(log_flush_job_t *job)
 {
-    for (size_t i = 0; i < job->count * 3; i++) {
+    for (size_t i = 0; i < job->count * FLUSH_FDS; i++) {
         if (job->fds[i] < 0)
             continue;
         int rc = log_io_fsync(job->fds[i]);

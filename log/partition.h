@@ -1,8 +1,10 @@
 /*
  * log/partition (internal): the state behind log_partition_t, shared by
  * partition.c (open, close, append, roll, flush, remove), read.c (reads and
- * offset-for-time) and compact.c (compaction jobs). The segment array is sorted by base offset and never
- * empty; the last segment is the active one, the only one appended to.
+ * offset-for-time) and compact.c (compaction jobs); partition.c also keeps
+ * the producer state, its snapshots and the aborted-transaction indexes.
+ * The segment array is sorted by base offset and never empty; the last
+ * segment is the active one, the only one appended to.
  * Nothing outside log/ includes this header.
  */
 #ifndef EDDY_LOG_PARTITION_H
@@ -11,7 +13,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/buf.h"
 #include "log/log.h"
+#include "log/producer_state.h"
 #include "log/segment.h"
 
 struct log_partition_s {
@@ -30,6 +34,8 @@ struct log_partition_s {
     uint64_t dir_synced_gen; /* dir_gen covered by the last directory fsync */
     int64_t cleaner_point;   /* compaction: offsets below were cleaned (log/compact.c) */
     int compacting;          /* a compaction job is between prepare and complete */
+    log_pstate_t pstate;     /* producers, open transactions (log/producer_state.h) */
+    buf_t scratch;           /* decompressing a transaction marker */
 };
 
 /* Index of the segment with the largest base offset <= offset (0 if none is). */

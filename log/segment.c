@@ -60,6 +60,7 @@ static int segment_alloc(const char *dir, int64_t base_offset, const log_config_
     seg->fd = -1;
     log_offset_index_init(&seg->oidx, -1, base_offset, cfg->index_max_bytes);
     log_time_index_init(&seg->tidx, -1, base_offset, cfg->index_max_bytes);
+    log_txn_index_init(&seg->txi, -1, base_offset);
     seg->max_timestamp = -1;
     seg->max_timestamp_offset = -1;
     seg->rolling_ts = -1;
@@ -68,7 +69,7 @@ static int segment_alloc(const char *dir, int64_t base_offset, const log_config_
     return 0;
 }
 
-static const char *const segment_suffixes[] = {".log", ".index", ".timeindex"};
+static const char *const segment_suffixes[] = {".log", ".index", ".timeindex", ".txnindex"};
 #define DELETED_SUFFIX ".deleted"
 
 static void segment_free(log_segment_t *seg)
@@ -79,6 +80,7 @@ static void segment_free(log_segment_t *seg)
         (void)log_io_close(seg->fd);
     log_offset_index_fini(&seg->oidx);
     log_time_index_fini(&seg->tidx);
+    log_txn_index_fini(&seg->txi);
     if (seg->deleted) {
         for (size_t i = 0; i < sizeof segment_suffixes / sizeof segment_suffixes[0]; i++) {
             char path[PATH_MAX];
@@ -111,12 +113,17 @@ int log_segment_create(const char *dir, int64_t base_offset, const log_config_t 
     if (rc >= 0) {
         seg->oidx.fd = rc;
         rc = open_suffix(seg, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
-        if (rc >= 0)
+        if (rc >= 0) {
             seg->tidx.fd = rc;
+            rc = open_suffix(seg, ".txnindex", O_RDWR | O_CREAT | O_TRUNC);
+            if (rc >= 0)
+                seg->txi.fd = rc;
+        }
     }
     if (rc < 0) {
         (void)unlink_suffix(seg, ".log");
         (void)unlink_suffix(seg, ".index");
+        (void)unlink_suffix(seg, ".timeindex");
         segment_free(seg);
         return rc;
     }
@@ -256,6 +263,21 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
     if (rc < 0)
         goto fail;
     seg->tidx.fd = rc;
+    /* A lost .txnindex needs no log recovery, only a rebuild by the partition. */
+    int txn_missing = 0;
+    rc = open_index(seg, ".txnindex", &txn_missing);
+    if (rc < 0)
+        goto fail;
+    seg->txi.fd = rc;
+    if (txn_missing) {
+        seg->txi.stale = 1;
+    } else {
+        rc = log_txn_index_load(&seg->txi, next_offset);
+        if (rc == LOG_ECORRUPT)
+            LOG_WARN(SUBSYS, "%s.txnindex: fails its checks, to be rebuilt", seg->path);
+        else if (rc < 0)
+            goto fail;
+    }
     need_recover = missing || full_scan;
     if (missing)
         LOG_WARN(SUBSYS, "%s: index file missing, rebuilding", seg->path);
@@ -291,6 +313,10 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         }
         seg->next_offset = next_offset;
     }
+    /* Markers past the end (cut, or the active segment's torn tail) are gone. */
+    rc = log_txn_index_truncate(&seg->txi, seg->next_offset);
+    if (rc < 0)
+        goto fail;
     if (next_offset < 0) {
         rc = load_rolling_ts(seg);
         if (rc < 0)
@@ -408,6 +434,8 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_
             *cut_bytes = file_size - valid;
     }
     rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
+    if (rc == 0 && seg->txi.fd >= 0)
+        rc = log_txn_index_truncate(&seg->txi, next);
     if (rc == 0)
         rc = log_offset_index_store(&seg->oidx);
     if (rc == 0)
@@ -493,6 +521,8 @@ int log_segment_sync(log_segment_t *seg)
         rc = log_io_fsync(seg->oidx.fd);
     if (rc == 0)
         rc = log_io_fsync(seg->tidx.fd);
+    if (rc == 0 && seg->txi.fd >= 0)
+        rc = log_io_fsync(seg->txi.fd);
     if (rc == 0)
         seg->synced_gen = seg->gen;
     return rc;
@@ -503,7 +533,8 @@ int log_segment_unlink(log_segment_t *seg)
     int rc = unlink_suffix(seg, ".log");
     int rc2 = unlink_suffix(seg, ".index");
     int rc3 = unlink_suffix(seg, ".timeindex");
-    return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3;
+    int rc4 = unlink_suffix(seg, ".txnindex");
+    return rc < 0 ? rc : rc2 < 0 ? rc2 : rc3 < 0 ? rc3 : rc4;
 }
 
 int log_segment_mark_deleted(log_segment_t *seg)

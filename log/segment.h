@@ -11,6 +11,11 @@
  * and a bad one ends the scan with LOG_ECORRUPT, never a crash or an
  * over-read.
  *
+ * The `.txnindex` (log/txn_index.h) is created with the segment and loaded
+ * and checked at open; a missing or bad one, or one of a segment that a
+ * recovery scan cut, is marked stale: only the partition can rebuild it,
+ * because an aborted transaction may have started in an earlier segment.
+ *
  * Index entries follow Kafka's rule: when more than index_interval_bytes of
  * batches were written since the last entry, the batch now being written gets
  * an offset-index entry (its last offset, its position) and the time index
@@ -42,6 +47,7 @@
 
 #include "log/index.h"
 #include "log/log.h"
+#include "log/txn_index.h"
 #include "protocol/record_batch.h"
 
 /* "<dir>/" + 20 digits + the longest suffix we use, below PATH_MAX. */
@@ -57,6 +63,7 @@ struct log_segment_s {
     char *path;          /* "<dir>/<20-digit base>", suffixes added on use */
     log_offset_index_t oidx;
     log_time_index_t tidx;
+    log_txn_index_t txi;          /* aborted transactions whose marker is here (.txnindex) */
     int64_t max_timestamp;        /* -1 when no batch has a timestamp */
     int64_t max_timestamp_offset; /* last offset of the first batch reaching it */
     int64_t rolling_ts;           /* first batch's max timestamp (-1: none) for log.roll.ms */
@@ -118,9 +125,9 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
                        int32_t index_interval_bytes);
 /* Adds the final time-index entry (on roll and close). */
 int log_segment_seal(log_segment_t *seg);
-/* fsyncs the .log and both indexes. */
+/* fsyncs the .log and the three indexes. */
 int log_segment_sync(log_segment_t *seg);
-/* Unlinks the segment's three files (descriptors stay valid until the last unref). */
+/* Unlinks the segment's four files (descriptors stay valid until the last unref). */
 int log_segment_unlink(log_segment_t *seg);
 /*
  * Schedules the segment's deletion: renames its files to *.deleted now and
@@ -128,7 +135,7 @@ int log_segment_unlink(log_segment_t *seg);
  * that file at once (an open descriptor still reads it). Idempotent.
  */
 int log_segment_mark_deleted(log_segment_t *seg);
-/* Unlinks the three files of the segment at base_offset in dir by name; *bytes gets the .log size (-1 unknown). */
+/* Unlinks the four files of the segment at base_offset in dir by name; *bytes gets the .log size (-1 unknown). */
 int log_segment_delete_files(const char *dir, int64_t base_offset, int64_t *bytes);
 
 /*

@@ -45,18 +45,26 @@
     X(KERR_INVALID_REQUEST, 42)                        \
     X(KERR_UNSUPPORTED_FOR_MESSAGE_FORMAT, 43)         \
     X(KERR_POLICY_VIOLATION, 44)                       \
+    X(KERR_OUT_OF_ORDER_SEQUENCE_NUMBER, 45)           \
+    X(KERR_INVALID_PRODUCER_EPOCH, 47)                 \
+    X(KERR_INVALID_TXN_STATE, 48)                      \
+    X(KERR_INVALID_PRODUCER_ID_MAPPING, 49)            \
     X(KERR_INVALID_TRANSACTION_TIMEOUT, 50)            \
+    X(KERR_CONCURRENT_TRANSACTIONS, 51)                \
     X(KERR_TRANSACTIONAL_ID_AUTHORIZATION_FAILED, 53)  \
     X(KERR_KAFKA_STORAGE_ERROR, 56)                    \
     X(KERR_NON_EMPTY_GROUP, 68)                        \
     X(KERR_GROUP_ID_NOT_FOUND, 69)                     \
     X(KERR_FETCH_SESSION_ID_NOT_FOUND, 70)             \
     X(KERR_TOPIC_DELETION_DISABLED, 73)                \
+    X(KERR_OPERATION_NOT_ATTEMPTED, 55)                \
     X(KERR_UNSUPPORTED_COMPRESSION_TYPE, 76)           \
     X(KERR_MEMBER_ID_REQUIRED, 79)                     \
     X(KERR_GROUP_MAX_SIZE_REACHED, 81)                 \
     X(KERR_FENCED_INSTANCE_ID, 82)                     \
     X(KERR_GROUP_SUBSCRIBED_TO_TOPIC, 86)              \
+    X(KERR_UNSTABLE_OFFSET_COMMIT, 88)                 \
+    X(KERR_PRODUCER_FENCED, 90)                        \
     X(KERR_INVALID_RECORD, 87)                         \
     X(KERR_UNKNOWN_TOPIC_ID, 100)
 

@@ -116,14 +116,22 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         now = clock_wall_ms();
         proto_batch_set_log_append_time(batch, len, now);
     }
-    int64_t base = -1;
-    int rc = log_partition_append(part->log, batch, len, -1, &base);
-    if (rc != 0) {
+    /* The log checks producer ids, epochs and sequences: a retried batch it
+     * already holds is answered with its original offset, not written again. */
+    log_append_result_t res;
+    int rc = log_partition_append_checked(part->log, batch, len, -1, &res);
+    switch (rc) {
+    case 0: break;
+    case LOG_EOUT_OF_ORDER_SEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case LOG_EINVALID_PRODUCER_EPOCH: return KERR_INVALID_PRODUCER_EPOCH;
+    case LOG_EINVALID_TXN_STATE: return KERR_INVALID_TXN_STATE;
+    case LOG_ETOOLARGE: return KERR_MESSAGE_TOO_LARGE;
+    default:
         LOG_ERROR("produce", "append to %s-%d failed: %s", t->name, rp->index, log_strerror(rc));
-        return rc == LOG_ETOOLARGE ? KERR_MESSAGE_TOO_LARGE : KERR_KAFKA_STORAGE_ERROR;
+        return KERR_KAFKA_STORAGE_ERROR;
     }
-    out->base_offset = base;
-    out->log_append_time_ms = now;
+    out->base_offset = res.base_offset;
+    out->log_append_time_ms = res.duplicate && t->log_append_time ? res.log_append_time : now;
     out->log_start_offset = log_partition_start_offset(part->log);
     broker_storage_appended(req->broker, t, rp->index);
     return KERR_NONE;

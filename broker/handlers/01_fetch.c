@@ -13,8 +13,11 @@
  * brings enough or max_wait_ms passes; parked requests hold no topic or log
  * pointers, so a topic deleted meanwhile is simply reported as unknown.
  */
+#include <stdlib.h>
+
 #include "base/diag.h"
 #include "broker/broker.h"
+#include "protocol/record_batch.h"
 
 #define FETCH_READ_COMMITTED 1
 
@@ -52,6 +55,44 @@ static bool fetch_has_news(broker_req_t *req)
         }
     }
     return false;
+}
+
+/*
+ * Keeps the whole batches of data[0, len) below `below` (the last stable
+ * offset for read_committed readers) and returns their length; *next gets
+ * the offset after the last batch kept.
+ */
+static size_t fetch_trim(const uint8_t *data, size_t len, int64_t below, int64_t *next)
+{
+    size_t pos = 0;
+    proto_batch_header_t hdr;
+    while (pos < len && proto_batch_header_parse(data + pos, len - pos, &hdr) == 0) {
+        size_t total = proto_batch_total_size(&hdr);
+        if (total > len - pos || hdr.base_offset >= below)
+            break;
+        *next = proto_batch_last_offset(&hdr) + 1;
+        pos += total;
+    }
+    /* A header we cannot parse stays in (the log vouched for it); the client copes with a cut batch. */
+    return pos < len && below == INT64_MAX ? len : pos;
+}
+
+/* The aborted transactions a read_committed reader must drop in [fetch_offset, upper). */
+static int fetch_aborted(broker_req_t *req, log_partition_t *log, int64_t fetch_offset, int64_t upper,
+                         proto_fetch_resp_partition_t *op)
+{
+    log_aborted_txn_t *txns = NULL;
+    size_t n = 0;
+    int rc = log_partition_aborted_txns(log, fetch_offset, upper, &txns, &n);
+    if (rc == 0 && n > 0 && n <= INT32_MAX &&
+        BROKER_FILL_ARRAY(req, op->aborted_transactions, proto_fetch_resp_aborted_transaction_desc, (int32_t)n)) {
+        for (size_t i = 0; i < n; i++) {
+            op->aborted_transactions.items[i].producer_id = txns[i].producer_id;
+            op->aborted_transactions.items[i].first_offset = txns[i].first_offset;
+        }
+    }
+    free(txns);
+    return rc;
 }
 
 /*
@@ -97,8 +138,11 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
             }
             log_partition_t *log = part->log;
             op->high_watermark = log_partition_end_offset(log);
-            op->last_stable_offset = op->high_watermark;
+            op->last_stable_offset = log_partition_last_stable_offset(log);
             op->log_start_offset = log_partition_start_offset(log);
+            bool committed = body->isolation_level == FETCH_READ_COMMITTED;
+            op->aborted_transactions.n = committed ? 0 : -1;
+            op->aborted_transactions.items = NULL;
             size_t limit = rp->partition_max_bytes > 0 ? (size_t)rp->partition_max_bytes : 0;
             if (limit > budget)
                 limit = budget;
@@ -111,15 +155,22 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 *any_error = true;
                 continue;
             }
-            if (rc == 0 && rd.len > 0) {
+            if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset)) {
                 size_t at = data->len;
                 rc = log_read_copy(&rd, data);
-                if (rc == 0) {
-                    op->records.len = (int32_t)rd.len;
+                size_t got = rd.len;
+                int64_t next = rp->fetch_offset;
+                if (rc == 0)
+                    got = fetch_trim(data->data + at, rd.len, committed ? op->last_stable_offset : INT64_MAX, &next);
+                data->len = at + got;
+                if (rc == 0 && got > 0) {
+                    op->records.len = (int32_t)got;
                     op->records.ptr = (const uint8_t *)(uintptr_t)at; /* an offset until the buffer settles */
-                    budget -= rd.len < budget ? rd.len : budget;
+                    budget -= got < budget ? got : budget;
                     first = false;
                 }
+                if (rc == 0 && committed && got > 0)
+                    rc = fetch_aborted(req, log, rp->fetch_offset, next, op);
             }
             log_read_release(&rd);
             if (rc != 0) {

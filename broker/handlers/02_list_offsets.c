@@ -1,7 +1,6 @@
 /*
  * ListOffsets (2), v1-9. Special timestamps: -2 earliest (log start), -1
- * latest (high watermark; the last stable offset under read_committed, v2+,
- * which equals it until transactions exist), -3 the record with the largest
+ * latest (high watermark; the last stable offset under read_committed, v2+), -3 the record with the largest
  * timestamp (v7+), -4 earliest local (v8+, the same as earliest here). A
  * timestamp >= 0 finds the first record with a timestamp at or after it,
  * or offset -1 when there is none. v4 adds leader_epoch (-1: eddy exposes
@@ -15,7 +14,7 @@
 #define LIST_OFFSETS_MAX_TIMESTAMP  -3
 #define LIST_OFFSETS_EARLIEST_LOCAL -4
 
-static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
+static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts, bool committed,
                         proto_list_offsets_resp_partition_t *out)
 {
     log_partition_t *log = part->log;
@@ -83,7 +82,9 @@ broker_result_t broker_handle_list_offsets(broker_req_t *req)
             op->offset = -1;
             op->leader_epoch = -1;
             broker_partition_t *part = t ? broker_topic_partition(t, rp->partition_index) : NULL;
-            op->error_code = part ? list_one(req, part, rp->timestamp, op) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            op->error_code =
+                part ? list_one(req, part, rp->timestamp, req->version >= 2 && body->isolation_level == 1, op)
+                     : KERR_UNKNOWN_TOPIC_OR_PARTITION;
         }
     }
     return BROKER_RESPOND;
