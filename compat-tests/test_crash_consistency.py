@@ -14,11 +14,11 @@ At the end the producer is stopped, the broker is restarted cleanly and every
 partition is read from offset 0. The test fails if an acknowledged message is
 missing (lost) or not at the offset its acknowledgement gave (misplaced), if
 a key's messages are out of order, if offsets have gaps, or if the broker
-failed to come back. Duplicates (a batch that was stored but whose
-acknowledgement the kill swallowed, then retried) are counted and reported
-but allowed: the broker does not yet deduplicate by producer id and
-sequence, let alone keep that state across restarts, so a retried batch is
-stored again. They must reach zero in the exactly-once issue.
+failed to come back, or if any message is stored twice: a batch that was
+stored but whose acknowledgement the kill swallowed is retried by the
+idempotent producer, and the broker must recognise it by producer id and
+sequence (state it keeps across restarts) and answer with the original
+offset instead of storing it again.
 
 SIGKILL leaves the page cache intact, so this checks recovery (checkpoints,
 torn-tail scan, index rebuild, offset continuity) and that acknowledgements
@@ -411,8 +411,8 @@ def main():
         if r["key_split"]:
             failures.append("keys found in more than one partition: %s" % r["key_split"])
         if r["dups"]:
-            print("duplicates allowed for now (no producer-id/sequence deduplication yet), e.g. ids %s" %
-                  r["dups"][:10])
+            failures.append("%d ids stored more than once (idempotent retries must be deduplicated), e.g. %s" %
+                            (len(r["dups"]), r["dups"][:10]))
     except Abort:
         pass
     finally:
