@@ -56,15 +56,15 @@ typedef struct {
     char group[200];
     int members;
     int partitions;
-    const char *assignor;  /* partition.assignment.strategy */
-    int heartbeat_ms;      /* heartbeat.interval.ms; 0: librdkafka's default */
-    int session_ms;        /* session.timeout.ms; 0: librdkafka's default */
-    double timeout_s;      /* per rebalance phase */
-    double duration_s;     /* --commits */
-    int window;            /* --commits: async commits in flight; 0: synchronous */
-    int rounds;            /* --coordinator */
-    const char *debug;     /* librdkafka debug contexts */
-    bool keep;             /* leave the topic behind */
+    const char *assignor; /* partition.assignment.strategy */
+    int heartbeat_ms;     /* heartbeat.interval.ms; 0: librdkafka's default */
+    int session_ms;       /* session.timeout.ms; 0: librdkafka's default */
+    double timeout_s;     /* per rebalance phase */
+    double duration_s;    /* --commits */
+    int window;           /* --commits: async commits in flight; 0: synchronous */
+    int rounds;           /* --coordinator */
+    const char *debug;    /* librdkafka debug contexts */
+    bool keep;            /* leave the topic behind */
 } bench_opts_t;
 
 static void die(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
@@ -129,8 +129,8 @@ static bool debug_forward;
 static void log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     if (level < 7 || debug_forward)
-        fprintf(stderr, "%.3f rdkafka %s %d %s: %s\n", (double)(now_us() % 100000000u) / 1e3, rd_kafka_name(rk),
-                level, fac, buf);
+        fprintf(stderr, "%.3f rdkafka %s %d %s: %s\n", (double)(now_us() % 100000000u) / 1e3, rd_kafka_name(rk), level,
+                fac, buf);
 }
 
 /* A 100-member run opens a few hundred sockets and wakeup fds. */
@@ -258,7 +258,6 @@ typedef struct member_s {
     bool active;    /* counted by the end condition */
     uint8_t *owned; /* per partition of the topic */
     int assigns;    /* ASSIGN callbacks since the phase began */
-    int callbacks;  /* rebalance callbacks of either kind since the phase began */
 } member_t;
 
 static struct {
@@ -268,7 +267,7 @@ static struct {
     int partitions;
     member_t *members;
     int nmembers;
-    int *owners;     /* per partition: how many active members own it */
+    int *owners;      /* per partition: how many active members own it */
     uint64_t done_us; /* 0 until the phase's end condition held */
     int errors;
 } reb = {.mu = PTHREAD_MUTEX_INITIALIZER, .cv = PTHREAD_COND_INITIALIZER};
@@ -322,8 +321,7 @@ static void disown_all_locked(member_t *m)
     }
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
-                         void *opaque)
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     member_t *m = opaque;
     rd_kafka_error_t *error = NULL;
@@ -333,6 +331,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         error = assign ? rd_kafka_incremental_assign(rk, parts) : rd_kafka_incremental_unassign(rk, parts);
     else
         aerr = rd_kafka_assign(rk, assign ? parts : NULL);
+    bool failed = error || aerr;
     if (error) {
         fprintf(stderr, "bench_groups: member %d: %s\n", m->idx, rd_kafka_error_string(error));
         rd_kafka_error_destroy(error);
@@ -349,8 +348,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
     } else {
         disown_all_locked(m);
     }
-    m->callbacks++;
-    if (error || aerr)
+    if (failed)
         reb.errors++;
     check_done_locked();
     pthread_mutex_unlock(&reb.mu);
@@ -441,7 +439,7 @@ static void reset_phase(void)
     pthread_mutex_lock(&reb.mu);
     reb.done_us = 0;
     for (int i = 0; i < reb.nmembers; i++)
-        reb.members[i].assigns = reb.members[i].callbacks = 0;
+        reb.members[i].assigns = 0;
     pthread_mutex_unlock(&reb.mu);
 }
 
@@ -484,9 +482,8 @@ static int run_rebalance(const bench_opts_t *o)
 
     char hb[32];
     snprintf(hb, sizeof(hb), "%d", o->heartbeat_ms);
-    printf("# %d members, topic %s with %d partitions, group %s, assignor %s, heartbeat.interval.ms %s\n",
-           o->members, o->topic, o->partitions, o->group, o->assignor,
-           o->heartbeat_ms > 0 ? hb : "librdkafka's default (3000)");
+    printf("# %d members, topic %s with %d partitions, group %s, assignor %s, heartbeat.interval.ms %s\n", o->members,
+           o->topic, o->partitions, o->group, o->assignor, o->heartbeat_ms > 0 ? hb : "librdkafka's default (3000)");
     fflush(stdout);
 
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -537,8 +534,7 @@ static int run_rebalance(const bench_opts_t *o)
             snprintf(state, sizeof(state), "timeout");
         printf("RESULT phase=leave group=%s members=%d partitions=%d assignor=%s secs=%.3f rounds=%d close_ms=%.1f "
                "state=%s described_members=%d\n",
-               o->group, o->members - 1, o->partitions, o->assignor, leave_s, leave_rounds, close_ms, state,
-               described);
+               o->group, o->members - 1, o->partitions, o->assignor, leave_s, leave_rounds, close_ms, state, described);
         fflush(stdout);
         if (leave_s < 0)
             rc = 1;
@@ -595,8 +591,7 @@ static void commit_done_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_top
     st->inflight--;
     if (err || (offsets && offsets->cnt == 1 && offsets->elems[0].err)) {
         if (st->failed++ == 0)
-            fprintf(stderr, "bench_groups: commit: %s\n",
-                    rd_kafka_err2str(err ? err : offsets->elems[0].err));
+            fprintf(stderr, "bench_groups: commit: %s\n", rd_kafka_err2str(err ? err : offsets->elems[0].err));
         return;
     }
     lat_push(st, now_us() - st->sent_us[seq]);
@@ -1011,8 +1006,8 @@ static int run_coordinator(const bench_opts_t *o)
         int hb_members = rest > 0 ? rest : e.n;
         t = now_ns();
         for (int i = 0; i < hb_members; i++) {
-            int16_t err = group_heartbeat(e.coord, proto_str_c(COORD_GROUP), e.m[i].generation,
-                                          proto_str_c(e.m[i].id), proto_str_c(NULL), e.now);
+            int16_t err = group_heartbeat(e.coord, proto_str_c(COORD_GROUP), e.m[i].generation, proto_str_c(e.m[i].id),
+                                          proto_str_c(NULL), e.now);
             if (err)
                 die("coordinator: heartbeat error %d", err);
         }
@@ -1024,8 +1019,8 @@ static int run_coordinator(const bench_opts_t *o)
         t = now_ns();
         for (int i = 0; i < commits; i++) {
             group_commit_partition_t p = {proto_str_c(COORD_TOPIC), 0, i + 1, 0, proto_str_c(""), 0};
-            group_commit_args_t a = {proto_str_c(COORD_GROUP), cm->generation, proto_str_c(cm->id),
-                                     proto_str_c(NULL), -1, &p, 1};
+            group_commit_args_t a = {
+                proto_str_c(COORD_GROUP), cm->generation, proto_str_c(cm->id), proto_str_c(NULL), -1, &p, 1};
             if (group_offset_commit(e.coord, &a, e.now) || p.error_code)
                 die("coordinator: commit error %d", p.error_code);
         }
@@ -1094,7 +1089,19 @@ int main(int argc, char **argv)
         .duration_s = 10,
         .rounds = 5,
     };
-    enum { O_REB = 256, O_COMMITS, O_COORD, O_ASSIGNOR, O_HB, O_SESSION, O_TIMEOUT, O_WINDOW, O_ROUNDS, O_DEBUG, O_KEEP };
+    enum {
+        O_REB = 256,
+        O_COMMITS,
+        O_COORD,
+        O_ASSIGNOR,
+        O_HB,
+        O_SESSION,
+        O_TIMEOUT,
+        O_WINDOW,
+        O_ROUNDS,
+        O_DEBUG,
+        O_KEEP
+    };
     static const struct option longopts[] = {
         {"rebalance", no_argument, NULL, O_REB},
         {"commits", no_argument, NULL, O_COMMITS},

@@ -144,11 +144,11 @@ for row in "${rows[@]}"; do
         [[ -n $j && $(kv "$j" secs) != -1.000 ]] && joins+=("$(kv "$j" secs)")
         [[ -n $l && $(kv "$l" secs) != -1.000 ]] && leaves+=("$(kv "$l" secs)")
         [[ -n $j ]] && states+=("$(kv "$j" state)/$(kv "$j" described_members)")
-        # The broker's log names the generation that first reached Stable:
-        # how many generations the join took.
+        # The broker's log names the generation in which all members first
+        # became Stable: how many generations the join took.
         if [[ -n $j ]]; then
-            g=$(grep -m1 "group $(kv "$j" group): CompletingRebalance -> Stable" "$work/rebalance-$delay.log" |
-                sed -n 's/.*(generation \([0-9]*\),.*/\1/p' || true)
+            g=$(grep -m1 "group $(kv "$j" group): CompletingRebalance -> Stable (generation [0-9]*, $members members)" \
+                "$work/rebalance-$delay.log" | sed -n 's/.*(generation \([0-9]*\),.*/\1/p' || true)
             [[ -n $g ]] && gens+=("$g")
         fi
     done
@@ -213,8 +213,8 @@ figures compare eddy with itself, they are not a capacity claim.
 Join: from the first \`rd_kafka_subscribe\` to every member holding its
 assignment, all together covering the 100 partitions once. Leave: from
 \`rd_kafka_consumer_close\` on one member to the same over the rest.
-Seconds, median (min–max) of the runs. Generations: the group generation
-that first reached Stable (from the broker's log).
+Seconds, median (min–max) of the runs. Generations: the generation in
+which all members first became Stable (from the broker's log).
 
 | initial delay ms | members | assignor | heartbeat.interval.ms | runs | join s | generations | leave s | DescribeGroups after join |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- |

@@ -22,6 +22,8 @@
 #include "base/list.h"
 #include "broker/config.h"
 #include "broker/groups.h"
+#include "broker/internal_topics.h"
+#include "broker/txns.h"
 #include "broker/storage.h"
 #include "broker/topics.h"
 #include "protocol/codec.h"
@@ -95,6 +97,7 @@ struct broker_s {
     int64_t next_producer_id;
     broker_storage_t storage;
     broker_groups_t groups;
+    broker_txns_t txns;
     uv_timer_t storage_timer;
     buf_t batch_scratch; /* decompressed records while validating a Produce */
     buf_t fetch_data;    /* the records of the Fetch response being built */
@@ -149,6 +152,10 @@ broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_records(broker_req_t *req);
 broker_result_t broker_handle_init_producer_id(broker_req_t *req);
+broker_result_t broker_handle_add_partitions_to_txn(broker_req_t *req);
+broker_result_t broker_handle_add_offsets_to_txn(broker_req_t *req);
+broker_result_t broker_handle_end_txn(broker_req_t *req);
+broker_result_t broker_handle_txn_offset_commit(broker_req_t *req);
 
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
 

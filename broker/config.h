@@ -53,6 +53,13 @@ typedef struct broker_config_s {
     char *log_cleanup_policy;
     int64_t producer_id_expiration_ms;
     int64_t producer_id_expiration_check_interval_ms;
+    /* Test hook: this fraction of Produce answers is dropped with the connection (after the append). */
+    double test_drop_produce_response_rate;
+    /* Transactions. */
+    int32_t transaction_state_log_num_partitions;
+    int64_t transaction_state_log_segment_bytes;
+    int64_t transaction_max_timeout_ms;
+    int64_t transactional_id_expiration_ms;
     /* Consumer groups. */
     int32_t offsets_topic_num_partitions;
     int64_t offsets_topic_segment_bytes;

@@ -191,6 +191,13 @@ static int conn_respond(broker_conn_t *conn, broker_req_t *req)
 static void conn_complete(broker_conn_t *conn, broker_result_t result)
 {
     broker_req_t *req = &conn->req;
+    /* Test hook (eddy.test.drop.produce.response.rate): lose the answer of an
+     * appended Produce, as a network failure would, so tests can show that
+     * idempotent retries are not stored twice. */
+    double drop = conn->broker->cfg->test_drop_produce_response_rate;
+    if (drop > 0 && result == BROKER_RESPOND && req->api && req->api->key == PROTO_API_PRODUCE &&
+        (double)rand() / RAND_MAX < drop)
+        result = BROKER_CLOSE;
     if (result == BROKER_RESPOND && conn_respond(conn, req) != 0) {
         LOG_WARN("net", "cannot encode %s v%d response for connection %llu", req->api->name, req->version,
                  (unsigned long long)conn->id);

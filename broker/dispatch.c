@@ -26,6 +26,10 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},
     {PROTO_API_DELETE_RECORDS, broker_handle_delete_records},
     {PROTO_API_INIT_PRODUCER_ID, broker_handle_init_producer_id},
+    {PROTO_API_ADD_PARTITIONS_TO_TXN, broker_handle_add_partitions_to_txn},
+    {PROTO_API_ADD_OFFSETS_TO_TXN, broker_handle_add_offsets_to_txn},
+    {PROTO_API_END_TXN, broker_handle_end_txn},
+    {PROTO_API_TXN_OFFSET_COMMIT, broker_handle_txn_offset_commit},
     {PROTO_API_DELETE_GROUPS, broker_handle_delete_groups},
     {PROTO_API_OFFSET_DELETE, broker_handle_offset_delete},
 };

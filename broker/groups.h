@@ -17,6 +17,7 @@
 #include "coordinator/group.h"
 
 #define BROKER_OFFSETS_TOPIC "__consumer_offsets"
+#define BROKER_TXN_STATE_TOPIC "__transaction_state"
 
 typedef struct broker_s broker_t;
 typedef struct broker_topic_s broker_topic_t;
@@ -34,7 +35,5 @@ int broker_groups_init(broker_t *broker);
 void broker_groups_schedule(broker_t *broker);
 void broker_groups_stop(broker_t *broker);
 void broker_groups_fini(broker_t *broker);
-/* True for topics clients may read but not write or delete. */
-bool broker_topic_is_internal(const char *name, size_t len);
 
 #endif

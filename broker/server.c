@@ -55,6 +55,10 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     rc = broker_groups_init(broker);
     if (rc != 0)
         return rc;
+    /* After the groups: restart recovery may write markers into __consumer_offsets. */
+    rc = broker_txns_init(broker);
+    if (rc != 0)
+        return rc;
     /* Producer ids only need to be unique per broker lifetime for now; the
      * exactly-once issue persists them. Start from the clock so a restart
      * does not hand out an id an old producer still uses. */
@@ -127,6 +131,7 @@ void broker_stop(broker_t *broker)
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
     broker_storage_stop(broker);
     broker_groups_stop(broker);
+    broker_txns_stop(broker);
     /* Fetches answer with what they have; durable produces not yet on disk get
      * REQUEST_TIMED_OUT (their data is flushed at exit, but was not promised). */
     broker_resume_parked(broker, true);
@@ -170,6 +175,7 @@ void broker_fini(broker_t *broker)
                 clean = false;
     if (clean && broker_storage_checkpoint(broker) != 0)
         clean = false;
+    broker_txns_fini(broker);
     broker_groups_fini(broker);
     log_io_set_unlinker(NULL, NULL); /* the loop is gone: unlink in place from here on */
     broker_topics_fini(&broker->topics);

@@ -261,3 +261,22 @@ int proto_batch_build(buf_t *out, const proto_batch_build_t *spec, const proto_r
     put32(batch + PROTO_BATCH_CRC_OFFSET, proto_batch_compute_crc(batch, total));
     return 0;
 }
+
+int proto_batch_build_marker(buf_t *out, int64_t producer_id, int16_t producer_epoch, int16_t type,
+                             int32_t coordinator_epoch, int64_t timestamp)
+{
+    uint8_t key[4] = {0, 0, (uint8_t)((uint16_t)type >> 8), (uint8_t)type};
+    uint32_t ce = (uint32_t)coordinator_epoch;
+    uint8_t value[6] = {0, 0, (uint8_t)(ce >> 24), (uint8_t)(ce >> 16), (uint8_t)(ce >> 8), (uint8_t)ce};
+    proto_record_spec_t rec = {0};
+    rec.key = (proto_bytes_t){key, 4};
+    rec.value = (proto_bytes_t){value, 6};
+    proto_batch_build_t spec;
+    proto_batch_build_init(&spec);
+    spec.attributes = PROTO_BATCH_TRANSACTIONAL | PROTO_BATCH_CONTROL;
+    spec.producer_id = producer_id;
+    spec.producer_epoch = producer_epoch;
+    spec.base_sequence = -1;
+    spec.base_timestamp = timestamp;
+    return proto_batch_build(out, &spec, &rec, 1);
+}

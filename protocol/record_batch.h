@@ -169,4 +169,15 @@ void proto_batch_build_init(proto_batch_build_t *spec);
  */
 int proto_batch_build(buf_t *out, const proto_batch_build_t *spec, const proto_record_spec_t *records, int count);
 
+/*
+ * A transaction marker: a control batch (attributes transactional|control)
+ * of the producer's id and epoch, base sequence -1, holding one record:
+ *   key   version int16 (0), type int16 (0 ABORT, 1 COMMIT)
+ *   value version int16 (0), coordinator_epoch int32
+ */
+#define PROTO_MARKER_ABORT 0
+#define PROTO_MARKER_COMMIT 1
+int proto_batch_build_marker(buf_t *out, int64_t producer_id, int16_t producer_epoch, int16_t type,
+                             int32_t coordinator_epoch, int64_t timestamp);
+
 #endif

@@ -106,6 +106,14 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
                      proto_kafka_error_name(err), held);
         return err;
     }
+    if (hdr.attributes & PROTO_BATCH_TRANSACTIONAL) {
+        /* KIP-890 part 1: a transactional batch only goes to a partition added to its transaction. */
+        int16_t e = txn_partition_in_transaction(req->broker->txns.coord, hdr.producer_id, hdr.producer_epoch,
+                                                 (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len},
+                                                 rp->index);
+        if (e != KERR_NONE)
+            return e == 120 && req->version < 11 ? KERR_INVALID_TXN_STATE : e;
+    }
     if (t->compacted && !produce_keys_present(req, data, len, &hdr)) {
         out->error_message = proto_str_c("Compacted topic cannot accept message without key.");
         return KERR_INVALID_RECORD;
