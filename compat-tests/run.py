@@ -82,6 +82,13 @@ TESTS = [
     ("groups_kcat", ["bash", "test_groups_kcat.sh"],
      ["--group.initial.rebalance.delay.ms", "0", "--num.partitions", "3"]),
     ("groups_restart", ["@PYTHON", "test_groups_restart.py"], []),
+    ("eos_idempotent", ["@PYTHON", "test_eos_idempotent.py"],
+     ["--eddy.test.drop.produce.response.rate", "0.05"]),
+    ("eos_txn_visibility", ["@PYTHON", "test_eos_transactions.py", "visibility"], []),
+    ("eos_txn_lso", ["@PYTHON", "test_eos_transactions.py", "lso"], []),
+    ("eos_txn_fence", ["@PYTHON", "test_eos_transactions.py", "fence"], []),
+    ("eos_txn_restart", ["@PYTHON", "test_eos_transactions.py", "restart"], []),
+    ("eos_txn_rdkafka_c", ["@PYTHON", "test_eos_transactions.py", "c_producer"], []),
 ]
 
 

@@ -9,6 +9,30 @@
 #include "base/clock.h"
 #include "broker/broker.h"
 
+/* Durable mode: the answer waits until the commit's __consumer_offsets partition is fsynced past it. */
+typedef struct commit_wait_s {
+    int32_t partition;
+    int64_t target;
+} commit_wait_t;
+
+static broker_result_t commit_resume(broker_req_t *req, bool timed_out)
+{
+    const commit_wait_t *w = req->park_state;
+    broker_topic_t *t = req->broker->groups.offsets_topic;
+    int d = broker_storage_durable(t, w->partition, w->target);
+    if (d == 0 && !timed_out)
+        return BROKER_PARKED;
+    if (d != 1) {
+        proto_offset_commit_resp_t *resp = req->resp;
+        for (int32_t i = 0; i < resp->topics.n; i++)
+            for (int32_t j = 0; j < resp->topics.items[i].partitions.n; j++)
+                if (resp->topics.items[i].partitions.items[j].error_code == KERR_NONE)
+                    resp->topics.items[i].partitions.items[j].error_code =
+                        d == 0 ? KERR_REQUEST_TIMED_OUT : KERR_KAFKA_STORAGE_ERROR;
+    }
+    return BROKER_RESPOND;
+}
+
 broker_result_t broker_handle_offset_commit(broker_req_t *req)
 {
     const proto_offset_commit_req_t *body = req->body;
@@ -45,7 +69,7 @@ broker_result_t broker_handle_offset_commit(broker_req_t *req)
         .partitions = parts,
         .partitions_count = total,
     };
-    (void)group_offset_commit(req->broker->groups.coord, &args, clock_wall_ms());
+    int16_t err = group_offset_commit(req->broker->groups.coord, &args, clock_wall_ms());
     broker_groups_schedule(req->broker);
     if (!BROKER_FILL_ARRAY(req, resp->topics, proto_offset_commit_resp_topic_desc, ntopics))
         return BROKER_CLOSE;
@@ -61,6 +85,20 @@ broker_result_t broker_handle_offset_commit(broker_req_t *req)
             ot->partitions.items[j].partition_index = parts[k].partition;
             ot->partitions.items[j].error_code = parts[k].error_code;
         }
+    }
+    broker_topic_t *ot = req->broker->groups.offsets_topic;
+    if (err == KERR_NONE && ot && ot->flush_messages == 1 && total > 0) {
+        commit_wait_t *w = arena_alloc(&req->arena, sizeof(*w));
+        if (!w)
+            return BROKER_CLOSE;
+        w->partition = group_partition_for(req->broker->groups.coord, body->group_id);
+        broker_partition_t *part = broker_topic_partition(ot, w->partition);
+        w->target = part && part->log ? log_partition_end_offset(part->log) : 0;
+        req->park_state = w;
+        broker_result_t r = commit_resume(req, false);
+        if (r == BROKER_PARKED)
+            broker_req_park(req, commit_resume, w, (int64_t)uv_now(req->broker->loop) + 30000);
+        return r;
     }
     return BROKER_RESPOND;
 }
