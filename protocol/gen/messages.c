@@ -854,6 +854,160 @@ static const proto_field_t proto_txn_offset_commit_resp_fields[] = {
 };
 const proto_struct_desc_t proto_txn_offset_commit_resp_desc = {"TxnOffsetCommit", sizeof(proto_txn_offset_commit_resp_t), 2, proto_txn_offset_commit_resp_fields};
 
+static const proto_field_t proto_describe_configs_req_resource_fields[] = {
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_req_resource_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_req_resource_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+    {"configuration_keys", PROTO_T_STRING, 1, 0, 32767, 0, 32767, -1, offsetof(proto_describe_configs_req_resource_t, configuration_keys), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_req_resource_desc = {"Resource", sizeof(proto_describe_configs_req_resource_t), 3, proto_describe_configs_req_resource_fields};
+
+static const proto_field_t proto_describe_configs_req_fields[] = {
+    {"resources", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_req_t, resources), sizeof(proto_describe_configs_req_resource_t), &proto_describe_configs_req_resource_desc, 0, 0},
+    {"include_synonyms", PROTO_T_BOOL, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_req_t, include_synonyms), sizeof(bool), NULL, 0, 0},
+    {"include_documentation", PROTO_T_BOOL, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_configs_req_t, include_documentation), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_req_desc = {"DescribeConfigs", sizeof(proto_describe_configs_req_t), 3, proto_describe_configs_req_fields};
+
+static const proto_field_t proto_describe_configs_resp_synonym_fields[] = {
+    {"name", PROTO_T_STRING, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_synonym_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"value", PROTO_T_STRING, 0, 1, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_synonym_t, value), sizeof(proto_str_t), NULL, 0, 0},
+    {"source", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_synonym_t, source), sizeof(int8_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_resp_synonym_desc = {"Synonym", sizeof(proto_describe_configs_resp_synonym_t), 3, proto_describe_configs_resp_synonym_fields};
+
+static const proto_field_t proto_describe_configs_resp_config_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"value", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_config_t, value), sizeof(proto_str_t), NULL, 0, 0},
+    {"read_only", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, read_only), sizeof(bool), NULL, 0, 0},
+    {"config_source", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, config_source), sizeof(int8_t), NULL, INT64_C(-1), 0},
+    {"is_sensitive", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, is_sensitive), sizeof(bool), NULL, 0, 0},
+    {"synonyms", PROTO_T_STRUCT, 1, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, synonyms), sizeof(proto_describe_configs_resp_synonym_t), &proto_describe_configs_resp_synonym_desc, 0, 0},
+    {"config_type", PROTO_T_INT8, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, config_type), sizeof(int8_t), NULL, 0, 0},
+    {"documentation", PROTO_T_STRING, 0, 3, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_config_t, documentation), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_resp_config_desc = {"Config", sizeof(proto_describe_configs_resp_config_t), 8, proto_describe_configs_resp_config_fields};
+
+static const proto_field_t proto_describe_configs_resp_result_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_result_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_result_t, error_message), sizeof(proto_str_t), NULL, 0, 0},
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_result_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_result_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+    {"configs", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_result_t, configs), sizeof(proto_describe_configs_resp_config_t), &proto_describe_configs_resp_config_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_resp_result_desc = {"Result", sizeof(proto_describe_configs_resp_result_t), 5, proto_describe_configs_resp_result_fields};
+
+static const proto_field_t proto_describe_configs_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"results", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_t, results), sizeof(proto_describe_configs_resp_result_t), &proto_describe_configs_resp_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_configs_resp_desc = {"DescribeConfigs", sizeof(proto_describe_configs_resp_t), 2, proto_describe_configs_resp_fields};
+
+static const proto_field_t proto_alter_configs_req_config_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_config_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"value", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_alter_configs_req_config_t, value), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_alter_configs_req_config_desc = {"Config", sizeof(proto_alter_configs_req_config_t), 2, proto_alter_configs_req_config_fields};
+
+static const proto_field_t proto_alter_configs_req_resource_fields[] = {
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_resource_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_resource_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+    {"configs", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_resource_t, configs), sizeof(proto_alter_configs_req_config_t), &proto_alter_configs_req_config_desc, 0, 0},
+};
+const proto_struct_desc_t proto_alter_configs_req_resource_desc = {"Resource", sizeof(proto_alter_configs_req_resource_t), 3, proto_alter_configs_req_resource_fields};
+
+static const proto_field_t proto_alter_configs_req_fields[] = {
+    {"resources", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_t, resources), sizeof(proto_alter_configs_req_resource_t), &proto_alter_configs_req_resource_desc, 0, 0},
+    {"validate_only", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_req_t, validate_only), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_alter_configs_req_desc = {"AlterConfigs", sizeof(proto_alter_configs_req_t), 2, proto_alter_configs_req_fields};
+
+static const proto_field_t proto_alter_configs_resp_resource_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_resp_resource_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_alter_configs_resp_resource_t, error_message), sizeof(proto_str_t), NULL, 0, 0},
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_resp_resource_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_resp_resource_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_alter_configs_resp_resource_desc = {"Resource", sizeof(proto_alter_configs_resp_resource_t), 4, proto_alter_configs_resp_resource_fields};
+
+static const proto_field_t proto_alter_configs_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"responses", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_alter_configs_resp_t, responses), sizeof(proto_alter_configs_resp_resource_t), &proto_alter_configs_resp_resource_desc, 0, 0},
+};
+const proto_struct_desc_t proto_alter_configs_resp_desc = {"AlterConfigs", sizeof(proto_alter_configs_resp_t), 2, proto_alter_configs_resp_fields};
+
+static const proto_field_t proto_describe_log_dirs_req_topic_fields[] = {
+    {"topic", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_req_topic_t, topic), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_req_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_req_topic_desc = {"Topic", sizeof(proto_describe_log_dirs_req_topic_t), 2, proto_describe_log_dirs_req_topic_fields};
+
+static const proto_field_t proto_describe_log_dirs_req_fields[] = {
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, 0, 32767, -1, offsetof(proto_describe_log_dirs_req_t, topics), sizeof(proto_describe_log_dirs_req_topic_t), &proto_describe_log_dirs_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_req_desc = {"DescribeLogDirs", sizeof(proto_describe_log_dirs_req_t), 1, proto_describe_log_dirs_req_fields};
+
+static const proto_field_t proto_describe_log_dirs_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"partition_size", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_partition_t, partition_size), sizeof(int64_t), NULL, 0, 0},
+    {"offset_lag", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_partition_t, offset_lag), sizeof(int64_t), NULL, 0, 0},
+    {"is_future_key", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_partition_t, is_future_key), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_resp_partition_desc = {"Partition", sizeof(proto_describe_log_dirs_resp_partition_t), 4, proto_describe_log_dirs_resp_partition_fields};
+
+static const proto_field_t proto_describe_log_dirs_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_topic_t, partitions), sizeof(proto_describe_log_dirs_resp_partition_t), &proto_describe_log_dirs_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_resp_topic_desc = {"Topic", sizeof(proto_describe_log_dirs_resp_topic_t), 2, proto_describe_log_dirs_resp_topic_fields};
+
+static const proto_field_t proto_describe_log_dirs_resp_result_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_result_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"log_dir", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_result_t, log_dir), sizeof(proto_str_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_result_t, topics), sizeof(proto_describe_log_dirs_resp_topic_t), &proto_describe_log_dirs_resp_topic_desc, 0, 0},
+    {"total_bytes", PROTO_T_INT64, 0, 4, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_result_t, total_bytes), sizeof(int64_t), NULL, INT64_C(-1), 0},
+    {"usable_bytes", PROTO_T_INT64, 0, 4, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_result_t, usable_bytes), sizeof(int64_t), NULL, INT64_C(-1), 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_resp_result_desc = {"Result", sizeof(proto_describe_log_dirs_resp_result_t), 5, proto_describe_log_dirs_resp_result_fields};
+
+static const proto_field_t proto_describe_log_dirs_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"results", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_log_dirs_resp_t, results), sizeof(proto_describe_log_dirs_resp_result_t), &proto_describe_log_dirs_resp_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_log_dirs_resp_desc = {"DescribeLogDirs", sizeof(proto_describe_log_dirs_resp_t), 3, proto_describe_log_dirs_resp_fields};
+
+static const proto_field_t proto_create_partitions_req_assignment_fields[] = {
+    {"broker_ids", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_assignment_t, broker_ids), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_create_partitions_req_assignment_desc = {"Assignment", sizeof(proto_create_partitions_req_assignment_t), 1, proto_create_partitions_req_assignment_fields};
+
+static const proto_field_t proto_create_partitions_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"count", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_topic_t, count), sizeof(int32_t), NULL, 0, 0},
+    {"assignments", PROTO_T_STRUCT, 1, 0, 32767, 0, 32767, -1, offsetof(proto_create_partitions_req_topic_t, assignments), sizeof(proto_create_partitions_req_assignment_t), &proto_create_partitions_req_assignment_desc, 0, 0},
+};
+const proto_struct_desc_t proto_create_partitions_req_topic_desc = {"Topic", sizeof(proto_create_partitions_req_topic_t), 3, proto_create_partitions_req_topic_fields};
+
+static const proto_field_t proto_create_partitions_req_fields[] = {
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_t, topics), sizeof(proto_create_partitions_req_topic_t), &proto_create_partitions_req_topic_desc, 0, 0},
+    {"timeout_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_t, timeout_ms), sizeof(int32_t), NULL, 0, 0},
+    {"validate_only", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_req_t, validate_only), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_create_partitions_req_desc = {"CreatePartitions", sizeof(proto_create_partitions_req_t), 3, proto_create_partitions_req_fields};
+
+static const proto_field_t proto_create_partitions_resp_result_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_resp_result_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_resp_result_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_create_partitions_resp_result_t, error_message), sizeof(proto_str_t), NULL, 0, 1},
+};
+const proto_struct_desc_t proto_create_partitions_resp_result_desc = {"Result", sizeof(proto_create_partitions_resp_result_t), 3, proto_create_partitions_resp_result_fields};
+
+static const proto_field_t proto_create_partitions_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"results", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_create_partitions_resp_t, results), sizeof(proto_create_partitions_resp_result_t), &proto_create_partitions_resp_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_create_partitions_resp_desc = {"CreatePartitions", sizeof(proto_create_partitions_resp_t), 2, proto_create_partitions_resp_fields};
+
 static const proto_field_t proto_delete_groups_req_fields[] = {
     {"groups_names", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_req_t, groups_names), sizeof(proto_str_t), NULL, 0, 0},
 };
@@ -870,6 +1024,40 @@ static const proto_field_t proto_delete_groups_resp_fields[] = {
     {"results", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_delete_groups_resp_t, results), sizeof(proto_delete_groups_resp_result_t), &proto_delete_groups_resp_result_desc, 0, 0},
 };
 const proto_struct_desc_t proto_delete_groups_resp_desc = {"DeleteGroups", sizeof(proto_delete_groups_resp_t), 2, proto_delete_groups_resp_fields};
+
+static const proto_field_t proto_incremental_alter_configs_req_config_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_config_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"config_operation", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_config_t, config_operation), sizeof(int8_t), NULL, 0, 0},
+    {"value", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_incremental_alter_configs_req_config_t, value), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_incremental_alter_configs_req_config_desc = {"Config", sizeof(proto_incremental_alter_configs_req_config_t), 3, proto_incremental_alter_configs_req_config_fields};
+
+static const proto_field_t proto_incremental_alter_configs_req_resource_fields[] = {
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_resource_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_resource_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+    {"configs", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_resource_t, configs), sizeof(proto_incremental_alter_configs_req_config_t), &proto_incremental_alter_configs_req_config_desc, 0, 0},
+};
+const proto_struct_desc_t proto_incremental_alter_configs_req_resource_desc = {"Resource", sizeof(proto_incremental_alter_configs_req_resource_t), 3, proto_incremental_alter_configs_req_resource_fields};
+
+static const proto_field_t proto_incremental_alter_configs_req_fields[] = {
+    {"resources", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_t, resources), sizeof(proto_incremental_alter_configs_req_resource_t), &proto_incremental_alter_configs_req_resource_desc, 0, 0},
+    {"validate_only", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_req_t, validate_only), sizeof(bool), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_incremental_alter_configs_req_desc = {"IncrementalAlterConfigs", sizeof(proto_incremental_alter_configs_req_t), 2, proto_incremental_alter_configs_req_fields};
+
+static const proto_field_t proto_incremental_alter_configs_resp_resource_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_resp_resource_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_incremental_alter_configs_resp_resource_t, error_message), sizeof(proto_str_t), NULL, 0, 0},
+    {"resource_type", PROTO_T_INT8, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_resp_resource_t, resource_type), sizeof(int8_t), NULL, 0, 0},
+    {"resource_name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_resp_resource_t, resource_name), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_incremental_alter_configs_resp_resource_desc = {"Resource", sizeof(proto_incremental_alter_configs_resp_resource_t), 4, proto_incremental_alter_configs_resp_resource_fields};
+
+static const proto_field_t proto_incremental_alter_configs_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"responses", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_incremental_alter_configs_resp_t, responses), sizeof(proto_incremental_alter_configs_resp_resource_t), &proto_incremental_alter_configs_resp_resource_desc, 0, 0},
+};
+const proto_struct_desc_t proto_incremental_alter_configs_resp_desc = {"IncrementalAlterConfigs", sizeof(proto_incremental_alter_configs_resp_t), 2, proto_incremental_alter_configs_resp_fields};
 
 static const proto_field_t proto_offset_delete_req_partition_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_delete_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
@@ -907,6 +1095,124 @@ static const proto_field_t proto_offset_delete_resp_fields[] = {
 };
 const proto_struct_desc_t proto_offset_delete_resp_desc = {"OffsetDelete", sizeof(proto_offset_delete_resp_t), 3, proto_offset_delete_resp_fields};
 
+static const proto_field_t proto_describe_cluster_req_fields[] = {
+    {"include_cluster_authorized_operations", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_req_t, include_cluster_authorized_operations), sizeof(bool), NULL, 0, 0},
+    {"endpoint_type", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_cluster_req_t, endpoint_type), sizeof(int8_t), NULL, INT64_C(1), 0},
+};
+const proto_struct_desc_t proto_describe_cluster_req_desc = {"DescribeCluster", sizeof(proto_describe_cluster_req_t), 2, proto_describe_cluster_req_fields};
+
+static const proto_field_t proto_describe_cluster_resp_broker_fields[] = {
+    {"broker_id", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_broker_t, broker_id), sizeof(int32_t), NULL, 0, 0},
+    {"host", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_broker_t, host), sizeof(proto_str_t), NULL, 0, 0},
+    {"port", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_broker_t, port), sizeof(int32_t), NULL, 0, 0},
+    {"rack", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_cluster_resp_broker_t, rack), sizeof(proto_str_t), NULL, 0, 1},
+};
+const proto_struct_desc_t proto_describe_cluster_resp_broker_desc = {"Broker", sizeof(proto_describe_cluster_resp_broker_t), 4, proto_describe_cluster_resp_broker_fields};
+
+static const proto_field_t proto_describe_cluster_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_cluster_resp_t, error_message), sizeof(proto_str_t), NULL, 0, 1},
+    {"endpoint_type", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, endpoint_type), sizeof(int8_t), NULL, INT64_C(1), 0},
+    {"cluster_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, cluster_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"controller_id", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, controller_id), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"brokers", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, brokers), sizeof(proto_describe_cluster_resp_broker_t), &proto_describe_cluster_resp_broker_desc, 0, 0},
+    {"cluster_authorized_operations", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_cluster_resp_t, cluster_authorized_operations), sizeof(int32_t), NULL, INT64_C(-2147483648), 0},
+};
+const proto_struct_desc_t proto_describe_cluster_resp_desc = {"DescribeCluster", sizeof(proto_describe_cluster_resp_t), 8, proto_describe_cluster_resp_fields};
+
+static const proto_field_t proto_describe_producers_req_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partition_indexes", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_req_topic_t, partition_indexes), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_producers_req_topic_desc = {"Topic", sizeof(proto_describe_producers_req_topic_t), 2, proto_describe_producers_req_topic_fields};
+
+static const proto_field_t proto_describe_producers_req_fields[] = {
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_req_t, topics), sizeof(proto_describe_producers_req_topic_t), &proto_describe_producers_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_producers_req_desc = {"DescribeProducers", sizeof(proto_describe_producers_req_t), 1, proto_describe_producers_req_fields};
+
+static const proto_field_t proto_describe_producers_resp_producer_fields[] = {
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, producer_epoch), sizeof(int32_t), NULL, 0, 0},
+    {"last_sequence", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, last_sequence), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"last_timestamp", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, last_timestamp), sizeof(int64_t), NULL, INT64_C(-1), 0},
+    {"coordinator_epoch", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, coordinator_epoch), sizeof(int32_t), NULL, 0, 0},
+    {"current_txn_start_offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_producer_t, current_txn_start_offset), sizeof(int64_t), NULL, INT64_C(-1), 0},
+};
+const proto_struct_desc_t proto_describe_producers_resp_producer_desc = {"Producer", sizeof(proto_describe_producers_resp_producer_t), 6, proto_describe_producers_resp_producer_fields};
+
+static const proto_field_t proto_describe_producers_resp_partition_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"error_message", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_producers_resp_partition_t, error_message), sizeof(proto_str_t), NULL, 0, 1},
+    {"active_producers", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_partition_t, active_producers), sizeof(proto_describe_producers_resp_producer_t), &proto_describe_producers_resp_producer_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_producers_resp_partition_desc = {"Partition", sizeof(proto_describe_producers_resp_partition_t), 4, proto_describe_producers_resp_partition_fields};
+
+static const proto_field_t proto_describe_producers_resp_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_topic_t, partitions), sizeof(proto_describe_producers_resp_partition_t), &proto_describe_producers_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_producers_resp_topic_desc = {"Topic", sizeof(proto_describe_producers_resp_topic_t), 2, proto_describe_producers_resp_topic_fields};
+
+static const proto_field_t proto_describe_producers_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_producers_resp_t, topics), sizeof(proto_describe_producers_resp_topic_t), &proto_describe_producers_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_producers_resp_desc = {"DescribeProducers", sizeof(proto_describe_producers_resp_t), 2, proto_describe_producers_resp_fields};
+
+static const proto_field_t proto_describe_transactions_req_fields[] = {
+    {"transactional_ids", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_req_t, transactional_ids), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_transactions_req_desc = {"DescribeTransactions", sizeof(proto_describe_transactions_req_t), 1, proto_describe_transactions_req_fields};
+
+static const proto_field_t proto_describe_transactions_resp_topic_fields[] = {
+    {"topic", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_topic_t, topic), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_describe_transactions_resp_topic_desc = {"Topic", sizeof(proto_describe_transactions_resp_topic_t), 2, proto_describe_transactions_resp_topic_fields};
+
+static const proto_field_t proto_describe_transactions_resp_state_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"transaction_state", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, transaction_state), sizeof(proto_str_t), NULL, 0, 0},
+    {"transaction_timeout_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, transaction_timeout_ms), sizeof(int32_t), NULL, 0, 0},
+    {"transaction_start_time_ms", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, transaction_start_time_ms), sizeof(int64_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_state_t, topics), sizeof(proto_describe_transactions_resp_topic_t), &proto_describe_transactions_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_transactions_resp_state_desc = {"State", sizeof(proto_describe_transactions_resp_state_t), 8, proto_describe_transactions_resp_state_fields};
+
+static const proto_field_t proto_describe_transactions_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"transaction_states", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_describe_transactions_resp_t, transaction_states), sizeof(proto_describe_transactions_resp_state_t), &proto_describe_transactions_resp_state_desc, 0, 0},
+};
+const proto_struct_desc_t proto_describe_transactions_resp_desc = {"DescribeTransactions", sizeof(proto_describe_transactions_resp_t), 2, proto_describe_transactions_resp_fields};
+
+static const proto_field_t proto_list_transactions_req_fields[] = {
+    {"state_filters", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_req_t, state_filters), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id_filters", PROTO_T_INT64, 1, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_req_t, producer_id_filters), sizeof(int64_t), NULL, 0, 0},
+    {"duration_filter", PROTO_T_INT64, 0, 1, 32767, -1, -1, -1, offsetof(proto_list_transactions_req_t, duration_filter), sizeof(int64_t), NULL, INT64_C(-1), 0},
+};
+const proto_struct_desc_t proto_list_transactions_req_desc = {"ListTransactions", sizeof(proto_list_transactions_req_t), 3, proto_list_transactions_req_fields};
+
+static const proto_field_t proto_list_transactions_resp_state_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_state_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_state_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"transaction_state", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_state_t, transaction_state), sizeof(proto_str_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_list_transactions_resp_state_desc = {"State", sizeof(proto_list_transactions_resp_state_t), 3, proto_list_transactions_resp_state_fields};
+
+static const proto_field_t proto_list_transactions_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"unknown_state_filters", PROTO_T_STRING, 1, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_t, unknown_state_filters), sizeof(proto_str_t), NULL, 0, 0},
+    {"transaction_states", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_list_transactions_resp_t, transaction_states), sizeof(proto_list_transactions_resp_state_t), &proto_list_transactions_resp_state_desc, 0, 0},
+};
+const proto_struct_desc_t proto_list_transactions_resp_desc = {"ListTransactions", sizeof(proto_list_transactions_resp_t), 4, proto_list_transactions_resp_fields};
+
 const proto_api_desc_t proto_api_table[] = {
     {0, "Produce", 3, 11, 0, 9, &proto_produce_req_desc, &proto_produce_resp_desc},
     {1, "Fetch", 4, 17, 4, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
@@ -930,7 +1236,16 @@ const proto_api_desc_t proto_api_table[] = {
     {25, "AddOffsetsToTxn", 0, 3, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
     {26, "EndTxn", 0, 4, 0, 3, &proto_end_txn_req_desc, &proto_end_txn_resp_desc},
     {28, "TxnOffsetCommit", 0, 3, 0, 3, &proto_txn_offset_commit_req_desc, &proto_txn_offset_commit_resp_desc},
+    {32, "DescribeConfigs", 1, 4, 1, 4, &proto_describe_configs_req_desc, &proto_describe_configs_resp_desc},
+    {33, "AlterConfigs", 0, 2, 0, 2, &proto_alter_configs_req_desc, &proto_alter_configs_resp_desc},
+    {35, "DescribeLogDirs", 0, 4, 0, 2, &proto_describe_log_dirs_req_desc, &proto_describe_log_dirs_resp_desc},
+    {37, "CreatePartitions", 0, 3, 0, 2, &proto_create_partitions_req_desc, &proto_create_partitions_resp_desc},
     {42, "DeleteGroups", 0, 2, 0, 2, &proto_delete_groups_req_desc, &proto_delete_groups_resp_desc},
+    {44, "IncrementalAlterConfigs", 0, 1, 0, 1, &proto_incremental_alter_configs_req_desc, &proto_incremental_alter_configs_resp_desc},
     {47, "OffsetDelete", 0, 0, 0, -1, &proto_offset_delete_req_desc, &proto_offset_delete_resp_desc},
+    {60, "DescribeCluster", 0, 1, 0, 0, &proto_describe_cluster_req_desc, &proto_describe_cluster_resp_desc},
+    {61, "DescribeProducers", 0, 0, 0, 0, &proto_describe_producers_req_desc, &proto_describe_producers_resp_desc},
+    {65, "DescribeTransactions", 0, 0, 0, 0, &proto_describe_transactions_req_desc, &proto_describe_transactions_resp_desc},
+    {66, "ListTransactions", 0, 1, 0, 0, &proto_list_transactions_req_desc, &proto_list_transactions_resp_desc},
 };
 const size_t proto_api_table_len = sizeof(proto_api_table) / sizeof(proto_api_table[0]);

@@ -28,8 +28,17 @@ enum proto_api_key_e {
     PROTO_API_ADD_OFFSETS_TO_TXN = 25,
     PROTO_API_END_TXN = 26,
     PROTO_API_TXN_OFFSET_COMMIT = 28,
+    PROTO_API_DESCRIBE_CONFIGS = 32,
+    PROTO_API_ALTER_CONFIGS = 33,
+    PROTO_API_DESCRIBE_LOG_DIRS = 35,
+    PROTO_API_CREATE_PARTITIONS = 37,
     PROTO_API_DELETE_GROUPS = 42,
+    PROTO_API_INCREMENTAL_ALTER_CONFIGS = 44,
     PROTO_API_OFFSET_DELETE = 47,
+    PROTO_API_DESCRIBE_CLUSTER = 60,
+    PROTO_API_DESCRIBE_PRODUCERS = 61,
+    PROTO_API_DESCRIBE_TRANSACTIONS = 65,
+    PROTO_API_LIST_TRANSACTIONS = 66,
 };
 
 /* 0 Produce request (protocol/schema/00_produce.def) */
@@ -969,6 +978,176 @@ typedef struct proto_txn_offset_commit_resp_s {
 } proto_txn_offset_commit_resp_t;
 extern const proto_struct_desc_t proto_txn_offset_commit_resp_desc;
 
+/* 32 DescribeConfigs request (protocol/schema/32_describe_configs.def) */
+
+typedef struct proto_describe_configs_req_resource_s {
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+    proto_arr_string_t configuration_keys; /* v0+, nullable */
+} proto_describe_configs_req_resource_t;
+extern const proto_struct_desc_t proto_describe_configs_req_resource_desc;
+
+typedef struct proto_describe_configs_req_s {
+    PROTO_ARRAY_OF(proto_describe_configs_req_resource_t) resources; /* v0+ */
+    bool include_synonyms; /* v1+ */
+    bool include_documentation; /* v3+ */
+} proto_describe_configs_req_t;
+extern const proto_struct_desc_t proto_describe_configs_req_desc;
+
+/* 32 DescribeConfigs response (protocol/schema/32_describe_configs.def) */
+
+typedef struct proto_describe_configs_resp_synonym_s {
+    proto_str_t name; /* v1+ */
+    proto_str_t value; /* v1+, nullable */
+    int8_t source; /* v1+ */
+} proto_describe_configs_resp_synonym_t;
+extern const proto_struct_desc_t proto_describe_configs_resp_synonym_desc;
+
+typedef struct proto_describe_configs_resp_config_s {
+    proto_str_t name; /* v0+ */
+    proto_str_t value; /* v0+, nullable */
+    bool read_only; /* v0+ */
+    int8_t config_source; /* v1+ */
+    bool is_sensitive; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_configs_resp_synonym_t) synonyms; /* v1+ */
+    int8_t config_type; /* v3+ */
+    proto_str_t documentation; /* v3+, nullable */
+} proto_describe_configs_resp_config_t;
+extern const proto_struct_desc_t proto_describe_configs_resp_config_desc;
+
+typedef struct proto_describe_configs_resp_result_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_configs_resp_config_t) configs; /* v0+ */
+} proto_describe_configs_resp_result_t;
+extern const proto_struct_desc_t proto_describe_configs_resp_result_desc;
+
+typedef struct proto_describe_configs_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_configs_resp_result_t) results; /* v0+ */
+} proto_describe_configs_resp_t;
+extern const proto_struct_desc_t proto_describe_configs_resp_desc;
+
+/* 33 AlterConfigs request (protocol/schema/33_alter_configs.def) */
+
+typedef struct proto_alter_configs_req_config_s {
+    proto_str_t name; /* v0+ */
+    proto_str_t value; /* v0+, nullable */
+} proto_alter_configs_req_config_t;
+extern const proto_struct_desc_t proto_alter_configs_req_config_desc;
+
+typedef struct proto_alter_configs_req_resource_s {
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+    PROTO_ARRAY_OF(proto_alter_configs_req_config_t) configs; /* v0+ */
+} proto_alter_configs_req_resource_t;
+extern const proto_struct_desc_t proto_alter_configs_req_resource_desc;
+
+typedef struct proto_alter_configs_req_s {
+    PROTO_ARRAY_OF(proto_alter_configs_req_resource_t) resources; /* v0+ */
+    bool validate_only; /* v0+ */
+} proto_alter_configs_req_t;
+extern const proto_struct_desc_t proto_alter_configs_req_desc;
+
+/* 33 AlterConfigs response (protocol/schema/33_alter_configs.def) */
+
+typedef struct proto_alter_configs_resp_resource_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+} proto_alter_configs_resp_resource_t;
+extern const proto_struct_desc_t proto_alter_configs_resp_resource_desc;
+
+typedef struct proto_alter_configs_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_alter_configs_resp_resource_t) responses; /* v0+ */
+} proto_alter_configs_resp_t;
+extern const proto_struct_desc_t proto_alter_configs_resp_desc;
+
+/* 35 DescribeLogDirs request (protocol/schema/35_describe_log_dirs.def) */
+
+typedef struct proto_describe_log_dirs_req_topic_s {
+    proto_str_t topic; /* v0+ */
+    proto_arr_int32_t partitions; /* v0+ */
+} proto_describe_log_dirs_req_topic_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_req_topic_desc;
+
+typedef struct proto_describe_log_dirs_req_s {
+    PROTO_ARRAY_OF(proto_describe_log_dirs_req_topic_t) topics; /* v0+, nullable */
+} proto_describe_log_dirs_req_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_req_desc;
+
+/* 35 DescribeLogDirs response (protocol/schema/35_describe_log_dirs.def) */
+
+typedef struct proto_describe_log_dirs_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int64_t partition_size; /* v0+ */
+    int64_t offset_lag; /* v0+ */
+    bool is_future_key; /* v0+ */
+} proto_describe_log_dirs_resp_partition_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_resp_partition_desc;
+
+typedef struct proto_describe_log_dirs_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_log_dirs_resp_partition_t) partitions; /* v0+ */
+} proto_describe_log_dirs_resp_topic_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_resp_topic_desc;
+
+typedef struct proto_describe_log_dirs_resp_result_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t log_dir; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_log_dirs_resp_topic_t) topics; /* v0+ */
+    int64_t total_bytes; /* v4+ */
+    int64_t usable_bytes; /* v4+ */
+} proto_describe_log_dirs_resp_result_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_resp_result_desc;
+
+typedef struct proto_describe_log_dirs_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v3+ */
+    PROTO_ARRAY_OF(proto_describe_log_dirs_resp_result_t) results; /* v0+ */
+} proto_describe_log_dirs_resp_t;
+extern const proto_struct_desc_t proto_describe_log_dirs_resp_desc;
+
+/* 37 CreatePartitions request (protocol/schema/37_create_partitions.def) */
+
+typedef struct proto_create_partitions_req_assignment_s {
+    proto_arr_int32_t broker_ids; /* v0+ */
+} proto_create_partitions_req_assignment_t;
+extern const proto_struct_desc_t proto_create_partitions_req_assignment_desc;
+
+typedef struct proto_create_partitions_req_topic_s {
+    proto_str_t name; /* v0+ */
+    int32_t count; /* v0+ */
+    PROTO_ARRAY_OF(proto_create_partitions_req_assignment_t) assignments; /* v0+, nullable */
+} proto_create_partitions_req_topic_t;
+extern const proto_struct_desc_t proto_create_partitions_req_topic_desc;
+
+typedef struct proto_create_partitions_req_s {
+    PROTO_ARRAY_OF(proto_create_partitions_req_topic_t) topics; /* v0+ */
+    int32_t timeout_ms; /* v0+ */
+    bool validate_only; /* v0+ */
+} proto_create_partitions_req_t;
+extern const proto_struct_desc_t proto_create_partitions_req_desc;
+
+/* 37 CreatePartitions response (protocol/schema/37_create_partitions.def) */
+
+typedef struct proto_create_partitions_resp_result_s {
+    proto_str_t name; /* v0+ */
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+} proto_create_partitions_resp_result_t;
+extern const proto_struct_desc_t proto_create_partitions_resp_result_desc;
+
+typedef struct proto_create_partitions_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_create_partitions_resp_result_t) results; /* v0+ */
+} proto_create_partitions_resp_t;
+extern const proto_struct_desc_t proto_create_partitions_resp_desc;
+
 /* 42 DeleteGroups request (protocol/schema/42_delete_groups.def) */
 
 typedef struct proto_delete_groups_req_s {
@@ -989,6 +1168,44 @@ typedef struct proto_delete_groups_resp_s {
     PROTO_ARRAY_OF(proto_delete_groups_resp_result_t) results; /* v0+ */
 } proto_delete_groups_resp_t;
 extern const proto_struct_desc_t proto_delete_groups_resp_desc;
+
+/* 44 IncrementalAlterConfigs request (protocol/schema/44_incremental_alter_configs.def) */
+
+typedef struct proto_incremental_alter_configs_req_config_s {
+    proto_str_t name; /* v0+ */
+    int8_t config_operation; /* v0+ */
+    proto_str_t value; /* v0+, nullable */
+} proto_incremental_alter_configs_req_config_t;
+extern const proto_struct_desc_t proto_incremental_alter_configs_req_config_desc;
+
+typedef struct proto_incremental_alter_configs_req_resource_s {
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+    PROTO_ARRAY_OF(proto_incremental_alter_configs_req_config_t) configs; /* v0+ */
+} proto_incremental_alter_configs_req_resource_t;
+extern const proto_struct_desc_t proto_incremental_alter_configs_req_resource_desc;
+
+typedef struct proto_incremental_alter_configs_req_s {
+    PROTO_ARRAY_OF(proto_incremental_alter_configs_req_resource_t) resources; /* v0+ */
+    bool validate_only; /* v0+ */
+} proto_incremental_alter_configs_req_t;
+extern const proto_struct_desc_t proto_incremental_alter_configs_req_desc;
+
+/* 44 IncrementalAlterConfigs response (protocol/schema/44_incremental_alter_configs.def) */
+
+typedef struct proto_incremental_alter_configs_resp_resource_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+    int8_t resource_type; /* v0+ */
+    proto_str_t resource_name; /* v0+ */
+} proto_incremental_alter_configs_resp_resource_t;
+extern const proto_struct_desc_t proto_incremental_alter_configs_resp_resource_desc;
+
+typedef struct proto_incremental_alter_configs_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_incremental_alter_configs_resp_resource_t) responses; /* v0+ */
+} proto_incremental_alter_configs_resp_t;
+extern const proto_struct_desc_t proto_incremental_alter_configs_resp_desc;
 
 /* 47 OffsetDelete request (protocol/schema/47_offset_delete.def) */
 
@@ -1029,6 +1246,140 @@ typedef struct proto_offset_delete_resp_s {
     PROTO_ARRAY_OF(proto_offset_delete_resp_topic_t) topics; /* v0+ */
 } proto_offset_delete_resp_t;
 extern const proto_struct_desc_t proto_offset_delete_resp_desc;
+
+/* 60 DescribeCluster request (protocol/schema/60_describe_cluster.def) */
+
+typedef struct proto_describe_cluster_req_s {
+    bool include_cluster_authorized_operations; /* v0+ */
+    int8_t endpoint_type; /* v1+ */
+} proto_describe_cluster_req_t;
+extern const proto_struct_desc_t proto_describe_cluster_req_desc;
+
+/* 60 DescribeCluster response (protocol/schema/60_describe_cluster.def) */
+
+typedef struct proto_describe_cluster_resp_broker_s {
+    int32_t broker_id; /* v0+ */
+    proto_str_t host; /* v0+ */
+    int32_t port; /* v0+ */
+    proto_str_t rack; /* v0+, nullable */
+} proto_describe_cluster_resp_broker_t;
+extern const proto_struct_desc_t proto_describe_cluster_resp_broker_desc;
+
+typedef struct proto_describe_cluster_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+    int8_t endpoint_type; /* v1+ */
+    proto_str_t cluster_id; /* v0+ */
+    int32_t controller_id; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_cluster_resp_broker_t) brokers; /* v0+ */
+    int32_t cluster_authorized_operations; /* v0+ */
+} proto_describe_cluster_resp_t;
+extern const proto_struct_desc_t proto_describe_cluster_resp_desc;
+
+/* 61 DescribeProducers request (protocol/schema/61_describe_producers.def) */
+
+typedef struct proto_describe_producers_req_topic_s {
+    proto_str_t name; /* v0+ */
+    proto_arr_int32_t partition_indexes; /* v0+ */
+} proto_describe_producers_req_topic_t;
+extern const proto_struct_desc_t proto_describe_producers_req_topic_desc;
+
+typedef struct proto_describe_producers_req_s {
+    PROTO_ARRAY_OF(proto_describe_producers_req_topic_t) topics; /* v0+ */
+} proto_describe_producers_req_t;
+extern const proto_struct_desc_t proto_describe_producers_req_desc;
+
+/* 61 DescribeProducers response (protocol/schema/61_describe_producers.def) */
+
+typedef struct proto_describe_producers_resp_producer_s {
+    int64_t producer_id; /* v0+ */
+    int32_t producer_epoch; /* v0+ */
+    int32_t last_sequence; /* v0+ */
+    int64_t last_timestamp; /* v0+ */
+    int32_t coordinator_epoch; /* v0+ */
+    int64_t current_txn_start_offset; /* v0+ */
+} proto_describe_producers_resp_producer_t;
+extern const proto_struct_desc_t proto_describe_producers_resp_producer_desc;
+
+typedef struct proto_describe_producers_resp_partition_s {
+    int32_t partition_index; /* v0+ */
+    int16_t error_code; /* v0+ */
+    proto_str_t error_message; /* v0+, nullable */
+    PROTO_ARRAY_OF(proto_describe_producers_resp_producer_t) active_producers; /* v0+ */
+} proto_describe_producers_resp_partition_t;
+extern const proto_struct_desc_t proto_describe_producers_resp_partition_desc;
+
+typedef struct proto_describe_producers_resp_topic_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_producers_resp_partition_t) partitions; /* v0+ */
+} proto_describe_producers_resp_topic_t;
+extern const proto_struct_desc_t proto_describe_producers_resp_topic_desc;
+
+typedef struct proto_describe_producers_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_producers_resp_topic_t) topics; /* v0+ */
+} proto_describe_producers_resp_t;
+extern const proto_struct_desc_t proto_describe_producers_resp_desc;
+
+/* 65 DescribeTransactions request (protocol/schema/65_describe_transactions.def) */
+
+typedef struct proto_describe_transactions_req_s {
+    proto_arr_string_t transactional_ids; /* v0+ */
+} proto_describe_transactions_req_t;
+extern const proto_struct_desc_t proto_describe_transactions_req_desc;
+
+/* 65 DescribeTransactions response (protocol/schema/65_describe_transactions.def) */
+
+typedef struct proto_describe_transactions_resp_topic_s {
+    proto_str_t topic; /* v0+ */
+    proto_arr_int32_t partitions; /* v0+ */
+} proto_describe_transactions_resp_topic_t;
+extern const proto_struct_desc_t proto_describe_transactions_resp_topic_desc;
+
+typedef struct proto_describe_transactions_resp_state_s {
+    int16_t error_code; /* v0+ */
+    proto_str_t transactional_id; /* v0+ */
+    proto_str_t transaction_state; /* v0+ */
+    int32_t transaction_timeout_ms; /* v0+ */
+    int64_t transaction_start_time_ms; /* v0+ */
+    int64_t producer_id; /* v0+ */
+    int16_t producer_epoch; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_transactions_resp_topic_t) topics; /* v0+ */
+} proto_describe_transactions_resp_state_t;
+extern const proto_struct_desc_t proto_describe_transactions_resp_state_desc;
+
+typedef struct proto_describe_transactions_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    PROTO_ARRAY_OF(proto_describe_transactions_resp_state_t) transaction_states; /* v0+ */
+} proto_describe_transactions_resp_t;
+extern const proto_struct_desc_t proto_describe_transactions_resp_desc;
+
+/* 66 ListTransactions request (protocol/schema/66_list_transactions.def) */
+
+typedef struct proto_list_transactions_req_s {
+    proto_arr_string_t state_filters; /* v0+ */
+    proto_arr_int64_t producer_id_filters; /* v0+ */
+    int64_t duration_filter; /* v1+ */
+} proto_list_transactions_req_t;
+extern const proto_struct_desc_t proto_list_transactions_req_desc;
+
+/* 66 ListTransactions response (protocol/schema/66_list_transactions.def) */
+
+typedef struct proto_list_transactions_resp_state_s {
+    proto_str_t transactional_id; /* v0+ */
+    int64_t producer_id; /* v0+ */
+    proto_str_t transaction_state; /* v0+ */
+} proto_list_transactions_resp_state_t;
+extern const proto_struct_desc_t proto_list_transactions_resp_state_desc;
+
+typedef struct proto_list_transactions_resp_s {
+    int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v0+ */
+    proto_arr_string_t unknown_state_filters; /* v0+ */
+    PROTO_ARRAY_OF(proto_list_transactions_resp_state_t) transaction_states; /* v0+ */
+} proto_list_transactions_resp_t;
+extern const proto_struct_desc_t proto_list_transactions_resp_desc;
 
 extern const proto_api_desc_t proto_api_table[];
 extern const size_t proto_api_table_len;
