@@ -155,6 +155,11 @@ broker_result_t broker_handle_init_producer_id(broker_req_t *req);
 broker_result_t broker_handle_add_partitions_to_txn(broker_req_t *req);
 broker_result_t broker_handle_add_offsets_to_txn(broker_req_t *req);
 broker_result_t broker_handle_end_txn(broker_req_t *req);
+broker_result_t broker_handle_describe_cluster(broker_req_t *req);
+broker_result_t broker_handle_describe_log_dirs(broker_req_t *req);
+broker_result_t broker_handle_describe_producers(broker_req_t *req);
+broker_result_t broker_handle_describe_transactions(broker_req_t *req);
+broker_result_t broker_handle_list_transactions(broker_req_t *req);
 broker_result_t broker_handle_txn_offset_commit(broker_req_t *req);
 
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
@@ -171,6 +176,10 @@ proto_str_t broker_strf(broker_req_t *req, const char *fmt, ...) __attribute__((
 static inline uint8_t *broker_mutable(const uint8_t *p)
 {
     return (uint8_t *)(uintptr_t)p;
+}
+static inline bool broker_str_same(proto_str_t a, proto_str_t b)
+{
+    return a.len == b.len && (a.len <= 0 || memcmp(a.ptr, b.ptr, (size_t)a.len) == 0);
 }
 static inline bool broker_str_eq(proto_str_t s, const char *c)
 {

@@ -32,6 +32,11 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_TXN_OFFSET_COMMIT, broker_handle_txn_offset_commit},
     {PROTO_API_DELETE_GROUPS, broker_handle_delete_groups},
     {PROTO_API_OFFSET_DELETE, broker_handle_offset_delete},
+    {PROTO_API_DESCRIBE_LOG_DIRS, broker_handle_describe_log_dirs},
+    {PROTO_API_DESCRIBE_CLUSTER, broker_handle_describe_cluster},
+    {PROTO_API_DESCRIBE_PRODUCERS, broker_handle_describe_producers},
+    {PROTO_API_DESCRIBE_TRANSACTIONS, broker_handle_describe_transactions},
+    {PROTO_API_LIST_TRANSACTIONS, broker_handle_list_transactions},
 };
 const size_t broker_apis_len = sizeof(broker_apis) / sizeof(broker_apis[0]);
 

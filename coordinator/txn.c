@@ -845,3 +845,22 @@ int32_t txn_count(const txn_coordinator_t *coord)
 {
     return (int32_t)coord->txns.count;
 }
+
+int32_t txn_list(const txn_coordinator_t *coord, arena_t *arena, txn_listing_t **out)
+{
+    int32_t n = (int32_t)coord->txns.count;
+    *out = n ? arena_alloc(arena, sizeof(**out) * (size_t)n) : NULL;
+    if (n && !*out)
+        return 0;
+    size_t pos = 0;
+    int32_t i = 0;
+    const txn_t *t;
+    while (i < n && (t = map_next(&coord->txns, &pos))) {
+        char *id = arena_memdup(arena, t->id.p, (size_t)t->id.len);
+        (*out)[i].transactional_id = (proto_str_t){(const uint8_t *)id, id ? t->id.len : 0};
+        (*out)[i].producer_id = t->producer_id;
+        (*out)[i].state = t->state;
+        i++;
+    }
+    return i;
+}

@@ -278,6 +278,14 @@ int16_t txn_describe(const txn_coordinator_t *coord, proto_str_t transactional_i
 /* TXN_DEAD when the transactional id is unknown. */
 txn_state_t txn_state_of(const txn_coordinator_t *coord, proto_str_t transactional_id);
 int32_t txn_count(const txn_coordinator_t *coord);
+
+/* ListTransactions: every transactional id with its producer id and state, from arena. */
+typedef struct txn_listing_s {
+    proto_str_t transactional_id;
+    int64_t producer_id;
+    txn_state_t state;
+} txn_listing_t;
+int32_t txn_list(const txn_coordinator_t *coord, arena_t *arena, txn_listing_t **out);
 /* The next producer id the allocator hands out (tests). */
 int64_t txn_next_producer_id(const txn_coordinator_t *coord);
 

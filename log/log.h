@@ -207,6 +207,8 @@ typedef struct log_producer_info_s {
     int batches;               /* retained batches (at most 5) */
 } log_producer_info_t;
 
+/* Up to max known producer ids into ids (any order); returns how many there are in all. */
+size_t log_partition_producer_ids(const log_partition_t *p, int64_t *ids, size_t max);
 /* 1 with *out when the producer is known, 0 when not. */
 int log_partition_producer(const log_partition_t *p, int64_t producer_id, log_producer_info_t *out);
 size_t log_partition_producer_count(const log_partition_t *p);

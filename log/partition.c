@@ -838,6 +838,18 @@ size_t log_partition_expire_producers(log_partition_t *p, int64_t now)
     return n;
 }
 
+size_t log_partition_producer_ids(const log_partition_t *p, int64_t *ids, size_t max)
+{
+    size_t pos = 0, n = 0;
+    const log_producer_t *e;
+    while ((e = map_next(&p->pstate.producers, &pos))) {
+        if (n < max)
+            ids[n] = e->producer_id;
+        n++;
+    }
+    return n;
+}
+
 int log_partition_producer(const log_partition_t *p, int64_t producer_id, log_producer_info_t *out)
 {
     const log_producer_t *e = log_pstate_get(&p->pstate, producer_id);

@@ -66,7 +66,9 @@
     X(KERR_UNSTABLE_OFFSET_COMMIT, 88)                 \
     X(KERR_PRODUCER_FENCED, 90)                        \
     X(KERR_INVALID_RECORD, 87)                         \
-    X(KERR_UNKNOWN_TOPIC_ID, 100)
+    X(KERR_UNKNOWN_TOPIC_ID, 100)                      \
+    X(KERR_TRANSACTIONAL_ID_NOT_FOUND, 105)            \
+    X(KERR_UNSUPPORTED_ENDPOINT_TYPE, 119)
 
 enum proto_kafka_error_e {
 #define PROTO_KAFKA_ERROR_ENUM(name, code) name = code,
