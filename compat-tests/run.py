@@ -69,6 +69,8 @@ TESTS = [
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
+    ("admin_configs", ["@PYTHON", "test_admin_configs.py"], ["--log.retention.check.interval.ms", "200"]),
+    ("kafkajs_admin", ["node", "js/test_kafkajs_admin.js"], []),
     ("groups_confluent_share", ["@PYTHON", "test_groups_confluent.py", "share"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     ("groups_confluent_cooperative", ["@PYTHON", "test_groups_confluent.py", "cooperative"],
@@ -89,6 +91,10 @@ TESTS = [
     ("eos_txn_fence", ["@PYTHON", "test_eos_transactions.py", "fence"], []),
     ("eos_txn_restart", ["@PYTHON", "test_eos_transactions.py", "restart"], []),
     ("eos_txn_rdkafka_c", ["@PYTHON", "test_eos_transactions.py", "c_producer"], []),
+    ("eos_ctp", ["@PYTHON", "test_eos_ctp.py"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("eos_kafkajs_txn", ["node", "js/test_kafkajs_txn.js"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
 ]
 
 

@@ -24,7 +24,10 @@ static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
     out->offset = -1;
     out->leader_epoch = -1;
     switch (ts) {
-    case LIST_OFFSETS_LATEST: out->offset = log_partition_end_offset(log); return KERR_NONE;
+    case LIST_OFFSETS_LATEST:
+        /* read_committed readers must not see past an open transaction */
+        out->offset = committed ? log_partition_last_stable_offset(log) : log_partition_end_offset(log);
+        return KERR_NONE;
     case LIST_OFFSETS_EARLIEST:
     case LIST_OFFSETS_EARLIEST_LOCAL: out->offset = log_partition_start_offset(log); return KERR_NONE;
     case LIST_OFFSETS_MAX_TIMESTAMP: {
