@@ -69,6 +69,7 @@ TESTS = [
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
+    ("eddyctl", ["bash", "test_eddyctl.sh"], ["--group.initial.rebalance.delay.ms", "0"]),
     ("admin_configs", ["@PYTHON", "test_admin_configs.py"], ["--log.retention.check.interval.ms", "200"]),
     ("kafkajs_admin", ["node", "js/test_kafkajs_admin.js"], []),
     ("groups_confluent_share", ["@PYTHON", "test_groups_confluent.py", "share"],
