@@ -161,6 +161,10 @@ broker_result_t broker_handle_describe_producers(broker_req_t *req);
 broker_result_t broker_handle_describe_transactions(broker_req_t *req);
 broker_result_t broker_handle_list_transactions(broker_req_t *req);
 broker_result_t broker_handle_txn_offset_commit(broker_req_t *req);
+broker_result_t broker_handle_describe_configs(broker_req_t *req);
+broker_result_t broker_handle_alter_configs(broker_req_t *req);
+broker_result_t broker_handle_create_partitions(broker_req_t *req);
+broker_result_t broker_handle_incremental_alter_configs(broker_req_t *req);
 
 /* ---- helpers for handlers (broker/request.c) ------------------------------ */
 

@@ -10,50 +10,37 @@
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/meta.h"
+#include "protocol/compress.h"
+#include "protocol/record_batch.h"
 
-/* Topic-level configs eddy accepts at creation (Kafka's names). */
-static const char *const topic_config_names[] = {
-    "cleanup.policy",
-    "compression.type",
-    "delete.retention.ms",
-    "file.delete.delay.ms",
-    "flush.messages",
-    "flush.ms",
-    "index.interval.bytes",
-    "max.compaction.lag.ms",
-    "max.message.bytes",
-    "message.timestamp.type",
-    "message.timestamp.difference.max.ms",
-    "message.timestamp.before.max.ms",
-    "message.timestamp.after.max.ms",
-    "min.cleanable.dirty.ratio",
-    "min.compaction.lag.ms",
-    "min.insync.replicas",
-    "preallocate",
-    "retention.bytes",
-    "retention.ms",
-    "segment.bytes",
-    "segment.index.bytes",
-    "segment.jitter.ms",
-    "segment.ms",
-    "unclean.leader.election.enable",
-    "message.downconversion.enable",
-};
-
-static bool topic_config_known(const char *key)
+static void pairs_free(broker_topic_config_t *pairs, int n)
 {
-    for (size_t i = 0; i < sizeof(topic_config_names) / sizeof(topic_config_names[0]); i++)
-        if (strcmp(key, topic_config_names[i]) == 0)
-            return true;
-    return false;
+    for (int i = 0; i < n; i++) {
+        free(pairs[i].key);
+        free(pairs[i].value);
+    }
+    free(pairs);
 }
 
-static const char *topic_config_get(const broker_topic_t *t, const char *key)
+/* Deep copy of n pairs; NULL (and *out untouched) when out of memory. n == 0 gives NULL too. */
+static int pairs_dup(const broker_topic_config_t *src, int n, broker_topic_config_t **out)
 {
-    for (int i = 0; i < t->nconfigs; i++)
-        if (strcmp(t->configs[i].key, key) == 0)
-            return t->configs[i].value;
-    return NULL;
+    *out = NULL;
+    if (n <= 0)
+        return 0;
+    broker_topic_config_t *c = calloc((size_t)n, sizeof(*c));
+    if (!c)
+        return -ENOMEM;
+    for (int i = 0; i < n; i++) {
+        c[i].key = strdup(src[i].key);
+        c[i].value = strdup(src[i].value);
+        if (!c[i].key || !c[i].value) {
+            pairs_free(c, n);
+            return -ENOMEM;
+        }
+    }
+    *out = c;
+    return 0;
 }
 
 int16_t broker_topics_check_name(const char *name, size_t len)
@@ -77,36 +64,79 @@ static void topic_free(broker_topic_t *t)
         return;
     for (int32_t i = 0; i < t->nparts; i++)
         log_partition_close(t->parts[i].log);
-    for (int i = 0; i < t->nconfigs; i++) {
-        free(t->configs[i].key);
-        free(t->configs[i].value);
-    }
-    free(t->configs);
+    pairs_free(t->configs, t->nconfigs);
     free(t->parts);
     free(t->name);
     free(t);
 }
 
+void broker_topics_layers(const broker_topics_t *topics, broker_cfg_layers_t *layers)
+{
+    layers->cfg = topics->cfg;
+    layers->dyn_node = topics->dyn_node;
+    layers->ndyn_node = topics->ndyn_node;
+    layers->dyn_default = topics->dyn_default;
+    layers->ndyn_default = topics->ndyn_default;
+}
+
+/* The effective value of a topic config: override, dynamic broker value, static property, default. */
+static void topic_value(const broker_topics_t *topics, const broker_topic_t *t, const char *name, char *out, size_t len)
+{
+    broker_cfg_layers_t layers;
+    broker_topics_layers(topics, &layers);
+    const broker_tcfg_def_t *def = broker_tcfg_find(name);
+    if (!def) { /* a name missing from the registry is a bug here, not bad input */
+        out[0] = 0;
+        return;
+    }
+    broker_tcfg_value(&layers, t->configs, t->nconfigs, def, out, len, NULL);
+}
+
+static int64_t topic_i64(const broker_topics_t *topics, const broker_topic_t *t, const char *name)
+{
+    char v[BROKER_CFG_VALUE_MAX];
+    topic_value(topics, t, name, v, sizeof(v));
+    return strtoll(v, NULL, 10);
+}
+
+static bool list_contains(const char *list, const char *word)
+{
+    size_t n = strlen(word);
+    for (const char *p = list; *p;) {
+        while (*p == ' ')
+            p++;
+        size_t w = strcspn(p, ",");
+        size_t m = w;
+        while (m && p[m - 1] == ' ')
+            m--;
+        if (m == n && memcmp(p, word, n) == 0)
+            return true;
+        p += w;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
 static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
 {
-    const char *ts = topic_config_get(t, "message.timestamp.type");
-    if (!ts)
-        ts = topics->cfg->log_message_timestamp_type;
-    t->log_append_time = strcmp(ts, "LogAppendTime") == 0;
-    const char *mmb = topic_config_get(t, "max.message.bytes");
-    t->max_message_bytes = mmb ? (int32_t)strtol(mmb, NULL, 10) : topics->cfg->message_max_bytes;
-    const char *v;
-    t->flush_messages =
-        (v = topic_config_get(t, "flush.messages")) ? strtoll(v, NULL, 10) : topics->cfg->log_flush_interval_messages;
-    t->flush_ms = (v = topic_config_get(t, "flush.ms")) ? strtoll(v, NULL, 10) : topics->cfg->log_flush_interval_ms;
-    t->retention_ms =
-        (v = topic_config_get(t, "retention.ms")) ? strtoll(v, NULL, 10) : broker_config_retention_ms(topics->cfg);
-    t->retention_bytes =
-        (v = topic_config_get(t, "retention.bytes")) ? strtoll(v, NULL, 10) : topics->cfg->log_retention_bytes;
-    v = topic_config_get(t, "cleanup.policy");
-    int policy = broker_config_cleanup_policy(v ? v : topics->cfg->log_cleanup_policy);
-    t->compacted = policy > 0 && (policy & BROKER_CLEANUP_COMPACT);
-    if (policy > 0 && !(policy & BROKER_CLEANUP_DELETE)) {
+    char v[BROKER_CFG_VALUE_MAX];
+    topic_value(topics, t, "message.timestamp.type", v, sizeof(v));
+    t->log_append_time = strcmp(v, "LogAppendTime") == 0;
+    int64_t mmb = topic_i64(topics, t, "max.message.bytes");
+    t->max_message_bytes = mmb < 0 ? 0 : mmb > INT32_MAX ? INT32_MAX : (int32_t)mmb;
+    t->flush_messages = topic_i64(topics, t, "flush.messages");
+    t->flush_ms = topic_i64(topics, t, "flush.ms");
+    t->retention_ms = topic_i64(topics, t, "retention.ms");
+    t->retention_bytes = topic_i64(topics, t, "retention.bytes");
+    topic_value(topics, t, "compression.type", v, sizeof(v));
+    t->compression = broker_cfg_compression_codec(v);
+    if (t->compression < -1)
+        t->compression = -1;
+    topic_value(topics, t, "cleanup.policy", v, sizeof(v));
+    bool del = list_contains(v, "delete");
+    t->compacted = list_contains(v, "compact");
+    if (t->compacted && !del) {
         /* compact alone: keep the latest value of every key forever */
         t->retention_ms = -1;
         t->retention_bytes = -1;
@@ -116,34 +146,36 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
 static void topic_log_config(broker_topics_t *topics, const broker_topic_t *t, log_config_t *lc)
 {
     log_config_defaults(lc);
-    lc->segment_bytes = topics->cfg->log_segment_bytes;
-    lc->index_interval_bytes = topics->cfg->log_index_interval_bytes;
-    lc->index_max_bytes = topics->cfg->log_index_size_max_bytes;
-    lc->roll_ms = topics->cfg->log_roll_ms;
-    const char *v;
-    if ((v = topic_config_get(t, "segment.bytes")))
-        lc->segment_bytes = strtoll(v, NULL, 10);
-    if ((v = topic_config_get(t, "segment.ms")))
-        lc->roll_ms = strtoll(v, NULL, 10);
-    if ((v = topic_config_get(t, "index.interval.bytes")))
-        lc->index_interval_bytes = (int32_t)strtol(v, NULL, 10);
-    if ((v = topic_config_get(t, "segment.index.bytes")))
-        lc->index_max_bytes = (int32_t)strtol(v, NULL, 10);
+    lc->segment_bytes = topic_i64(topics, t, "segment.bytes");
+    lc->roll_ms = topic_i64(topics, t, "segment.ms");
+    lc->index_interval_bytes = (int32_t)topic_i64(topics, t, "index.interval.bytes");
+    lc->index_max_bytes = (int32_t)topic_i64(topics, t, "segment.index.bytes");
     lc->retention_ms = t->retention_ms;
     lc->retention_bytes = t->retention_bytes;
-    const broker_config_t *cfg = topics->cfg;
     lc->compact = t->compacted;
     lc->producer_id_expiration_ms = topics->cfg->producer_id_expiration_ms;
-    lc->delete_retention_ms =
-        (v = topic_config_get(t, "delete.retention.ms")) ? strtoll(v, NULL, 10) : cfg->log_cleaner_delete_retention_ms;
-    lc->min_cleanable_dirty_ratio =
-        (v = topic_config_get(t, "min.cleanable.dirty.ratio")) ? strtod(v, NULL) : cfg->log_cleaner_min_cleanable_ratio;
-    lc->min_compaction_lag_ms = (v = topic_config_get(t, "min.compaction.lag.ms"))
-                                    ? strtoll(v, NULL, 10)
-                                    : cfg->log_cleaner_min_compaction_lag_ms;
-    lc->max_compaction_lag_ms = (v = topic_config_get(t, "max.compaction.lag.ms"))
-                                    ? strtoll(v, NULL, 10)
-                                    : cfg->log_cleaner_max_compaction_lag_ms;
+    lc->delete_retention_ms = topic_i64(topics, t, "delete.retention.ms");
+    char v[BROKER_CFG_VALUE_MAX];
+    topic_value(topics, t, "min.cleanable.dirty.ratio", v, sizeof(v));
+    lc->min_cleanable_dirty_ratio = strtod(v, NULL);
+    lc->min_compaction_lag_ms = topic_i64(topics, t, "min.compaction.lag.ms");
+    lc->max_compaction_lag_ms = topic_i64(topics, t, "max.compaction.lag.ms");
+}
+
+/* Recomputes the topic's effective settings and hands them to its open logs (takes effect from the next append or
+ * retention pass). */
+static void topic_reconfigure(broker_topics_t *topics, broker_topic_t *t)
+{
+    topic_apply_configs(topics, t);
+    log_config_t lc;
+    topic_log_config(topics, t, &lc);
+    for (int32_t i = 0; i < t->nparts; i++) {
+        if (!t->parts[i].log)
+            continue;
+        int rc = log_partition_set_config(t->parts[i].log, &lc);
+        if (rc != 0)
+            LOG_WARN("topics", "%s-%d keeps its old config: %s", t->name, i, log_strerror(rc));
+    }
 }
 
 static int partition_dir(const broker_topics_t *topics, const broker_topic_t *t, int32_t i, char *out, size_t len)
@@ -152,13 +184,13 @@ static int partition_dir(const broker_topics_t *topics, const broker_topic_t *t,
     return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Opens every partition; one that fails stays offline (NULL) and the first error is returned. */
-static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
+/* Opens partitions [from, to); one that fails stays offline (NULL) and the first error is returned. */
+static int topic_open_range(broker_topics_t *topics, broker_topic_t *t, int32_t from, int32_t to)
 {
     log_config_t lc;
     topic_log_config(topics, t, &lc);
     int first_err = 0;
-    for (int32_t i = 0; i < t->nparts; i++) {
+    for (int32_t i = from; i < to; i++) {
         char dir[4096];
         t->parts[i].index = i;
         int rc = partition_dir(topics, t, i, dir, sizeof(dir));
@@ -180,6 +212,11 @@ static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
         }
     }
     return first_err;
+}
+
+static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
+{
+    return topic_open_range(topics, t, 0, t->nparts);
 }
 
 static void uuid_hex(const proto_uuid_t *u, char *out)
@@ -239,6 +276,15 @@ static int topic_save(broker_topics_t *topics, const broker_topic_t *t)
 
 static int topic_add_config(broker_topic_t *t, const char *key, const char *value)
 {
+    for (int i = 0; i < t->nconfigs; i++)
+        if (strcmp(t->configs[i].key, key) == 0) {
+            char *v = strdup(value);
+            if (!v)
+                return -ENOMEM;
+            free(t->configs[i].value);
+            t->configs[i].value = v;
+            return 0;
+        }
     broker_topic_config_t *c = realloc(t->configs, sizeof(*c) * (size_t)(t->nconfigs + 1));
     if (!c)
         return -ENOMEM;
@@ -293,8 +339,14 @@ static broker_topic_t *topic_load(broker_topics_t *topics, const char *path)
             have_id = uuid_parse(val, &id) == 0;
         else if (strcmp(line, "partitions") == 0)
             nparts = strtol(val, NULL, 10);
-        else if (strncmp(line, "config.", 7) == 0)
-            (void)topic_add_config(&tmp, line + 7, val);
+        else if (strncmp(line, "config.", 7) == 0) {
+            char why[256];
+            /* A value this version no longer accepts falls back to the default rather than hide the topic. */
+            if (broker_tcfg_validate(line + 7, val, why, sizeof(why)) != KERR_NONE)
+                LOG_WARN("topics", "%s: ignoring config %s=%s: %s", path, line + 7, val, why);
+            else
+                (void)topic_add_config(&tmp, line + 7, val);
+        }
     }
     fclose(f);
     broker_topic_t *t = NULL;
@@ -307,12 +359,80 @@ static broker_topic_t *topic_load(broker_topics_t *topics, const char *path)
         tmp.configs = NULL;
         tmp.nconfigs = 0;
     }
-    for (int i = 0; i < tmp.nconfigs; i++) {
-        free(tmp.configs[i].key);
-        free(tmp.configs[i].value);
-    }
-    free(tmp.configs);
+    pairs_free(tmp.configs, tmp.nconfigs);
     return t;
+}
+
+/*
+ * broker.properties holds the dynamic broker configs, one per line:
+ *   default:<property>=<value>   cluster default (resource BROKER, name "")
+ *   node:<property>=<value>      this node (resource BROKER, name = node.id)
+ * Lines that do not parse or no longer validate are skipped with a warning.
+ */
+static int dyn_add(broker_topic_config_t **pairs, int *n, const char *key, const char *value)
+{
+    broker_topic_t tmp = {.configs = *pairs, .nconfigs = *n};
+    int rc = topic_add_config(&tmp, key, value);
+    *pairs = tmp.configs;
+    *n = tmp.nconfigs;
+    return rc;
+}
+
+static void broker_dyn_load(broker_topics_t *topics)
+{
+    FILE *f = fopen(topics->broker_props_path, "r");
+    if (!f)
+        return; /* none yet */
+    char line[2048];
+    while (fgets(line, sizeof(line), f)) {
+        line[strcspn(line, "\r\n")] = 0;
+        char *eq = strchr(line, '=');
+        if (line[0] == '#' || !line[0])
+            continue;
+        bool node = strncmp(line, "node:", 5) == 0;
+        bool def = strncmp(line, "default:", 8) == 0;
+        if (!eq || (!node && !def)) {
+            LOG_WARN("topics", "%s: ignoring line '%s'", topics->broker_props_path, line);
+            continue;
+        }
+        *eq = 0;
+        const char *key = line + (node ? 5 : 8), *val = eq + 1;
+        char why[256];
+        if (broker_bcfg_validate_dynamic(key, val, why, sizeof(why)) != KERR_NONE) {
+            LOG_WARN("topics", "%s: ignoring %s: %s", topics->broker_props_path, key, why);
+            continue;
+        }
+        if (node)
+            (void)dyn_add(&topics->dyn_node, &topics->ndyn_node, key, val);
+        else
+            (void)dyn_add(&topics->dyn_default, &topics->ndyn_default, key, val);
+    }
+    fclose(f);
+    if (topics->ndyn_node + topics->ndyn_default > 0)
+        LOG_INFO("topics", "%d dynamic broker configs from %s", topics->ndyn_node + topics->ndyn_default,
+                 topics->broker_props_path);
+}
+
+static int broker_dyn_save(const broker_topics_t *topics, const broker_topic_config_t *node, int nnode,
+                           const broker_topic_config_t *def, int ndef)
+{
+    buf_t b;
+    buf_init(&b);
+    static const char head[] = "# eddy dynamic broker configs (AlterConfigs on the BROKER resource)\n";
+    int rc = buf_append(&b, head, sizeof(head) - 1);
+    char line[1024];
+    for (int pass = 0; pass < 2 && rc == 0; pass++) {
+        const broker_topic_config_t *c = pass ? node : def;
+        int n = pass ? nnode : ndef;
+        for (int i = 0; i < n && rc == 0; i++) {
+            int len = snprintf(line, sizeof(line), "%s:%s=%s\n", pass ? "node" : "default", c[i].key, c[i].value);
+            rc = len < 0 || (size_t)len >= sizeof(line) ? -EINVAL : buf_append(&b, line, (size_t)len);
+        }
+    }
+    if (rc == 0)
+        rc = broker_meta_write_atomic(topics->broker_props_path, b.data, b.len);
+    buf_fini(&b);
+    return rc;
 }
 
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
@@ -331,6 +451,10 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, cons
     int rc = broker_meta_mkdirs(topics->meta_dir);
     if (rc != 0)
         return rc;
+    if (snprintf(topics->broker_props_path, sizeof(topics->broker_props_path), "%s/eddy-meta/broker.properties",
+                 cfg->log_dirs) >= (int)sizeof(topics->broker_props_path))
+        return -ENAMETOOLONG;
+    broker_dyn_load(topics);
     DIR *d = opendir(topics->meta_dir);
     if (!d)
         return -errno;
@@ -367,6 +491,10 @@ void broker_topics_fini(broker_topics_t *topics)
     while ((t = map_next(&topics->by_name, &pos)))
         topic_free(t);
     map_fini(&topics->by_name);
+    pairs_free(topics->dyn_node, topics->ndyn_node);
+    pairs_free(topics->dyn_default, topics->ndyn_default);
+    topics->dyn_node = topics->dyn_default = NULL;
+    topics->ndyn_node = topics->ndyn_default = 0;
 }
 
 broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len)
@@ -389,47 +517,18 @@ broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos)
     return map_next(&topics->by_name, pos);
 }
 
-static bool valid_ratio(const char *value)
+/* Validates a whole set of overrides: every entry known and valid, no key twice. */
+static int16_t topic_validate_configs(const broker_topic_config_t *configs, int n, char *errmsg, size_t errlen)
 {
-    char *end;
-    double v = strtod(value, &end);
-    return end != value && !*end && v >= 0.0 && v <= 1.0;
-}
-
-static int16_t topic_validate_config(const char *key, const char *value, char *errmsg, size_t errlen)
-{
-    if (!topic_config_known(key)) {
-        snprintf(errmsg, errlen, "Unknown topic config name: %s", key);
-        return KERR_INVALID_CONFIG;
-    }
-    if ((strcmp(key, "cleanup.policy") == 0 && broker_config_cleanup_policy(value) < 0) ||
-        (strcmp(key, "min.cleanable.dirty.ratio") == 0 && !valid_ratio(value))) {
-        snprintf(errmsg, errlen, "Invalid value %s for configuration %s", value, key);
-        return KERR_INVALID_CONFIG;
-    }
-    if (strcmp(key, "message.timestamp.type") == 0 && strcmp(value, "CreateTime") != 0 &&
-        strcmp(value, "LogAppendTime") != 0) {
-        snprintf(errmsg, errlen, "Invalid value %s for configuration %s", value, key);
-        return KERR_INVALID_CONFIG;
-    }
-    /* Numeric configs: {name, min, max}. retention.* take -1 for "unlimited". */
-    static const struct {
-        const char *key;
-        long long min, max;
-    } ranges[] = {
-        {"max.message.bytes", 0, INT32_MAX},    {"segment.bytes", 1024, INT32_MAX}, {"segment.ms", 1, INT64_MAX},
-        {"index.interval.bytes", 0, INT32_MAX}, {"retention.ms", -1, INT64_MAX},    {"retention.bytes", -1, INT64_MAX},
-    };
-    for (size_t i = 0; i < sizeof(ranges) / sizeof(ranges[0]); i++) {
-        if (strcmp(key, ranges[i].key) != 0)
-            continue;
-        char *end;
-        errno = 0;
-        long long v = strtoll(value, &end, 10);
-        if (errno || end == value || *end || v < ranges[i].min || v > ranges[i].max) {
-            snprintf(errmsg, errlen, "Invalid value %s for configuration %s", value, key);
-            return KERR_INVALID_CONFIG;
-        }
+    for (int i = 0; i < n; i++) {
+        int16_t e = broker_tcfg_validate(configs[i].key, configs[i].value, errmsg, errlen);
+        if (e != KERR_NONE)
+            return e;
+        for (int j = 0; j < i; j++)
+            if (strcmp(configs[i].key, configs[j].key) == 0) {
+                snprintf(errmsg, errlen, "Config %s is given more than once", configs[i].key);
+                return KERR_INVALID_CONFIG;
+            }
     }
     return KERR_NONE;
 }
@@ -453,11 +552,9 @@ int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t l
         snprintf(errmsg, errlen, "Number of partitions must be larger than 0.");
         return KERR_INVALID_PARTITIONS;
     }
-    for (int i = 0; i < nconfigs; i++) {
-        int16_t e = topic_validate_config(configs[i].key, configs[i].value, errmsg, errlen);
-        if (e != KERR_NONE)
-            return e;
-    }
+    int16_t verr = topic_validate_configs(configs, nconfigs, errmsg, errlen);
+    if (verr != KERR_NONE)
+        return verr;
     if (validate_only)
         return KERR_NONE;
     broker_topic_t *t = topic_new(name, len, nparts);
@@ -527,4 +624,200 @@ void broker_topics_destroy(broker_topic_t *t)
         }
     }
     topic_free(t);
+}
+
+int16_t broker_topics_alter(broker_topics_t *topics, broker_topic_t *t, const broker_topic_config_t *configs,
+                            int nconfigs, bool validate_only, char *errmsg, size_t errlen)
+{
+    errmsg[0] = 0;
+    int16_t err = topic_validate_configs(configs, nconfigs, errmsg, errlen);
+    if (err != KERR_NONE || validate_only)
+        return err;
+    broker_topic_config_t *fresh;
+    if (pairs_dup(configs, nconfigs, &fresh) != 0)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    broker_topic_config_t *old = t->configs;
+    int nold = t->nconfigs;
+    t->configs = fresh;
+    t->nconfigs = nconfigs;
+    int rc = topic_save(topics, t);
+    if (rc != 0) {
+        t->configs = old;
+        t->nconfigs = nold;
+        pairs_free(fresh, nconfigs);
+        snprintf(errmsg, errlen, "cannot write the topic's metadata: %s", log_strerror(rc));
+        LOG_ERROR("topics", "altering configs of %s: %s", t->name, log_strerror(rc));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    pairs_free(old, nold);
+    topic_reconfigure(topics, t);
+    LOG_INFO("topics", "topic %s now has %d config overrides", t->name, t->nconfigs);
+    return KERR_NONE;
+}
+
+int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs,
+                                   int nconfigs, bool validate_only, char *errmsg, size_t errlen)
+{
+    errmsg[0] = 0;
+    for (int i = 0; i < nconfigs; i++) {
+        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, errmsg, errlen);
+        if (e != KERR_NONE)
+            return e;
+        for (int j = 0; j < i; j++)
+            if (strcmp(configs[i].key, configs[j].key) == 0) {
+                snprintf(errmsg, errlen, "Config %s is given more than once", configs[i].key);
+                return KERR_INVALID_CONFIG;
+            }
+    }
+    if (validate_only)
+        return KERR_NONE;
+    broker_topic_config_t *fresh;
+    if (pairs_dup(configs, nconfigs, &fresh) != 0)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    int rc = node ? broker_dyn_save(topics, fresh, nconfigs, topics->dyn_default, topics->ndyn_default)
+                  : broker_dyn_save(topics, topics->dyn_node, topics->ndyn_node, fresh, nconfigs);
+    if (rc != 0) {
+        pairs_free(fresh, nconfigs);
+        snprintf(errmsg, errlen, "cannot write %s: %s", topics->broker_props_path, log_strerror(rc));
+        LOG_ERROR("topics", "altering broker configs: %s", log_strerror(rc));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    broker_topic_config_t **slot = node ? &topics->dyn_node : &topics->dyn_default;
+    int *nslot = node ? &topics->ndyn_node : &topics->ndyn_default;
+    pairs_free(*slot, *nslot);
+    *slot = fresh;
+    *nslot = nconfigs;
+    size_t pos = 0;
+    broker_topic_t *t;
+    while ((t = map_next(&topics->by_name, &pos)))
+        topic_reconfigure(topics, t);
+    LOG_INFO("topics", "%s dynamic broker configs: %d set", node ? "per-node" : "cluster-default", nconfigs);
+    return KERR_NONE;
+}
+
+int16_t broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *t, int32_t count, bool validate_only,
+                                     char *errmsg, size_t errlen)
+{
+    errmsg[0] = 0;
+    if (count < t->nparts) {
+        snprintf(errmsg, errlen, "Topic currently has %d partitions, which is higher than the requested %d.", t->nparts,
+                 count);
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (count == t->nparts) {
+        snprintf(errmsg, errlen, "Topic already has %d partitions.", t->nparts);
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (count > BROKER_TOPIC_MAX_PARTITIONS) {
+        snprintf(errmsg, errlen, "A topic may have at most %d partitions.", BROKER_TOPIC_MAX_PARTITIONS);
+        return KERR_INVALID_PARTITIONS;
+    }
+    if (validate_only)
+        return KERR_NONE;
+    broker_partition_t *parts = realloc(t->parts, sizeof(*parts) * (size_t)count);
+    if (!parts)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    /* Flush and compaction jobs name a partition by (topic, index), never by address, so moving the array is safe. */
+    t->parts = parts;
+    memset(parts + t->nparts, 0, sizeof(*parts) * (size_t)(count - t->nparts));
+    int32_t old = t->nparts;
+    t->nparts = count;
+    /* Metadata first, as at creation: a crash then leaves empty new partitions, never unlisted data. */
+    int rc = topic_save(topics, t);
+    if (rc == 0)
+        rc = topic_open_range(topics, t, old, count);
+    if (rc != 0) {
+        for (int32_t i = old; i < count; i++)
+            if (t->parts[i].log) {
+                (void)log_partition_remove(t->parts[i].log);
+                t->parts[i].log = NULL;
+            }
+        t->nparts = old;
+        int rc2 = topic_save(topics, t);
+        if (rc2 != 0)
+            LOG_ERROR("topics", "cannot restore the metadata of %s: %s", t->name, log_strerror(rc2));
+        snprintf(errmsg, errlen, "cannot add partitions: %s", log_strerror(rc));
+        LOG_ERROR("topics", "adding partitions to %s: %s", t->name, log_strerror(rc));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    LOG_INFO("topics", "topic %s grew from %d to %d partitions", t->name, old, count);
+    return KERR_NONE;
+}
+
+int16_t broker_topic_recompress(const broker_topic_t *t, arena_t *arena, buf_t *scratch, uint8_t **batch, size_t *len)
+{
+    if (t->compression < 0 || *len < PROTO_BATCH_HEADER_SIZE)
+        return KERR_NONE;
+    proto_batch_header_t hdr;
+    if (proto_batch_header_parse(*batch, *len, &hdr) != 0)
+        return KERR_CORRUPT_MESSAGE;
+    int codec = hdr.attributes & PROTO_BATCH_CODEC_MASK;
+    if (codec == t->compression || (hdr.attributes & PROTO_BATCH_CONTROL))
+        return KERR_NONE;
+    /* The batch was validated, so its records decompress within this bound. */
+    proto_reader_t rd;
+    if (proto_batch_records(*batch, *len, &hdr, scratch, 256u * 1024u * 1024u, &rd) != 0)
+        return KERR_INVALID_RECORD;
+    size_t plain_len = (size_t)(rd.end - rd.p);
+    buf_t packed;
+    buf_init(&packed);
+    int rc = proto_compress((proto_codec_t)t->compression, rd.p, plain_len, &packed);
+    size_t total = PROTO_BATCH_HEADER_SIZE + packed.len;
+    uint8_t *out = rc == 0 && total - PROTO_BATCH_LOG_OVERHEAD <= INT32_MAX ? arena_alloc(arena, total) : NULL;
+    if (!out) {
+        buf_fini(&packed);
+        return KERR_UNKNOWN_SERVER_ERROR;
+    }
+    /* Same header, new codec bits and length; the records section is recompressed as a whole. */
+    memcpy(out, *batch, PROTO_BATCH_HEADER_SIZE);
+    if (packed.len)
+        memcpy(out + PROTO_BATCH_HEADER_SIZE, packed.data, packed.len);
+    buf_fini(&packed);
+    uint32_t blen = (uint32_t)(total - PROTO_BATCH_LOG_OVERHEAD);
+    out[8] = (uint8_t)(blen >> 24);
+    out[9] = (uint8_t)(blen >> 16);
+    out[10] = (uint8_t)(blen >> 8);
+    out[11] = (uint8_t)blen;
+    uint16_t attrs = (uint16_t)((hdr.attributes & ~PROTO_BATCH_CODEC_MASK) | t->compression);
+    out[PROTO_BATCH_ATTR_OFFSET] = (uint8_t)(attrs >> 8);
+    out[PROTO_BATCH_ATTR_OFFSET + 1] = (uint8_t)attrs;
+    uint32_t crc = proto_batch_compute_crc(out, total);
+    out[PROTO_BATCH_CRC_OFFSET] = (uint8_t)(crc >> 24);
+    out[PROTO_BATCH_CRC_OFFSET + 1] = (uint8_t)(crc >> 16);
+    out[PROTO_BATCH_CRC_OFFSET + 2] = (uint8_t)(crc >> 8);
+    out[PROTO_BATCH_CRC_OFFSET + 3] = (uint8_t)crc;
+    *batch = out;
+    *len = total;
+    return KERR_NONE;
+}
+
+int16_t broker_topics_config_resource(broker_topics_t *topics, int8_t type, const char *name, size_t len,
+                                      broker_topic_t **topic, bool *node, char *errmsg, size_t errlen)
+{
+    *topic = NULL;
+    *node = false;
+    errmsg[0] = 0;
+    if (type == BROKER_RESOURCE_TOPIC) {
+        *topic = name && len ? broker_topics_get(topics, name, len) : NULL;
+        if (!*topic) {
+            snprintf(errmsg, errlen, "Topic '%.*s' does not exist.", (int)len, name ? name : "");
+            return KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        }
+        return KERR_NONE;
+    }
+    if (type == BROKER_RESOURCE_BROKER) {
+        if (len == 0)
+            return KERR_NONE;
+        char id[16];
+        int n = snprintf(id, sizeof(id), "%d", topics->cfg->node_id);
+        if ((size_t)n == len && memcmp(id, name, len) == 0) {
+            *node = true;
+            return KERR_NONE;
+        }
+        snprintf(errmsg, errlen, "Broker resource '%.*s' is not this broker (node id %d) nor the default ''",
+                 (int)(len > 64 ? 64 : len), name, topics->cfg->node_id);
+        return KERR_INVALID_REQUEST;
+    }
+    snprintf(errmsg, errlen, "Resource type %d is not supported (only TOPIC 2 and BROKER 4)", type);
+    return KERR_INVALID_REQUEST;
 }

@@ -5,7 +5,12 @@
  * overrides; each partition is a log/ partition in <log.dirs>/<topic>-<n>.
  * Topic metadata lives in <log.dirs>/eddy-meta/topics/<topic> (key=value lines),
  * replaced atomically, and is read back at start. The registry owns every
- * topic and its logs. It knows nothing of connections or requests; handlers
+ * topic and its logs, and the broker's dynamic configs (defaults for topics
+ * without overrides, set with AlterConfigs on the BROKER resource), kept in
+ * <log.dirs>/eddy-meta/broker.properties. Which configs exist, their types,
+ * validators and precedence live in broker/topic_configs; this module stores
+ * the values, computes each topic's effective settings and pushes changes
+ * into the open partition logs at once. It knows nothing of connections or requests; handlers
  * map its results to Kafka error codes.
  */
 #ifndef EDDY_BROKER_TOPICS_H
@@ -15,18 +20,17 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "base/arena.h"
+#include "base/buf.h"
 #include "base/map.h"
 #include "broker/checkpoint.h"
 #include "broker/config.h"
+#include "broker/topic_configs.h"
 #include "log/log.h"
 #include "protocol/reader.h"
 
-#define BROKER_TOPIC_NAME_MAX 249
-
-typedef struct broker_topic_config_s {
-    char *key;
-    char *value;
-} broker_topic_config_t;
+#define BROKER_TOPIC_NAME_MAX       249
+#define BROKER_TOPIC_MAX_PARTITIONS 100000
 
 typedef struct broker_partition_s {
     int32_t index;
@@ -53,7 +57,8 @@ typedef struct broker_topic_s {
     int64_t flush_ms;       /* flush.ms */
     int64_t retention_ms;   /* -1 unlimited */
     int64_t retention_bytes;
-    bool compacted; /* cleanup.policy includes compact */
+    bool compacted;  /* cleanup.policy includes compact */
+    int compression; /* compression.type as a codec (0-4), -1: keep the producer's */
     /* A deleted topic whose flush jobs are still running waits here to be freed. */
     int jobs_inflight;
     bool deleted;
@@ -68,6 +73,13 @@ typedef struct broker_topics_s {
     const broker_checkpoint_t *cleaner;
     bool clean_shutdown;
     char meta_dir[4096];
+    /* Dynamic broker configs: this node's (DYNAMIC_BROKER_CONFIG) and the
+     * cluster default (DYNAMIC_DEFAULT_BROKER_CONFIG). */
+    broker_topic_config_t *dyn_node;
+    int ndyn_node;
+    broker_topic_config_t *dyn_default;
+    int ndyn_default;
+    char broker_props_path[4200];
 } broker_topics_t;
 
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
@@ -101,5 +113,57 @@ int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *topic);
 
 /* Removes a topic already taken out of the registry: its partition directories and its memory. */
 void broker_topics_destroy(broker_topic_t *topic);
+
+/* The layers a config value is resolved through (views into topics; valid until the next change). */
+void broker_topics_layers(const broker_topics_t *topics, broker_cfg_layers_t *layers);
+/*
+ * Replaces the topic's whole set of overrides (AlterConfigs; the
+ * incremental API computes the new set first). Every entry is validated
+ * first (KERR_INVALID_CONFIG and errmsg on the first bad one: nothing
+ * changes); with validate_only nothing else happens. Otherwise the metadata
+ * file is rewritten atomically and the new effective values reach every
+ * partition log at once. KAFKA_STORAGE_ERROR when the file cannot be
+ * written (the old overrides stay).
+ */
+int16_t broker_topics_alter(broker_topics_t *topics, broker_topic_t *topic, const broker_topic_config_t *configs,
+                            int nconfigs, bool validate_only, char *errmsg, size_t errlen);
+/*
+ * The same for the broker's dynamic configs: node selects this node's set
+ * (resource name = node id) rather than the cluster default (name ""). Only
+ * properties that are defaults of topic configs may be set. Persisted in
+ * broker.properties; every topic is re-resolved.
+ */
+int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs,
+                                   int nconfigs, bool validate_only, char *errmsg, size_t errlen);
+/*
+ * CreatePartitions: grows the topic to count partitions (INVALID_PARTITIONS
+ * when not larger). The metadata file is rewritten first, then the new
+ * partition logs are opened; on failure both are undone. Topic id unchanged.
+ */
+int16_t broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *topic, int32_t count, bool validate_only,
+                                     char *errmsg, size_t errlen);
+/* ConfigResource types of the config APIs (Kafka's ids). */
+enum { BROKER_RESOURCE_TOPIC = 2, BROKER_RESOURCE_BROKER = 4 };
+/*
+ * Finds the resource a config request names: a TOPIC (*topic set, or
+ * UNKNOWN_TOPIC_OR_PARTITION) or the BROKER, whose name must be this node's
+ * id (*node = true) or "" for the cluster default (*node = false), else
+ * INVALID_REQUEST; other types are INVALID_REQUEST too. errmsg says why.
+ */
+int16_t broker_topics_config_resource(broker_topics_t *topics, int8_t type, const char *name, size_t len,
+                                      broker_topic_t **topic, bool *node, char *errmsg, size_t errlen);
+
+/*
+ * Broker-side recompression for topics whose compression.type names a
+ * codec: when the validated batch at *batch (*len bytes, header hdr) uses a
+ * different codec, its records are decompressed (into scratch) and
+ * recompressed, and *batch / *len are pointed at a new batch in arena with
+ * the same header fields (offsets, timestamps, producer id/epoch/sequence,
+ * other attribute bits) but the topic's codec and a new CRC. The records
+ * themselves are carried byte for byte. KERR_NONE (also when nothing needed
+ * doing), or a Kafka error code for the partition.
+ */
+int16_t broker_topic_recompress(const broker_topic_t *topic, arena_t *arena, buf_t *scratch, uint8_t **batch,
+                                size_t *len);
 
 #endif

@@ -119,6 +119,10 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         return KERR_INVALID_RECORD;
     }
     uint8_t *batch = broker_mutable(data);
+    /* compression.type naming a codec: the batch may be replaced by a recompressed copy. */
+    int16_t recompress_err = broker_topic_recompress(t, &req->arena, &req->broker->batch_scratch, &batch, &len);
+    if (recompress_err != KERR_NONE)
+        return recompress_err;
     int64_t now = -1;
     if (t->log_append_time) {
         now = clock_wall_ms();

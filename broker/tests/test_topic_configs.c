@@ -1,0 +1,334 @@
+/*
+ * Topic and broker config registry: validators, how defaults resolve
+ * through the layers (topic override, dynamic per-broker, dynamic default,
+ * static, built-in), the order synonyms are listed in, list operations, and
+ * broker-side recompression keeping every header field but the codec.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "broker/topic_configs.h"
+#include "broker/topics.h"
+#include "protocol/kafka_errors.h"
+#include "protocol/record_batch.h"
+
+static int16_t check(const char *name, const char *value)
+{
+    char err[256];
+    return broker_tcfg_validate(name, value, err, sizeof(err));
+}
+
+static void validators_check_type_range_and_allowed_values(void **state)
+{
+    (void)state;
+    assert_int_equal(check("retention.ms", "1000"), KERR_NONE);
+    assert_int_equal(check("retention.ms", "-1"), KERR_NONE);
+    assert_int_equal(check("retention.ms", "-2"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("retention.ms", "12abc"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("retention.ms", ""), KERR_INVALID_CONFIG);
+    assert_int_equal(check("retention.ms", "99999999999999999999"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("max.message.bytes", "2147483648"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("max.message.bytes", "0"), KERR_NONE);
+    assert_int_equal(check("segment.bytes", "13"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("segment.bytes", "1024"), KERR_NONE);
+    assert_int_equal(check("min.insync.replicas", "0"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("preallocate", "TRUE"), KERR_NONE);
+    assert_int_equal(check("preallocate", "yes"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("min.cleanable.dirty.ratio", "0.25"), KERR_NONE);
+    assert_int_equal(check("min.cleanable.dirty.ratio", "1.5"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("min.cleanable.dirty.ratio", "nan"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("compression.type", "zstd"), KERR_NONE);
+    assert_int_equal(check("compression.type", "brotli"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("message.timestamp.type", "LogAppendTime"), KERR_NONE);
+    assert_int_equal(check("message.timestamp.type", "logappendtime"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("cleanup.policy", "compact, delete"), KERR_NONE);
+    assert_int_equal(check("cleanup.policy", "delete,compact"), KERR_NONE);
+    assert_int_equal(check("cleanup.policy", "compact,shred"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("cleanup.policy", ""), KERR_INVALID_CONFIG);
+    assert_int_equal(check("cleanup.policy", "compact,,delete"), KERR_INVALID_CONFIG);
+    assert_int_equal(check("no.such.config", "1"), KERR_INVALID_CONFIG);
+    char big[400];
+    memset(big, '1', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    assert_int_equal(check("message.format.version", big), KERR_INVALID_CONFIG);
+}
+
+static void error_messages_name_the_config_and_the_problem(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(broker_tcfg_validate("retention.ms", "-5", err, sizeof(err)), KERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "retention.ms"));
+    assert_non_null(strstr(err, "at least -1"));
+    assert_int_equal(broker_tcfg_validate("bogus.thing", "1", err, sizeof(err)), KERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "Unknown topic config name: bogus.thing"));
+    assert_int_equal(broker_tcfg_validate("compression.type", "brotli", err, sizeof(err)), KERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "must be one of"));
+}
+
+static void every_default_passes_its_own_validator(void **state)
+{
+    (void)state;
+    for (size_t i = 0; i < broker_tcfg_count; i++) {
+        const broker_tcfg_def_t *def = &broker_tcfg_defs[i];
+        char err[256];
+        if (broker_tcfg_validate(def->name, def->default_value, err, sizeof(err)) != KERR_NONE)
+            fail_msg("%s: default %s rejected: %s", def->name, def->default_value, err);
+        assert_non_null(def->doc);
+        if (i > 0)
+            assert_true(strcmp(broker_tcfg_defs[i - 1].name, def->name) < 0); /* sorted, no duplicates */
+        /* Every broker default of a topic config is describable on the BROKER resource. */
+        if (def->broker[0]) {
+            assert_non_null(broker_bcfg_find(def->broker[0]));
+            assert_ptr_equal(broker_bcfg_dynamic_topic_def(def->broker[0]), def);
+        }
+    }
+    for (size_t i = 0; i < broker_bcfg_count(); i++)
+        assert_ptr_not_equal(broker_bcfg_at(i)->doc, NULL);
+}
+
+static void defaults_resolve_through_the_layers(void **state)
+{
+    (void)state;
+    broker_config_t cfg;
+    broker_config_defaults(&cfg);
+    broker_cfg_layers_t layers = {.cfg = &cfg};
+    const broker_tcfg_def_t *ret = broker_tcfg_find("retention.ms");
+    char v[BROKER_CFG_VALUE_MAX];
+    broker_cfg_source_t src;
+
+    broker_tcfg_value(&layers, NULL, 0, ret, v, sizeof(v), &src);
+    assert_string_equal(v, "604800000"); /* log.retention.hours=168 */
+    assert_int_equal(src, BROKER_CFG_SRC_DEFAULT);
+
+    cfg.log_retention_minutes = 10;
+    broker_tcfg_value(&layers, NULL, 0, ret, v, sizeof(v), &src);
+    assert_string_equal(v, "600000");
+    assert_int_equal(src, BROKER_CFG_SRC_STATIC);
+
+    broker_topic_config_t dyn_default[] = {{"log.retention.ms", "5000"}};
+    layers.dyn_default = dyn_default;
+    layers.ndyn_default = 1;
+    broker_tcfg_value(&layers, NULL, 0, ret, v, sizeof(v), &src);
+    assert_string_equal(v, "5000");
+    assert_int_equal(src, BROKER_CFG_SRC_DYNAMIC_DEFAULT);
+
+    broker_topic_config_t dyn_node[] = {{"log.retention.ms", "7000"}};
+    layers.dyn_node = dyn_node;
+    layers.ndyn_node = 1;
+    broker_tcfg_value(&layers, NULL, 0, ret, v, sizeof(v), &src);
+    assert_string_equal(v, "7000");
+    assert_int_equal(src, BROKER_CFG_SRC_DYNAMIC_BROKER);
+
+    broker_topic_config_t over[] = {{"segment.bytes", "4096"}, {"retention.ms", "42"}};
+    broker_tcfg_value(&layers, over, 2, ret, v, sizeof(v), &src);
+    assert_string_equal(v, "42");
+    assert_int_equal(src, BROKER_CFG_SRC_TOPIC);
+
+    /* A topic default without a static broker property: compression.type=producer. */
+    broker_tcfg_value(&layers, NULL, 0, broker_tcfg_find("compression.type"), v, sizeof(v), &src);
+    assert_string_equal(v, "producer");
+    assert_int_equal(src, BROKER_CFG_SRC_DEFAULT);
+    /* max.message.bytes comes from message.max.bytes. */
+    cfg.message_max_bytes = 5000;
+    broker_tcfg_value(&layers, NULL, 0, broker_tcfg_find("max.message.bytes"), v, sizeof(v), &src);
+    assert_string_equal(v, "5000");
+    assert_int_equal(src, BROKER_CFG_SRC_STATIC);
+    broker_config_free(&cfg);
+}
+
+static void synonyms_are_listed_override_first_then_broker_layers_then_default(void **state)
+{
+    (void)state;
+    broker_config_t cfg;
+    broker_config_defaults(&cfg);
+    cfg.log_retention_hours = 24;
+    broker_topic_config_t dyn_default[] = {{"log.retention.ms", "5000"}};
+    broker_cfg_layers_t layers = {.cfg = &cfg, .dyn_default = dyn_default, .ndyn_default = 1};
+    broker_topic_config_t over[] = {{"retention.ms", "42"}};
+    broker_cfg_synonym_t syn[10];
+    int n = broker_tcfg_synonyms(&layers, over, 1, broker_tcfg_find("retention.ms"), syn, 10);
+    assert_int_equal(n, 4);
+    assert_string_equal(syn[0].name, "retention.ms");
+    assert_string_equal(syn[0].value, "42");
+    assert_int_equal(syn[0].source, BROKER_CFG_SRC_TOPIC);
+    assert_string_equal(syn[1].name, "log.retention.ms");
+    assert_string_equal(syn[1].value, "5000");
+    assert_int_equal(syn[1].source, BROKER_CFG_SRC_DYNAMIC_DEFAULT);
+    assert_string_equal(syn[2].name, "log.retention.hours");
+    assert_string_equal(syn[2].value, "24");
+    assert_int_equal(syn[2].source, BROKER_CFG_SRC_STATIC);
+    assert_string_equal(syn[3].name, "log.retention.hours");
+    assert_string_equal(syn[3].value, "168");
+    assert_int_equal(syn[3].source, BROKER_CFG_SRC_DEFAULT);
+    /* A short output array keeps the most important ones. */
+    assert_int_equal(broker_tcfg_synonyms(&layers, over, 1, broker_tcfg_find("retention.ms"), syn, 1), 1);
+    assert_int_equal(syn[0].source, BROKER_CFG_SRC_TOPIC);
+
+    /* Broker properties: dynamic node, dynamic default, static, default. */
+    broker_topic_config_t dyn_node[] = {{"message.max.bytes", "300"}};
+    broker_topic_config_t dyn_def2[] = {{"message.max.bytes", "200"}};
+    cfg.message_max_bytes = 100;
+    broker_cfg_layers_t bl = {
+        .cfg = &cfg, .dyn_node = dyn_node, .ndyn_node = 1, .dyn_default = dyn_def2, .ndyn_default = 1};
+    n = broker_bcfg_synonyms(&bl, broker_bcfg_find("message.max.bytes"), syn, 10);
+    assert_int_equal(n, 4);
+    assert_int_equal(syn[0].source, BROKER_CFG_SRC_DYNAMIC_BROKER);
+    assert_string_equal(syn[0].value, "300");
+    assert_int_equal(syn[1].source, BROKER_CFG_SRC_DYNAMIC_DEFAULT);
+    assert_int_equal(syn[2].source, BROKER_CFG_SRC_STATIC);
+    assert_string_equal(syn[2].value, "100");
+    assert_int_equal(syn[3].source, BROKER_CFG_SRC_DEFAULT);
+    assert_string_equal(syn[3].value, "1048588");
+    broker_config_free(&cfg);
+}
+
+static void only_topic_defaults_are_dynamic_broker_configs(void **state)
+{
+    (void)state;
+    char err[256];
+    assert_int_equal(broker_bcfg_validate_dynamic("log.retention.ms", "1000", err, sizeof(err)), KERR_NONE);
+    assert_int_equal(broker_bcfg_validate_dynamic("compression.type", "lz4", err, sizeof(err)), KERR_NONE);
+    assert_int_equal(broker_bcfg_validate_dynamic("log.cleaner.min.cleanable.ratio", "0.1", err, sizeof(err)),
+                     KERR_NONE);
+    assert_int_equal(broker_bcfg_validate_dynamic("message.max.bytes", "-3", err, sizeof(err)), KERR_INVALID_CONFIG);
+    assert_int_equal(broker_bcfg_validate_dynamic("listeners", "PLAINTEXT://:1", err, sizeof(err)),
+                     KERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "properties file"));
+    assert_int_equal(broker_bcfg_validate_dynamic("no.such", "1", err, sizeof(err)), KERR_INVALID_CONFIG);
+    assert_non_null(strstr(err, "Unknown broker config"));
+}
+
+static void static_values_read_back_as_text(void **state)
+{
+    (void)state;
+    broker_config_t cfg;
+    broker_config_defaults(&cfg);
+    char v[64];
+    assert_false(broker_bcfg_static(&cfg, broker_bcfg_find("log.segment.bytes"), v, sizeof(v)));
+    assert_string_equal(v, "1073741824");
+    cfg.log_segment_bytes = 4096;
+    assert_true(broker_bcfg_static(&cfg, broker_bcfg_find("log.segment.bytes"), v, sizeof(v)));
+    assert_string_equal(v, "4096");
+    assert_false(broker_bcfg_static(&cfg, broker_bcfg_find("log.cleaner.min.cleanable.ratio"), v, sizeof(v)));
+    assert_string_equal(v, "0.5");
+    assert_false(broker_bcfg_static(&cfg, broker_bcfg_find("auto.create.topics.enable"), v, sizeof(v)));
+    assert_string_equal(v, "true");
+    assert_false(broker_bcfg_static(&cfg, broker_bcfg_find("log.cleanup.policy"), v, sizeof(v)));
+    assert_string_equal(v, "delete");
+    broker_config_free(&cfg);
+}
+
+static void list_append_and_subtract_keep_items_unique(void **state)
+{
+    (void)state;
+    char out[64];
+    assert_int_equal(broker_cfg_list_append("delete", "compact", out, sizeof(out)), 0);
+    assert_string_equal(out, "delete,compact");
+    assert_int_equal(broker_cfg_list_append("delete,compact", "compact", out, sizeof(out)), 0);
+    assert_string_equal(out, "delete,compact");
+    assert_int_equal(broker_cfg_list_subtract("delete, compact", "delete", out, sizeof(out)), 0);
+    assert_string_equal(out, "compact");
+    assert_int_equal(broker_cfg_list_subtract("compact", "compact", out, sizeof(out)), 0);
+    assert_string_equal(out, "");
+    assert_int_equal(broker_cfg_list_append("aaaaaaaa", "bbbbbbbb", out, 10), -1);
+}
+
+static void compression_names_map_to_codecs(void **state)
+{
+    (void)state;
+    assert_int_equal(broker_cfg_compression_codec("producer"), -1);
+    assert_int_equal(broker_cfg_compression_codec("uncompressed"), PROTO_CODEC_NONE);
+    assert_int_equal(broker_cfg_compression_codec("gzip"), PROTO_CODEC_GZIP);
+    assert_int_equal(broker_cfg_compression_codec("snappy"), PROTO_CODEC_SNAPPY);
+    assert_int_equal(broker_cfg_compression_codec("lz4"), PROTO_CODEC_LZ4);
+    assert_int_equal(broker_cfg_compression_codec("zstd"), PROTO_CODEC_ZSTD);
+    assert_int_equal(broker_cfg_compression_codec("none"), -2);
+}
+
+static void recompression_keeps_every_header_field_but_the_codec(void **state)
+{
+    (void)state;
+    proto_batch_build_t spec;
+    proto_batch_build_init(&spec);
+    spec.codec = PROTO_CODEC_GZIP;
+    spec.producer_id = 77;
+    spec.producer_epoch = 3;
+    spec.base_sequence = 10;
+    spec.base_timestamp = 1700000000000;
+    spec.attributes = PROTO_BATCH_TRANSACTIONAL;
+    proto_record_spec_t recs[3];
+    char vals[3][32];
+    for (int i = 0; i < 3; i++) {
+        snprintf(vals[i], sizeof(vals[i]), "value-%d-%s", i, "xxxxxxxxxxxxxxxx");
+        recs[i] = (proto_record_spec_t){
+            {(const uint8_t *)"k", 1}, {(const uint8_t *)vals[i], (int32_t)strlen(vals[i])}, i * 5, NULL, 0};
+    }
+    buf_t in;
+    buf_init(&in);
+    assert_int_equal(proto_batch_build(&in, &spec, recs, 3), 0);
+    proto_batch_header_t before, after;
+    assert_int_equal(proto_batch_header_parse(in.data, in.len, &before), 0);
+
+    broker_topic_t t = {.compression = PROTO_CODEC_ZSTD};
+    arena_t arena;
+    arena_init(&arena, 1u << 20);
+    buf_t scratch;
+    buf_init(&scratch);
+    uint8_t *batch = in.data;
+    size_t len = in.len;
+    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &batch, &len), KERR_NONE);
+    assert_ptr_not_equal(batch, in.data);
+    assert_int_equal(proto_batch_header_parse(batch, len, &after), 0);
+    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_ZSTD);
+    assert_int_equal(after.attributes & ~PROTO_BATCH_CODEC_MASK, before.attributes & ~PROTO_BATCH_CODEC_MASK);
+    assert_int_equal(after.last_offset_delta, before.last_offset_delta);
+    assert_true(after.base_timestamp == before.base_timestamp && after.max_timestamp == before.max_timestamp);
+    assert_true(after.producer_id == 77 && after.producer_epoch == 3 && after.base_sequence == 10);
+    assert_int_equal(after.records_count, 3);
+    assert_true(proto_batch_crc_ok(batch, len));
+    proto_batch_limits_t lim = {.max_batch_bytes = 1u << 20, .max_decompressed_bytes = 1u << 20, .allow_zstd = 1};
+    assert_int_equal(proto_batch_validate(batch, len, &lim, &scratch, &after), KERR_NONE);
+
+    /* Same codec: left alone. "producer": left alone. */
+    uint8_t *same = batch;
+    size_t same_len = len;
+    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
+    assert_ptr_equal(same, batch);
+    t.compression = -1;
+    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
+    assert_ptr_equal(same, batch);
+    /* Back to uncompressed: the records section is the plain records again. */
+    t.compression = PROTO_CODEC_NONE;
+    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
+    assert_int_equal(proto_batch_validate(same, same_len, &lim, &scratch, &after), KERR_NONE);
+    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_NONE);
+
+    buf_fini(&scratch);
+    buf_fini(&in);
+    arena_fini(&arena);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(validators_check_type_range_and_allowed_values),
+        cmocka_unit_test(error_messages_name_the_config_and_the_problem),
+        cmocka_unit_test(every_default_passes_its_own_validator),
+        cmocka_unit_test(defaults_resolve_through_the_layers),
+        cmocka_unit_test(synonyms_are_listed_override_first_then_broker_layers_then_default),
+        cmocka_unit_test(only_topic_defaults_are_dynamic_broker_configs),
+        cmocka_unit_test(static_values_read_back_as_text),
+        cmocka_unit_test(list_append_and_subtract_keep_items_unique),
+        cmocka_unit_test(compression_names_map_to_codecs),
+        cmocka_unit_test(recompression_keeps_every_header_field_but_the_codec),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
