@@ -12,6 +12,7 @@
 #include "base/diag.h"
 #include "log/io.h"
 #include "log/partition.h"
+#include "log/producer_state.h"
 #include "protocol/compress.h"
 #include "protocol/record.h"
 #include "protocol/record_batch.h"
@@ -39,6 +40,13 @@ typedef struct cseg_s {
     int files;  /* .cleaned files may exist on disk */
 } cseg_t;
 
+/* An active producer's last record, which the cleaner keeps (Kafka's LastRecord). */
+typedef struct cprod_s {
+    int64_t producer_id;
+    int64_t last_data_offset; /* last offset of its last retained data batch; -1: none */
+    int16_t epoch;
+} cprod_t;
+
 struct log_compact_work_s {
     char *dir;
     int64_t delete_retention_ms;
@@ -46,6 +54,13 @@ struct log_compact_work_s {
     int32_t index_max_bytes;
     size_t count;
     cseg_t *segs;
+    /* Captured by prepare so that run reads no partition state: */
+    log_aborted_txn_t *aborted; /* overlapping the range, sorted by (producer_id, first_offset) */
+    size_t naborted;
+    cprod_t *producers; /* sorted by producer_id */
+    size_t nproducers;
+    /* Set by run: the largest offset of a marker dropped, -1 when none (complete fixes snapshots). */
+    int64_t last_dropped_marker;
 };
 
 /* ---- the key map: key bytes -> latest offset, exact (keys are copied) ---- */
@@ -199,6 +214,8 @@ static void work_free(struct log_compact_work_s *w, int unref)
         free(w->segs[i].path);
     }
     free(w->segs);
+    free(w->aborted);
+    free(w->producers);
     free(w->dir);
     free(w);
 }
@@ -216,6 +233,92 @@ static int64_t first_batch_ts(log_segment_t *seg)
     return seg->rolling_ts >= 0 ? seg->rolling_ts : seg->created_ms;
 }
 
+/* ---- transactions ---- */
+
+static int cmp_aborted(const void *a, const void *b)
+{
+    const log_aborted_txn_t *x = a, *y = b;
+    if (x->producer_id != y->producer_id)
+        return x->producer_id < y->producer_id ? -1 : 1;
+    return x->first_offset < y->first_offset ? -1 : x->first_offset > y->first_offset;
+}
+
+static int cmp_prod(const void *a, const void *b)
+{
+    const cprod_t *x = a, *y = b;
+    return x->producer_id < y->producer_id ? -1 : x->producer_id > y->producer_id;
+}
+
+/*
+ * Copies into the job what run needs from the partition: the aborted
+ * transactions overlapping [first, end) (their markers may lie past the
+ * range: the index is looked up by offset, not by segment) and the last
+ * record of every producer the partition still tracks.
+ */
+static int capture_txns(log_partition_t *p, struct log_compact_work_s *w, int64_t first, int64_t end)
+{
+    int rc = log_partition_aborted_txns(p, first, end, &w->aborted, &w->naborted);
+    if (rc < 0)
+        return rc;
+    if (w->naborted > 1)
+        qsort(w->aborted, w->naborted, sizeof *w->aborted, cmp_aborted);
+    size_t n = log_pstate_count(&p->pstate);
+    if (n == 0)
+        return 0;
+    w->producers = malloc(n * sizeof *w->producers);
+    if (w->producers == NULL)
+        return -ENOMEM;
+    size_t pos = 0;
+    const log_producer_t *e;
+    while (w->nproducers < n && (e = map_next(&p->pstate.producers, &pos)) != NULL) {
+        cprod_t *c = &w->producers[w->nproducers++];
+        c->producer_id = e->producer_id;
+        c->epoch = e->epoch;
+        c->last_data_offset = e->nbatches > 0 ? e->batches[e->nbatches - 1].last_offset : -1;
+    }
+    qsort(w->producers, w->nproducers, sizeof *w->producers, cmp_prod);
+    return 0;
+}
+
+/* Whether a transactional batch of producer_id at base_offset belongs to an aborted transaction. */
+static int txn_aborted(const struct log_compact_work_s *w, int64_t producer_id, int64_t base_offset)
+{
+    /* The last entry of the producer starting at or before the batch: a
+     * producer has one transaction at a time, so only it can hold the batch. */
+    size_t lo = 0, hi = w->naborted;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        const log_aborted_txn_t *a = &w->aborted[mid];
+        if (a->producer_id < producer_id || (a->producer_id == producer_id && a->first_offset <= base_offset))
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    if (lo == 0)
+        return 0;
+    const log_aborted_txn_t *a = &w->aborted[lo - 1];
+    return a->producer_id == producer_id && base_offset <= a->last_offset;
+}
+
+/*
+ * Kafka's isBatchLastRecordOfProducer: the batch holding an active
+ * producer's last sequence (or, when it has no data batch left in its
+ * state, a marker of its current epoch) is kept, emptied if need be, so
+ * that a rebuild from the log still knows the producer's sequence and epoch.
+ */
+static int producer_last(const struct log_compact_work_s *w, const proto_batch_header_t *hdr, int control)
+{
+    if (hdr->producer_id < 0 || w->nproducers == 0)
+        return 0;
+    cprod_t key = {.producer_id = hdr->producer_id};
+    const cprod_t *c = bsearch(&key, w->producers, w->nproducers, sizeof *w->producers, cmp_prod);
+    if (c == NULL)
+        return 0;
+    if (c->last_data_offset >= 0)
+        return !control && proto_batch_last_offset(hdr) == c->last_data_offset;
+    return control && hdr->producer_epoch == c->epoch;
+}
+
 /* ---- prepare ---- */
 
 int log_partition_compact_prepare(log_partition_t *p, int64_t now_ms, log_compact_job_t *job)
@@ -228,16 +331,19 @@ int log_partition_compact_prepare(log_partition_t *p, int64_t now_ms, log_compac
         return -EBUSY;
     /*
      * The cleanable range: sealed segments up to the first one holding data
-     * newer than the minimum lag. Transactions hook: Kafka also stops at the
-     * first unstable offset (the oldest open transaction), so that the
-     * cleaner never decides about data whose fate is unknown; once
-     * transactions exist, bound k by the segment holding it.
+     * newer than the minimum lag, or holding the last stable offset (Kafka's
+     * first uncleanable offset): the data of an open transaction may still
+     * be aborted, so the cleaner never decides about it, and every
+     * transaction it sees has its outcome in the aborted-transaction index.
      */
+    int64_t lso = log_partition_last_stable_offset(p);
     size_t k = 0;
     while (k + 1 < p->nsegs) {
         const log_segment_t *seg = p->segs[k];
         int64_t newest = seg->max_timestamp >= 0 ? seg->max_timestamp : seg->created_ms;
         if (p->cfg.min_compaction_lag_ms > 0 && wrap_sub(now_ms, newest) < p->cfg.min_compaction_lag_ms)
+            break;
+        if (p->segs[k + 1]->base_offset > lso)
             break;
         k++;
     }
@@ -295,6 +401,12 @@ int log_partition_compact_prepare(log_partition_t *p, int64_t now_ms, log_compac
     }
     job->first_offset = w->segs[0].base;
     job->end_offset = w->segs[k - 1].next;
+    w->last_dropped_marker = -1;
+    int rc = capture_txns(p, w, job->first_offset, job->end_offset);
+    if (rc < 0) {
+        work_free(w, 1);
+        return rc;
+    }
     job->work = w;
     p->compacting = 1;
     LOG_DEBUG(SUBSYS, "%s: compacting [%" PRId64 ", %" PRId64 "): %zu segment(s), dirty ratio %.3f%s", p->dir,
@@ -326,6 +438,12 @@ static int batch_is_control(const proto_batch_header_t *hdr)
     return (hdr->attributes & PROTO_BATCH_CONTROL) != 0;
 }
 
+static int batch_is_aborted(const struct log_compact_work_s *w, const proto_batch_header_t *hdr)
+{
+    return (hdr->attributes & PROTO_BATCH_TRANSACTIONAL) != 0 && hdr->producer_id >= 0 &&
+           txn_aborted(w, hdr->producer_id, hdr->base_offset);
+}
+
 /* Offset of a record, checked against its batch's span. */
 static int record_offset(const proto_batch_header_t *hdr, const proto_record_t *rec, int64_t *off)
 {
@@ -350,9 +468,9 @@ static int build_map(struct log_compact_work_s *w, kmap_t *map, buf_t *raw, buf_
             rc = log_scan_next(sc, &hdr, &pos);
             if (rc <= 0)
                 break;
-            /* Control records carry no data key. Transactions hook: records
-             * of aborted transactions must stay out of the map too. */
-            if (batch_is_control(&hdr))
+            /* Control records carry no data key; records of aborted
+             * transactions are dropped and must never supersede anything. */
+            if (batch_is_control(&hdr) || batch_is_aborted(w, &hdr))
                 continue;
             rc = read_batch(cs->fd, pos, &hdr, raw);
             if (rc < 0)
@@ -525,13 +643,139 @@ static int out_append(out_seg_t *o, const uint8_t *batch, size_t len, const prot
 
 typedef struct filter_ctx_s {
     const kmap_t *map;
+    const struct log_compact_work_s *w;
+    /*
+     * Kafka's CleanedTransactionMetadata, reduced to what the marker rule
+     * needs: producer id (8 bytes big-endian) -> 1 when this pass read a
+     * batch of the producer's current transaction (kept or not), 0 after its
+     * marker. A marker whose transaction showed no batch is "for an empty
+     * transaction" and may go once its delete horizon has passed.
+     */
+    kmap_t seen;
     int64_t now_ms;
     int64_t delete_retention_ms;
+    int64_t last_dropped_marker; /* -1: none */
     buf_t raw, scratch, plain, out;
     proto_record_t *recs;
     size_t recs_cap;
     log_compact_stats_t *stats;
 } filter_ctx_t;
+
+static void pid_key(int64_t producer_id, uint8_t k[8])
+{
+    for (int i = 0; i < 8; i++)
+        k[i] = (uint8_t)((uint64_t)producer_id >> (56 - 8 * i));
+}
+
+static int seen_set(filter_ctx_t *ctx, int64_t producer_id, int64_t v)
+{
+    uint8_t k[8];
+    pid_key(producer_id, k);
+    return kmap_put(&ctx->seen, k, sizeof k, v);
+}
+
+static int seen_get(const filter_ctx_t *ctx, int64_t producer_id)
+{
+    uint8_t k[8];
+    pid_key(producer_id, k);
+    return kmap_get(&ctx->seen, k, sizeof k) == 1;
+}
+
+/* now + delete.retention.ms, saturating: the delete horizon a batch gets at its first clean. */
+static int64_t new_horizon(const filter_ctx_t *ctx)
+{
+    return ctx->now_ms > INT64_MAX - ctx->delete_retention_ms ? INT64_MAX : ctx->now_ms + ctx->delete_retention_ms;
+}
+
+static int push_rec(filter_ctx_t *ctx, size_t n, const proto_record_t *rec)
+{
+    if (n == ctx->recs_cap) {
+        size_t ncap = ctx->recs_cap != 0 ? ctx->recs_cap * 2 : 64;
+        proto_record_t *nr = realloc(ctx->recs, ncap * sizeof *nr);
+        if (nr == NULL)
+            return -ENOMEM;
+        ctx->recs = nr;
+        ctx->recs_cap = ncap;
+    }
+    ctx->recs[n] = *rec;
+    return 0;
+}
+
+/*
+ * A control batch. Kafka's rule: a COMMIT or ABORT marker stays while this
+ * pass saw any batch of its transaction (the batches go first, the marker
+ * in a later pass, so a log cut anywhere in between still pairs every
+ * transactional batch with its marker); once none was seen it is given a
+ * delete horizon like a tombstone's, and dropped in the first pass after the
+ * horizon: a consumer that read the transaction's data has had
+ * delete.retention.ms to read the marker too. An emptied control batch goes
+ * at once. Unknown or unreadable control batches stay as they are. The
+ * marker of an active producer that has no data batch left stays whole: it
+ * is what tells a rebuild the producer's epoch.
+ */
+static int filter_control(filter_ctx_t *ctx, const proto_batch_header_t *hdr, int *keep)
+{
+    log_marker_t m;
+    int discardable = 0;
+    int rc = log_marker_parse(ctx->raw.data, ctx->raw.len, hdr, &ctx->scratch, &m);
+    *keep = 1;
+    if (rc == 0) {
+        discardable = 1;
+    } else if (rc == 1 && (m.type == LOG_MARKER_ABORT || m.type == LOG_MARKER_COMMIT)) {
+        discardable = !seen_get(ctx, hdr->producer_id);
+        rc = seen_set(ctx, hdr->producer_id, 0);
+        if (rc < 0)
+            return rc;
+    }
+    if (!discardable || producer_last(ctx->w, hdr, 1))
+        return 0;
+    int horizon_set = (hdr->attributes & PROTO_BATCH_DELETE_HORIZON) != 0;
+    if (hdr->records_count <= 0 || (horizon_set && ctx->now_ms >= hdr->base_timestamp)) {
+        *keep = 0;
+        ctx->stats->markers_removed++;
+        if (proto_batch_last_offset(hdr) > ctx->last_dropped_marker)
+            ctx->last_dropped_marker = proto_batch_last_offset(hdr);
+        return 0;
+    }
+    if (horizon_set)
+        return 0;
+    /* First seen without data: rewritten whole with its delete horizon. */
+    proto_reader_t rd;
+    size_t n = 0;
+    if (proto_batch_records(ctx->raw.data, ctx->raw.len, hdr, &ctx->scratch, COMPACT_MAX_DECOMPRESSED, &rd) != 0)
+        return 0; /* unreadable: kept as is */
+    while (proto_rd_remaining(&rd) > 0) {
+        proto_record_t rec;
+        int64_t off;
+        if (proto_record_next(&rd, &rec) != 0 || record_offset(hdr, &rec, &off) < 0)
+            return 0;
+        rc = push_rec(ctx, n, &rec);
+        if (rc < 0)
+            return rc;
+        n++;
+    }
+    if (n == 0)
+        return 0;
+    rc = write_batch(hdr, ctx->recs, n, new_horizon(ctx), &ctx->plain, &ctx->out);
+    if (rc < 0)
+        return rc;
+    *keep = 2;
+    return 0;
+}
+
+/* An emptied copy of a data batch kept only for its producer fields (Kafka's RETAIN_EMPTY). */
+static int keep_empty(filter_ctx_t *ctx, const proto_batch_header_t *hdr, int *keep)
+{
+    if (hdr->records_count == 0) {
+        *keep = 1;
+        return 0;
+    }
+    int rc = write_batch(hdr, NULL, 0, -1, &ctx->plain, &ctx->out);
+    if (rc < 0)
+        return rc;
+    *keep = 2;
+    return 0;
+}
 
 /*
  * Decides about one batch (in ctx->raw): sets *keep to 0 (drop), 1 (copy
@@ -539,16 +783,24 @@ typedef struct filter_ctx_s {
  */
 static int filter_batch(filter_ctx_t *ctx, const proto_batch_header_t *hdr, int *keep, size_t *n_kept)
 {
-    /*
-     * Control batches stay as they are for now. Transactions hook: Kafka
-     * drops a COMMIT/ABORT marker once no data of its transaction is left
-     * and its delete horizon has passed, and drops the data of aborted
-     * transactions (found through the aborted-transaction index); both need
-     * the producer state this layer does not have yet.
-     */
     *n_kept = 0;
-    if (batch_is_control(hdr)) {
-        *keep = 1;
+    if (batch_is_control(hdr))
+        return filter_control(ctx, hdr, keep);
+    int is_last = producer_last(ctx->w, hdr, 0);
+    if ((hdr->attributes & PROTO_BATCH_TRANSACTIONAL) && hdr->producer_id >= 0) {
+        int rc = seen_set(ctx, hdr->producer_id, 1);
+        if (rc < 0)
+            return rc;
+    }
+    /* Aborted data goes whole, whatever its keys (it never entered the map). */
+    if (batch_is_aborted(ctx->w, hdr)) {
+        int64_t n = hdr->records_count > 0 ? hdr->records_count : 0;
+        ctx->stats->records_read += n;
+        ctx->stats->records_removed += n;
+        ctx->stats->aborted_records_removed += n;
+        if (is_last)
+            return keep_empty(ctx, hdr, keep);
+        *keep = 0;
         return 0;
     }
     proto_reader_t rd;
@@ -581,33 +833,34 @@ static int filter_batch(filter_ctx_t *ctx, const proto_batch_header_t *hdr, int 
         }
         if (!keep_rec)
             continue;
-        if (n == ctx->recs_cap) {
-            size_t ncap = ctx->recs_cap != 0 ? ctx->recs_cap * 2 : 64;
-            proto_record_t *nr = realloc(ctx->recs, ncap * sizeof *nr);
-            if (nr == NULL)
-                return -ENOMEM;
-            ctx->recs = nr;
-            ctx->recs_cap = ncap;
-        }
-        ctx->recs[n++] = rec;
+        int rc = push_rec(ctx, n, &rec);
+        if (rc < 0)
+            return rc;
+        n++;
     }
     ctx->stats->records_read += (int64_t)total;
     ctx->stats->records_removed += (int64_t)(total - n);
     *n_kept = n;
+    if (n == 0) {
+        /*
+         * Nothing left: dropped (Kafka's DELETE_EMPTY), unless it holds an
+         * active producer's last sequence. An empty batch without a producer
+         * is the first segment's placeholder (clean_segment) and stays.
+         */
+        if (is_last)
+            return keep_empty(ctx, hdr, keep);
+        *keep = total == 0 && hdr->producer_id < 0;
+        return 0;
+    }
     /* A batch first cleaned with a tombstone in it gets its delete horizon. */
     int set_horizon = kept_tombstone && !horizon_set;
     if (n == total && !set_horizon) {
         *keep = 1;
         return 0;
     }
-    if (n == 0) {
-        *keep = 0;
-        return 0;
-    }
     int64_t horizon = -1;
     if (set_horizon)
-        horizon =
-            ctx->now_ms > INT64_MAX - ctx->delete_retention_ms ? INT64_MAX : ctx->now_ms + ctx->delete_retention_ms;
+        horizon = new_horizon(ctx);
     else if (horizon_set)
         horizon = hdr->base_timestamp;
     int rc = write_batch(hdr, ctx->recs, n, horizon, &ctx->plain, &ctx->out);
@@ -630,8 +883,9 @@ static int clean_segment(struct log_compact_work_s *w, cseg_t *cs, filter_ctx_t 
 {
     out_seg_t o;
     int changed = 0, rc;
-    int64_t last_pos = -1; /* position of the last batch read, for keep_empty */
+    int64_t last_pos = -1; /* position of the last batch read, for the placeholder */
     proto_batch_header_t last_hdr = {0};
+    size_t nread = 0;
 
     memset(&o, 0, sizeof o);
     o.ts = o.ts_offset = -1;
@@ -671,6 +925,7 @@ static int clean_segment(struct log_compact_work_s *w, cseg_t *cs, filter_ctx_t 
             break;
         last_pos = pos;
         last_hdr = hdr;
+        nread++;
         if (keep == 0) {
             changed = 1;
             ctx->stats->batches_removed++;
@@ -692,12 +947,14 @@ static int clean_segment(struct log_compact_work_s *w, cseg_t *cs, filter_ctx_t 
      * a consumer positioned in the gap would get OFFSET_OUT_OF_RANGE instead
      * of the next record. Its last batch stays as Kafka's empty batch
      * (records_count 0, offsets and producer fields intact). Emptying the
-     * last batch of an idempotent producer also loses its sequence state
-     * (Kafka keeps that batch empty for active producers): producer state
-     * arrives with the exactly-once issue.
+     * last batch of an active producer never happens: filter_batch keeps
+     * it as an empty batch. A segment that held nothing but the placeholder
+     * of an earlier pass is left as it is.
      */
     if (rc == 0 && o.pos == 0 && cs->first && last_pos >= 0) {
         proto_batch_header_t nh;
+        if (nread == 1 && last_hdr.records_count == 0)
+            changed = 0;
         rc = write_batch(&last_hdr, NULL, 0, -1, &ctx->plain, &ctx->out);
         if (rc == 0)
             rc = proto_batch_header_parse(ctx->out.data, ctx->out.len, &nh) == 0 ? 0 : LOG_ECORRUPT;
@@ -759,6 +1016,9 @@ int log_compact_job_run(log_compact_job_t *job)
     buf_init(&ctx.plain);
     buf_init(&ctx.out);
     ctx.map = &map;
+    ctx.w = w;
+    kmap_init(&ctx.seen);
+    ctx.last_dropped_marker = -1;
     ctx.now_ms = job->now_ms;
     ctx.delete_retention_ms = w->delete_retention_ms;
     ctx.stats = &job->stats;
@@ -780,7 +1040,9 @@ int log_compact_job_run(log_compact_job_t *job)
         if (rc == 0 && w->segs[i].action == SEG_EMPTIED)
             job->stats.segments_emptied++;
     }
+    w->last_dropped_marker = rc == 0 ? ctx.last_dropped_marker : -1;
     kmap_fini(&map);
+    kmap_fini(&ctx.seen);
     buf_fini(&ctx.raw);
     buf_fini(&ctx.scratch);
     buf_fini(&ctx.plain);
@@ -843,6 +1105,21 @@ static int swap_in(log_partition_t *p, size_t idx, cseg_t *cs)
                   log_strerror(rc));
         return rc;
     }
+    /*
+     * The .txnindex is not rewritten: markers keep their offsets, and an
+     * entry whose transaction lost its data only makes readers skip nothing.
+     * The old object's entries carry over: they are complete even when the
+     * file is stale (an append to it failed; the next open rebuilds it).
+     */
+    log_aborted_txn_t *entries = seg->txi.entries;
+    size_t count = seg->txi.count, cap = seg->txi.cap;
+    seg->txi.entries = old->txi.entries;
+    seg->txi.count = old->txi.count;
+    seg->txi.cap = old->txi.cap;
+    seg->txi.stale = seg->txi.stale || old->txi.stale;
+    old->txi.entries = entries;
+    old->txi.count = count;
+    old->txi.cap = cap;
     p->segs[idx] = seg;
     /* Not mark_deleted: the names now belong to the new files; the old inodes go with the last close. */
     log_segment_unref(old);
@@ -857,6 +1134,41 @@ static void remove_segment(log_partition_t *p, size_t idx)
     log_segment_unref(seg);
     memmove(p->segs + idx, p->segs + idx + 1, (p->nsegs - idx - 1) * sizeof *p->segs);
     p->nsegs--;
+}
+
+/*
+ * A producer-state snapshot at or below a marker the job dropped may hold
+ * that marker's transaction as open; a restart replaying the log from it
+ * would never see the transaction end, and the last stable offset would
+ * stay stuck. Such snapshots go before the swap (so that no crash leaves
+ * them next to the cleaned log), after a fresh one at the log end, which
+ * keeps the state of producers whose batches are gone. Failures only cost a
+ * longer scan at the next open, except a snapshot that cannot be unlinked:
+ * then it is worth a warning.
+ */
+static void drop_snapshots_before(log_partition_t *p, int64_t marker_offset)
+{
+    int64_t *offs = NULL;
+    size_t n = 0;
+    (void)log_partition_snapshot_producers(p, 0); /* warns itself */
+    if (log_pstate_list_snapshots(p->dir, &offs, &n) < 0)
+        return;
+    int removed = 0;
+    for (size_t i = 0; i < n && offs[i] <= marker_offset; i++) {
+        int rc = log_pstate_remove_snapshot(p->dir, offs[i]);
+        if (rc < 0 && rc != -ENOENT)
+            LOG_WARN(SUBSYS, "%s: cannot delete producer snapshot %" PRId64 " older than a dropped marker: %s", p->dir,
+                     offs[i], log_strerror(rc));
+        else
+            removed = 1;
+    }
+    free(offs);
+    if (removed) {
+        p->dir_gen++;
+        int rc = log_io_fsync_dir(p->dir);
+        if (rc < 0)
+            LOG_WARN(SUBSYS, "%s: cannot fsync the directory: %s", p->dir, log_strerror(rc));
+    }
 }
 
 int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, int rc)
@@ -886,6 +1198,8 @@ int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, i
             return -ESTALE;
         }
     }
+    if (w->last_dropped_marker >= 0)
+        drop_snapshots_before(p, w->last_dropped_marker);
     /* Oldest first: an interrupted sequence leaves a valid log (see log/compact.h). */
     for (size_t i = 0; rc == 0 && i < w->count; i++) {
         cseg_t *cs = &w->segs[i];
@@ -909,9 +1223,10 @@ int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, i
             p->cleaner_point = job->end_offset;
         LOG_INFO(SUBSYS,
                  "%s: compacted [%" PRId64 ", %" PRId64 "): %" PRId64 " -> %" PRId64 " bytes, %" PRId64 " of %" PRId64
-                 " records removed",
+                 " records removed (%" PRId64 " aborted), %" PRId64 " marker(s) removed",
                  p->dir, job->first_offset, job->end_offset, job->stats.bytes_before, job->stats.bytes_after,
-                 job->stats.records_removed, job->stats.records_read);
+                 job->stats.records_removed, job->stats.records_read, job->stats.aborted_records_removed,
+                 job->stats.markers_removed);
     }
     work_free(w, 1); /* unlinks the .cleaned files of segments not reached */
     return rc;

@@ -6,9 +6,11 @@
  * the rewriting of batches (records dropped, offsets kept, CRC recomputed,
  * recompressed with the batch's own codec) and the swap of cleaned files into
  * the partition. It does not decide when to run (the broker's cleaner timer
- * calls prepare), persist the cleaner checkpoint (the broker does, like the
- * recovery point), or know about transactions yet (see the hooks in
- * compact.c).
+ * calls prepare) or persist the cleaner checkpoint (the broker does, like the
+ * recovery point). Transactions (rules in log/log.h): it reads the last
+ * stable offset, the aborted-transaction index and the producers' last
+ * records from the partition at prepare, never during run, and decides from
+ * them which data and markers go; it does not rewrite `.txnindex` files.
  *
  * Files of one cleaned segment `<base>` (20 digits), in the partition dir:
  *   name                       meaning

@@ -383,8 +383,13 @@ int64_t log_partition_last_flush_ms(const log_partition_t *p);
  *
  *   prepare (loop thread)  decides whether there is work: the cleanable
  *                          range is the sealed segments before the first one
- *                          holding data newer than min_compaction_lag_ms (the
- *                          active segment is never cleaned); its dirty part
+ *                          holding data newer than min_compaction_lag_ms or
+ *                          reaching the last stable offset (the active
+ *                          segment and open transactions are never
+ *                          cleaned); it copies the aborted transactions
+ *                          overlapping the range and every tracked
+ *                          producer's last offset and epoch into the job;
+ *                          its dirty part
  *                          is what lies at or above the cleaner point. It
  *                          runs when dirty/total bytes of that range >=
  *                          min_cleanable_dirty_ratio, or when the oldest
@@ -418,7 +423,21 @@ int64_t log_partition_last_flush_ms(const log_partition_t *p);
  * tombstones (null value) until their batch's delete horizon (set to
  * now + delete_retention_ms the first time a batch holding one is cleaned,
  * Kafka's KIP-534 rule: the horizon is stored as the batch's base
- * timestamp with attribute bit 0x40); control batches always (for now).
+ * timestamp with attribute bit 0x40). Transactions, Kafka's cleaner rules:
+ * records of aborted transactions (a transactional batch of producer P
+ * inside an aborted [first_offset, last_offset] of P in the
+ * aborted-transaction index) are dropped whatever their keys and never enter
+ * the key map; committed transactional records are ordinary records; a
+ * COMMIT/ABORT marker stays while the pass saw any batch of its transaction,
+ * then gets a delete horizon (now + delete_retention_ms, bit 0x40) and is
+ * dropped in the first pass after it; the batch holding an active producer's
+ * last sequence stays (emptied if all its records go), and so does the marker
+ * of a producer whose state holds no data batch, so a rebuild from the log
+ * finds the same producer state and last stable offset. The `.txnindex`
+ * files are not rewritten: entries of transactions whose data is gone stay.
+ * A job that drops markers first writes a producer snapshot at the log end
+ * and deletes the snapshots at or below the newest dropped marker (a restart
+ * replaying from one would never see that transaction end).
  * Kept records keep their offsets; a batch losing records is rewritten with
  * the same base offset, last offset delta, producer fields, codec and
  * timestamp type, as Kafka does; a batch losing all of them is dropped,
@@ -436,6 +455,8 @@ typedef struct log_compact_stats_s {
     int64_t records_removed; /* superseded records and expired tombstones */
     int64_t tombstones_removed;
     int64_t batches_removed;
+    int64_t aborted_records_removed; /* records of aborted transactions (counted in records_removed too) */
+    int64_t markers_removed;         /* transaction markers (control batches) dropped */
 } log_compact_stats_t;
 
 typedef struct log_compact_job_s {
