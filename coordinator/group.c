@@ -631,32 +631,37 @@ static proto_str_t select_protocol(const group_t *grp)
 {
     const member_t *first = list_entry(grp->members.next, member_t, node);
     DIAG_ASSERT(grp->nmembers > 0);
-    int32_t best_votes = -1;
-    proto_str_t best = gstr_view(first->protocols[0].name);
-    /* Candidates in the first member's order, so ties break the same way every time. */
-    for (int32_t c = 0; c < first->nprotocols; c++) {
-        proto_str_t cand = gstr_view(first->protocols[c].name);
-        if (protocol_support_count(grp, cand) != grp->nmembers)
-            continue;
-        int32_t votes = 0;
-        list_t *pos;
-        for (pos = grp->members.next; pos != &grp->members; pos = pos->next) {
-            const member_t *m = list_entry(pos, member_t, node);
-            for (int32_t i = 0; i < m->nprotocols; i++) {
-                proto_str_t mine = gstr_view(m->protocols[i].name);
-                if (protocol_support_count(grp, mine) == grp->nmembers) {
-                    if (view_eq(mine, cand))
-                        votes++;
-                    break;
-                }
-            }
-        }
-        if (votes > best_votes) {
-            best_votes = votes;
-            best = cand;
+    /* Candidates in the first member's order, so ties break the same way every time. Counting support
+     * once per candidate (not once per member and protocol) keeps this linear in the group size. */
+    enum { MAX_CANDIDATES = 64 };
+    proto_str_t cand[MAX_CANDIDATES];
+    int32_t votes[MAX_CANDIDATES];
+    int32_t ncand = 0;
+    for (int32_t c = 0; c < first->nprotocols && ncand < MAX_CANDIDATES; c++) {
+        proto_str_t name = gstr_view(first->protocols[c].name);
+        if (protocol_support_count(grp, name) == grp->nmembers) {
+            cand[ncand] = name;
+            votes[ncand++] = 0;
         }
     }
-    return best;
+    if (ncand == 0)
+        return gstr_view(first->protocols[0].name);
+    list_t *pos;
+    for (pos = grp->members.next; pos != &grp->members; pos = pos->next) {
+        const member_t *m = list_entry(pos, member_t, node);
+        int32_t vote = -1;
+        for (int32_t i = 0; i < m->nprotocols && vote < 0; i++)
+            for (int32_t c = 0; c < ncand && vote < 0; c++)
+                if (view_eq(gstr_view(m->protocols[i].name), cand[c]))
+                    vote = c;
+        if (vote >= 0)
+            votes[vote]++;
+    }
+    int32_t best = 0;
+    for (int32_t c = 1; c < ncand; c++)
+        if (votes[c] > votes[best])
+            best = c;
+    return cand[best];
 }
 
 static void member_set_protocols(member_t *m, const group_protocol_t *protos, int32_t n)
