@@ -20,6 +20,7 @@
 #include "base/arena.h"
 #include "base/buf.h"
 #include "base/list.h"
+#include "base/map.h"
 #include "broker/config.h"
 #include "broker/groups.h"
 #include "broker/internal_topics.h"
@@ -64,7 +65,10 @@ struct broker_req_s {
     /* JoinGroup / SyncGroup waiting inside the group coordinator. */
     group_waiter_t waiter;
     bool group_waiting;
+    bool parked_fetch; /* counted in broker->nparked_fetches */
 };
+
+typedef struct broker_conn_ip_s broker_conn_ip_t; /* connections per client address (conn.c) */
 
 struct broker_conn_s {
     uv_tcp_t tcp;
@@ -81,7 +85,22 @@ struct broker_conn_s {
     size_t write_pending; /* bytes handed to uv_write, not yet done */
     char peer[64];
     uint64_t id;
+    /* Limits and accounting (conn.c). */
+    size_t in_accounted;   /* in.cap as counted in broker->mem.in_bytes */
+    int64_t last_read_ms;  /* loop time of the last bytes read (or of accept) */
+    int64_t last_write_ms; /* loop time of the last write that completed, or began on an empty queue */
+    bool mem_paused;       /* reading paused by queued.max.request.bytes */
+    broker_conn_ip_t *ip;  /* this connection's entry in broker->conns_by_ip */
 };
+
+/* What the broker holds, kept current where buffers change; logged on SIGUSR1. */
+typedef struct broker_memstats_s {
+    size_t in_bytes;      /* capacity of all request input buffers */
+    size_t write_pending; /* response bytes handed to uv_write, not yet written */
+    int nparked;          /* requests on broker->parked */
+    int nparked_fetches;  /* ... of which long-poll Fetches */
+    int nmem_paused;      /* connections paused by queued.max.request.bytes */
+} broker_memstats_t;
 
 struct broker_s {
     uv_loop_t *loop;
@@ -101,6 +120,11 @@ struct broker_s {
     uv_timer_t storage_timer;
     buf_t batch_scratch; /* decompressed records while validating a Produce */
     buf_t fetch_data;    /* the records of the Fetch response being built */
+    broker_memstats_t mem;
+    map_t conns_by_ip;       /* host -> broker_conn_ip_t */
+    uv_timer_t sweep_timer;  /* idle and stalled connections */
+    uv_timer_t resume_timer; /* restarts reading once buffers drop below the bound */
+    uv_signal_t sigusr1;     /* logs the memory accounting */
     bool stopping;
     bool waking;     /* broker_resume_parked is running */
     bool wake_again; /* ... and was asked again meanwhile */

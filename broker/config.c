@@ -82,6 +82,13 @@ static const cfg_prop_t cfg_props[] = {
     P("offsets.retention.minutes", CFG_I64, offsets_retention_minutes, "10080", 1, INT32_MAX),
     P("offsets.retention.check.interval.ms", CFG_I64, offsets_retention_check_interval_ms, "600000", 1, INT64_MAX),
     P("log.retention.check.interval.ms", CFG_I64, log_retention_check_interval_ms, "300000", 10, INT64_MAX),
+    /* Kafka's default is -1 (no bound); eddy bounds request buffers at 500 MiB. */
+    P("queued.max.request.bytes", CFG_I64, queued_max_request_bytes, "524288000", -1, INT64_MAX),
+    P("connections.max.idle.ms", CFG_I64, connections_max_idle_ms, "600000", 100, INT64_MAX),
+    P("max.connections.per.ip", CFG_I32, max_connections_per_ip, "2147483647", 0, INT32_MAX),
+    P("max.connections.per.ip.overrides", CFG_STR, max_connections_per_ip_overrides, "", 0, 0),
+    P("eddy.max.parked.fetches", CFG_I32, max_parked_fetches, "10000", 0, INT32_MAX),
+    P("eddy.queued.max.response.bytes", CFG_I64, queued_max_response_bytes, "536870912", -1, INT64_MAX),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))
 

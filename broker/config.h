@@ -69,6 +69,13 @@ typedef struct broker_config_s {
     int32_t group_max_size;
     int64_t offsets_retention_minutes;
     int64_t offsets_retention_check_interval_ms;
+    /* Connection limits (broker/conn.c). */
+    int64_t queued_max_request_bytes; /* all input buffers together; -1: no bound */
+    int64_t connections_max_idle_ms;
+    int32_t max_connections_per_ip;
+    char *max_connections_per_ip_overrides; /* "host:count,host:count" */
+    int32_t max_parked_fetches;             /* eddy's own: beyond it a Fetch answers at once */
+    int64_t queued_max_response_bytes;      /* eddy's own: all unread responses together; -1: no bound */
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
     char listen_host[256];

@@ -6,6 +6,19 @@
  * frame stays in the input buffer while its request is in flight (decoded
  * strings point into it), so while a request is parked the buffer may only
  * grow into space it already has; when that is full, reading pauses.
+ *
+ * Limits (reading pauses, the loop never does):
+ *   - queued.max.request.bytes bounds the capacity of all input buffers
+ *     together; a connection that would need more room waits until buffers
+ *     drain (good clients are paused, never closed, for it);
+ *   - per connection, unprocessed input is bounded by one maximal frame plus
+ *     a read chunk (at least 1 MiB), and unread responses by 64 MiB;
+ *   - connections.max.idle.ms closes a connection with nothing in flight and
+ *     no bytes read or written for that long (idle, a frame trickling in that
+ *     stalled, or a client that stopped reading its answers);
+ *   - max.connections and max.connections.per.ip (with overrides) close a
+ *     new connection right after accept;
+ *   - eddy.max.parked.fetches: beyond it a Fetch is answered at once.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,6 +32,16 @@
 #define CONN_READ_CHUNK      (64u * 1024u)
 #define CONN_MAX_WRITE_QUEUE (64u * 1024u * 1024u) /* pause a client that does not read its answers */
 #define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
+#define CONN_MIN_INPUT_BOUND (1024u * 1024u)
+/* Over eddy.queued.max.response.bytes, connections with more unread than this pause. */
+#define CONN_SHARE_WRITE_QUEUE (1024u * 1024u)
+/* A connection quiet this long gives its input buffer and arena back. */
+#define CONN_TRIM_AFTER_MS 1000
+
+struct broker_conn_ip_s {
+    int count;
+    char host[48]; /* the map key */
+};
 
 typedef struct conn_write_s {
     uv_write_t req;
@@ -30,6 +53,56 @@ typedef struct conn_write_s {
 static void conn_process(broker_conn_t *conn);
 static void conn_update_reading(broker_conn_t *conn);
 
+static bool conn_over_queued_bound(const broker_t *broker)
+{
+    int64_t bound = broker->cfg->queued_max_request_bytes;
+    return bound >= 0 && broker->mem.in_bytes >= (uint64_t)bound;
+}
+
+/*
+ * Whether conn must stop taking requests until its answers drain: 64 MiB of
+ * its own, or more than a small share while all queues together are over
+ * eddy.queued.max.response.bytes (so non-readers cannot add up, and clients
+ * that read keep going).
+ */
+static bool conn_write_full(const broker_conn_t *conn)
+{
+    if (conn->write_pending >= CONN_MAX_WRITE_QUEUE)
+        return true;
+    int64_t bound = conn->broker->cfg->queued_max_response_bytes;
+    return bound >= 0 && conn->write_pending >= CONN_SHARE_WRITE_QUEUE &&
+           conn->broker->mem.write_pending >= (uint64_t)bound;
+}
+
+static void conn_on_resume(uv_timer_t *t)
+{
+    broker_t *broker = t->data;
+    list_t *pos, *tmp;
+    list_foreach_safe (pos, tmp, &broker->conns) {
+        if (broker->mem.nmem_paused == 0 || conn_over_queued_bound(broker))
+            break;
+        broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
+        if (conn->mem_paused) {
+            conn->mem_paused = false;
+            broker->mem.nmem_paused--;
+            conn_update_reading(conn);
+        }
+    }
+}
+
+/* Brings broker->mem.in_bytes up to date after conn->in changed capacity. */
+static void conn_account_in(broker_conn_t *conn)
+{
+    broker_t *broker = conn->broker;
+    broker->mem.in_bytes += conn->in.cap;
+    broker->mem.in_bytes -= conn->in_accounted;
+    conn->in_accounted = conn->in.cap;
+    /* Restart paused readers from a timer: many buffers shrink in one loop turn. */
+    if (broker->mem.nmem_paused > 0 && !conn_over_queued_bound(broker) && !broker->stopping &&
+        !uv_is_active((uv_handle_t *)&broker->resume_timer))
+        uv_timer_start(&broker->resume_timer, conn_on_resume, 0, 0);
+}
+
 static void conn_handle_closed(uv_handle_t *h)
 {
     broker_conn_t *conn = h->data;
@@ -37,7 +110,33 @@ static void conn_handle_closed(uv_handle_t *h)
         return;
     arena_fini(&conn->req.arena);
     buf_fini(&conn->in);
+    conn_account_in(conn);
     free(conn);
+}
+
+static void conn_ip_release(broker_conn_t *conn)
+{
+    broker_conn_ip_t *ip = conn->ip;
+    if (!ip)
+        return;
+    conn->ip = NULL;
+    if (--ip->count > 0)
+        return;
+    map_del(&conn->broker->conns_by_ip, ip->host, strlen(ip->host));
+    free(ip);
+}
+
+static void conn_unpark(broker_req_t *req)
+{
+    if (!req->parked)
+        return;
+    list_remove(&req->park_node);
+    req->parked = false;
+    req->broker->mem.nparked--;
+    if (req->parked_fetch) {
+        req->parked_fetch = false;
+        req->broker->mem.nparked_fetches--;
+    }
 }
 
 void broker_conn_close(broker_conn_t *conn, const char *why)
@@ -50,10 +149,12 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     if (why && diag_ratelimit_ok(&rl, &held))
         LOG_INFO("net", "closing connection %llu from %s: %s (%u earlier closes not logged)",
                  (unsigned long long)conn->id, conn->peer, why, held);
-    if (conn->req.parked) {
-        list_remove(&conn->req.park_node);
-        conn->req.parked = false;
+    conn_unpark(&conn->req);
+    if (conn->mem_paused) {
+        conn->mem_paused = false;
+        conn->broker->mem.nmem_paused--;
     }
+    conn_ip_release(conn);
     if (conn->req.group_waiting) {
         group_waiter_cancel(conn->broker->groups.coord, &conn->req.waiter);
         conn->req.group_waiting = false;
@@ -65,20 +166,51 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     uv_close((uv_handle_t *)&conn->tcp, conn_handle_closed);
 }
 
+/* Unprocessed input one connection may hold: a maximal frame and a read chunk. */
+static size_t conn_input_bound(const broker_conn_t *conn)
+{
+    size_t b = (size_t)conn->broker->cfg->socket_request_max_bytes + 4 + CONN_READ_CHUNK;
+    return b < CONN_MIN_INPUT_BOUND ? CONN_MIN_INPUT_BOUND : b;
+}
+
 static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
 {
     broker_conn_t *conn = h->data;
     (void)suggested;
     out->base = NULL;
     out->len = 0;
+    if (conn->in.len - conn->in_head >= conn_input_bound(conn))
+        return; /* pipelined too far ahead: wait for the frames to be handled */
     if (!conn->busy) {
         /* Nothing borrowed from the buffer: compact it and grow freely. */
         if (conn->in_head) {
             buf_consume(&conn->in, conn->in_head);
             conn->in_head = 0;
         }
-        if (buf_reserve(&conn->in, CONN_READ_CHUNK) != 0)
-            return;
+        if (conn->in.cap - conn->in.len < CONN_READ_CHUNK) {
+            if (conn_over_queued_bound(conn->broker)) {
+                /* All input buffers together are at queued.max.request.bytes:
+                 * use only room already held, else wait for buffers to drain.
+                 * One read chunk is always allowed, so small requests go on. */
+                if (conn->in.cap == 0) {
+                    int rc = buf_reserve(&conn->in, CONN_READ_CHUNK);
+                    conn_account_in(conn);
+                    if (rc != 0)
+                        return;
+                } else if (conn->in.cap == conn->in.len) {
+                    if (!conn->mem_paused) {
+                        conn->mem_paused = true;
+                        conn->broker->mem.nmem_paused++;
+                    }
+                    return;
+                }
+            } else {
+                int rc = buf_reserve(&conn->in, CONN_READ_CHUNK);
+                conn_account_in(conn);
+                if (rc != 0)
+                    return;
+            }
+        }
     }
     out->base = (char *)conn->in.data + conn->in.len;
     out->len = conn->in.cap - conn->in.len;
@@ -98,6 +230,8 @@ static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
         return;
     }
     conn->in.len += (size_t)nread;
+    if (nread > 0)
+        conn->last_read_ms = (int64_t)uv_now(conn->broker->loop);
     conn_process(conn);
 }
 
@@ -105,9 +239,19 @@ static void conn_update_reading(broker_conn_t *conn)
 {
     if (conn->closing)
         return;
-    bool want = conn->write_pending < CONN_MAX_WRITE_QUEUE && !conn->broker->stopping;
+    bool want = !conn_write_full(conn) && !conn->broker->stopping;
     if (conn->busy && conn->in.len >= conn->in.cap)
         want = false;
+    if (conn->in.len - conn->in_head >= conn_input_bound(conn))
+        want = false;
+    if (conn->mem_paused) {
+        if (conn_over_queued_bound(conn->broker))
+            want = false;
+        else {
+            conn->mem_paused = false;
+            conn->broker->mem.nmem_paused--;
+        }
+    }
     if (want && !conn->reading) {
         if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) == 0)
             conn->reading = true;
@@ -122,6 +266,8 @@ static void conn_on_write(uv_write_t *w, int status)
     conn_write_t *cw = (conn_write_t *)w;
     broker_conn_t *conn = cw->conn;
     conn->write_pending -= cw->len;
+    conn->broker->mem.write_pending -= cw->len;
+    conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
     free(cw->data);
     free(cw);
     if (status < 0) {
@@ -131,7 +277,7 @@ static void conn_on_write(uv_write_t *w, int status)
     if (conn->closing)
         return;
     /* A paused connection may go on now that its answers drained. */
-    if (!conn->busy && conn->write_pending < CONN_MAX_WRITE_QUEUE)
+    if (!conn->busy && !conn_write_full(conn))
         conn_process(conn);
     conn_update_reading(conn);
 }
@@ -150,10 +296,14 @@ static void conn_send(broker_conn_t *conn, buf_t *out)
     cw->data = out->data;
     buf_init(out);
     uv_buf_t ub = uv_buf_init((char *)cw->data, (unsigned)cw->len);
+    if (conn->write_pending == 0) /* the no-progress clock starts with the queue */
+        conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
     conn->write_pending += cw->len;
+    conn->broker->mem.write_pending += cw->len;
     int rc = uv_write(&cw->req, (uv_stream_t *)&conn->tcp, &ub, 1, conn_on_write);
     if (rc < 0) {
         conn->write_pending -= cw->len;
+        conn->broker->mem.write_pending -= cw->len;
         free(cw->data);
         free(cw);
         broker_conn_close(conn, uv_strerror(rc));
@@ -298,7 +448,7 @@ static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t 
 static void conn_process(broker_conn_t *conn)
 {
     uint32_t max = (uint32_t)conn->broker->cfg->socket_request_max_bytes;
-    while (!conn->busy && !conn->closing && conn->write_pending < CONN_MAX_WRITE_QUEUE) {
+    while (!conn->busy && !conn->closing && !conn_write_full(conn)) {
         size_t avail = conn->in.len - conn->in_head;
         if (avail < 4)
             break;
@@ -327,6 +477,7 @@ static void conn_process(broker_conn_t *conn)
         conn->in.len = 0;
         conn->in_head = 0;
         buf_shrink(&conn->in, 1024u * 1024u);
+        conn_account_in(conn);
     }
     conn_update_reading(conn);
 }
@@ -344,24 +495,30 @@ static void conn_on_timer(uv_timer_t *t)
 
 void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms)
 {
+    broker_t *broker = req->broker;
     req->resume = resume;
     req->park_state = state;
-    req->deadline_ms = deadline_ms;
     if (!req->parked) {
-        list_insert_tail(&req->broker->parked, &req->park_node);
+        list_insert_tail(&broker->parked, &req->park_node);
         req->parked = true;
+        broker->mem.nparked++;
+        if (req->api && req->api->key == PROTO_API_FETCH) {
+            /* Past the bound a long poll is cut short: answered on the next loop turn with what is there. */
+            if (broker->mem.nparked_fetches >= broker->cfg->max_parked_fetches)
+                deadline_ms = (int64_t)uv_now(broker->loop);
+            req->parked_fetch = true;
+            broker->mem.nparked_fetches++;
+        }
     }
-    int64_t wait = deadline_ms - (int64_t)uv_now(req->broker->loop);
+    req->deadline_ms = deadline_ms;
+    int64_t wait = deadline_ms - (int64_t)uv_now(broker->loop);
     uv_timer_start(&req->conn->timer, conn_on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
 }
 
 void broker_req_finish(broker_req_t *req, broker_result_t result)
 {
     broker_conn_t *conn = req->conn;
-    if (req->parked) {
-        list_remove(&req->park_node);
-        req->parked = false;
-    }
+    conn_unpark(req);
     uv_timer_stop(&conn->timer);
     size_t len = conn->in.data
                      ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
@@ -419,6 +576,140 @@ void broker_wake_parked(broker_t *broker)
     broker_resume_parked(broker, false);
 }
 
+/* The limit for host: its entry in max.connections.per.ip.overrides ("host:count,..."), else the default. */
+static int32_t conn_ip_limit(const broker_config_t *cfg, const char *host)
+{
+    const char *p = cfg->max_connections_per_ip_overrides;
+    size_t hl = strlen(host);
+    while (p && *p) {
+        const char *end = strchr(p, ',');
+        size_t len = end ? (size_t)(end - p) : strlen(p);
+        const char *colon = NULL; /* the last one: IPv6 hosts have colons of their own */
+        for (size_t i = 0; i < len; i++)
+            if (p[i] == ':')
+                colon = p + i;
+        if (colon) {
+            const char *h = p;
+            size_t n = (size_t)(colon - p);
+            while (n && *h == ' ')
+                h++, n--;
+            if (n == hl && memcmp(h, host, hl) == 0) {
+                char num[16];
+                size_t nl = len - n - (size_t)(h - p) - 1;
+                if (nl > 0 && nl < sizeof(num)) {
+                    memcpy(num, colon + 1, nl);
+                    num[nl] = 0;
+                    char *e;
+                    long v = strtol(num, &e, 10);
+                    if (e != num && v >= 0 && v <= INT32_MAX)
+                        return (int32_t)v;
+                }
+            }
+        }
+        p = end ? end + 1 : NULL;
+    }
+    return cfg->max_connections_per_ip;
+}
+
+/* Counts the connection against its host; false when the host is at its limit. */
+static bool conn_ip_admit(broker_conn_t *conn, const char *host)
+{
+    broker_t *broker = conn->broker;
+    size_t hl = strlen(host);
+    broker_conn_ip_t *ip = map_get(&broker->conns_by_ip, host, hl);
+    int32_t limit = conn_ip_limit(broker->cfg, host);
+    if ((ip ? ip->count : 0) >= limit)
+        return false;
+    if (!ip) {
+        ip = calloc(1, sizeof(*ip));
+        if (!ip)
+            return false;
+        snprintf(ip->host, sizeof(ip->host), "%s", host);
+        if (map_put(&broker->conns_by_ip, ip->host, strlen(ip->host), ip) != 0) {
+            free(ip);
+            return false;
+        }
+    }
+    ip->count++;
+    conn->ip = ip;
+    return true;
+}
+
+static void conn_refuse(broker_conn_t *conn, const char *why)
+{
+    static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(1);
+    unsigned held;
+    if (diag_ratelimit_ok(&rl, &held))
+        LOG_WARN("net", "refusing connection from %s: %s (%u more refused, not logged)", conn->peer, why, held);
+    broker_conn_close(conn, NULL);
+}
+
+/*
+ * The sweep: closes connections with nothing in flight and no progress for
+ * connections.max.idle.ms, and gives quiet connections' buffers back.
+ */
+static void conn_on_sweep(uv_timer_t *t)
+{
+    broker_t *broker = t->data;
+    int64_t now = (int64_t)uv_now(broker->loop);
+    int64_t idle = broker->cfg->connections_max_idle_ms;
+    list_t *pos, *tmp;
+    list_foreach_safe (pos, tmp, &broker->conns) {
+        broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
+        if (conn->closing)
+            continue;
+        if (conn->write_pending > 0 && now - conn->last_write_ms > idle) {
+            broker_conn_close(conn, "does not read its responses");
+            continue;
+        }
+        if (conn->busy || conn->req.group_waiting)
+            continue;
+        int64_t last = conn->last_read_ms > conn->last_write_ms ? conn->last_read_ms : conn->last_write_ms;
+        if (now - last > idle) {
+            broker_conn_close(conn, conn->in.len > conn->in_head ? "partial request, no progress" : "idle");
+            continue;
+        }
+        if (now - last > CONN_TRIM_AFTER_MS && conn->in.len == 0 && conn->write_pending == 0) {
+            /* Quiet: an idle connection should cost its socket and this struct, no buffers. */
+            if (conn->in.cap) {
+                buf_fini(&conn->in);
+                conn->in_head = 0;
+                conn_account_in(conn);
+            }
+            arena_fini(&conn->req.arena);
+            arena_init(&conn->req.arena, CONN_ARENA_LIMIT);
+        }
+    }
+}
+
+void broker_conn_limits_start(broker_t *broker)
+{
+    int64_t every = broker->cfg->connections_max_idle_ms / 10;
+    if (every < 50)
+        every = 50;
+    if (every > 1000)
+        every = 1000;
+    uv_timer_init(broker->loop, &broker->sweep_timer);
+    uv_timer_init(broker->loop, &broker->resume_timer);
+    broker->sweep_timer.data = broker->resume_timer.data = broker;
+    uv_timer_start(&broker->sweep_timer, conn_on_sweep, (uint64_t)every, (uint64_t)every);
+}
+
+void broker_conn_limits_stop(broker_t *broker, uv_close_cb on_closed)
+{
+    uv_close((uv_handle_t *)&broker->sweep_timer, on_closed);
+    uv_close((uv_handle_t *)&broker->resume_timer, on_closed);
+}
+
+void broker_conn_limits_fini(broker_t *broker)
+{
+    size_t pos = 0;
+    broker_conn_ip_t *ip;
+    while ((ip = map_next(&broker->conns_by_ip, &pos)))
+        free(ip);
+    map_fini(&broker->conns_by_ip);
+}
+
 int broker_conn_accept(broker_t *broker)
 {
     broker_conn_t *conn = calloc(1, sizeof(*conn));
@@ -438,6 +729,7 @@ int broker_conn_accept(broker_t *broker)
     conn->handles_open = 2;
     list_insert_tail(&broker->conns, &conn->node);
     broker->nconns++;
+    conn->last_read_ms = conn->last_write_ms = (int64_t)uv_now(broker->loop);
     if (uv_accept((uv_stream_t *)&broker->listener, (uv_stream_t *)&conn->tcp) != 0) {
         broker_conn_close(conn, "accept failed");
         return -EIO;
@@ -446,8 +738,8 @@ int broker_conn_accept(broker_t *broker)
     struct sockaddr_storage ss;
     int namelen = sizeof(ss);
     snprintf(conn->peer, sizeof(conn->peer), "?");
+    char host[48] = "?";
     if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &namelen) == 0) {
-        char host[48] = "";
         int port = 0;
         if (ss.ss_family == AF_INET) {
             uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
@@ -459,7 +751,11 @@ int broker_conn_accept(broker_t *broker)
         snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
     }
     if (broker->nconns > broker->cfg->max_connections) {
-        broker_conn_close(conn, "max.connections reached");
+        conn_refuse(conn, "max.connections reached");
+        return 0;
+    }
+    if (!conn_ip_admit(conn, host)) {
+        conn_refuse(conn, "max.connections.per.ip reached");
         return 0;
     }
     conn_update_reading(conn);

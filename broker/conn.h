@@ -12,5 +12,11 @@
 int broker_conn_accept(broker_t *broker);
 /* Closes the connection (once); why is logged when not NULL. */
 void broker_conn_close(broker_conn_t *conn, const char *why);
+/* Starts the sweep that enforces connections.max.idle.ms (after broker_init, on the broker's loop). */
+void broker_conn_limits_start(broker_t *broker);
+/* Closes the limit timers (shutdown). */
+void broker_conn_limits_stop(broker_t *broker, uv_close_cb on_closed);
+/* Frees the per-host connection counts (after the loop ended). */
+void broker_conn_limits_fini(broker_t *broker);
 
 #endif

@@ -27,6 +27,30 @@ static void server_on_connection(uv_stream_t *s, int status)
     (void)broker_conn_accept(broker);
 }
 
+/*
+ * SIGUSR1: one line with what the broker holds. Input and response bytes are
+ * counters kept where buffers change; arenas and scratch buffers are summed
+ * here, since only a signal asks.
+ */
+static void server_on_usr1(uv_signal_t *sig, int signum)
+{
+    broker_t *broker = sig->data;
+    (void)signum;
+    size_t arenas = 0;
+    list_t *pos, *tmp;
+    list_foreach_safe (pos, tmp, &broker->conns) {
+        broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
+        arenas += conn->req.arena.total;
+    }
+    LOG_INFO("mem",
+             "connections %d, request input buffers %zu bytes (queued.max.request.bytes %lld), "
+             "queued responses %zu bytes, request arenas %zu bytes in use, produce scratch %zu bytes, "
+             "fetch scratch %zu bytes, parked requests %d (fetches %d), connections paused for memory %d",
+             broker->nconns, broker->mem.in_bytes, (long long)broker->cfg->queued_max_request_bytes,
+             broker->mem.write_pending, arenas, broker->batch_scratch.cap, broker->fetch_data.cap, broker->mem.nparked,
+             broker->mem.nparked_fetches, broker->mem.nmem_paused);
+}
+
 static void server_on_signal(uv_signal_t *sig, int signum)
 {
     broker_t *broker = sig->data;
@@ -41,6 +65,7 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     broker->cfg = cfg;
     list_init(&broker->conns);
     list_init(&broker->parked);
+    map_init(&broker->conns_by_ip);
     int rc = broker_meta_load(cfg->log_dirs, cfg->node_id, broker->cluster_id, sizeof(broker->cluster_id));
     if (rc != 0)
         return rc;
@@ -102,6 +127,10 @@ int broker_listen(broker_t *broker)
     broker->sigterm.data = broker->sigint.data = broker;
     uv_signal_start(&broker->sigterm, server_on_signal, SIGTERM);
     uv_signal_start(&broker->sigint, server_on_signal, SIGINT);
+    uv_signal_init(broker->loop, &broker->sigusr1);
+    broker->sigusr1.data = broker;
+    uv_signal_start(&broker->sigusr1, server_on_usr1, SIGUSR1);
+    broker_conn_limits_start(broker);
     /* Tests and scripts wait for exactly this line. */
     printf("eddy ready on %s:%d\n", cfg->listen_host, port);
     fflush(stdout);
@@ -129,6 +158,8 @@ void broker_stop(broker_t *broker)
     uv_close((uv_handle_t *)&broker->listener, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigterm, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
+    uv_close((uv_handle_t *)&broker->sigusr1, server_on_closed);
+    broker_conn_limits_stop(broker, server_on_closed);
     broker_storage_stop(broker);
     broker_groups_stop(broker);
     broker_txns_stop(broker);
@@ -182,4 +213,5 @@ void broker_fini(broker_t *broker)
     broker_storage_close(broker, clean);
     buf_fini(&broker->batch_scratch);
     buf_fini(&broker->fetch_data);
+    broker_conn_limits_fini(broker);
 }

@@ -96,6 +96,13 @@ TESTS = [
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     ("eos_kafkajs_txn", ["node", "js/test_kafkajs_txn.js"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    # The values are repeated as constants at the top of test_hostile.py.
+    ("hostile", ["@PYTHON", "test_hostile.py"],
+     ["--connections.max.idle.ms", "4000", "--queued.max.request.bytes", str(64 << 20),
+      "--eddy.queued.max.response.bytes", str(32 << 20), "--eddy.max.parked.fetches", "4",
+      "--max.connections", "20000"]),
+    ("hostile_conn_limits", ["@PYTHON", "test_hostile.py", "limits"],
+     ["--max.connections.per.ip", "2", "--max.connections.per.ip.overrides", "10.9.9.9:1,127.0.0.1:6"]),
 ]
 
 
