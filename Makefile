@@ -55,3 +55,26 @@ check-format:
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
+
+# Fuzzing (fuzz/README.md): a clang build with -DEDDY_FUZZ=ON, then every
+# libFuzzer target for FUZZ_SECONDS each, one process at a time, into a
+# scratch copy of its corpus under $(FUZZ_BUILD)/fuzz-run/ (the committed
+# corpora only grow by hand). Prints the executions per target; fails when a
+# target found a crash (its input is left in fuzz-run/<target>/).
+FUZZ_BUILD   ?= build-fuzz-clang
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?= record_batch request records decompress log_recovery group_ops
+.PHONY: fuzz
+fuzz:
+	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang libclang-rt-14-dev"; exit 1; }
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEDDY_FUZZ=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(addprefix fuzz_,$(FUZZ_TARGETS))
+	@failed=""; for t in $(FUZZ_TARGETS); do \
+	    run="$(abspath $(FUZZ_BUILD))/fuzz-run/$$t"; mkdir -p "$$run/corpus"; \
+	    cp fuzz/corpus/$$t/* "$$run/corpus/"; rm -f "$$run"/fuzz-*.log; \
+	    (cd "$$run" && "$(abspath $(FUZZ_BUILD))/fuzz/fuzz_$$t" -max_total_time=$(FUZZ_SECONDS) -workers=1 -jobs=1 \
+	        -print_final_stats=1 -artifact_prefix="$$run/" corpus >run.log 2>&1) || failed="$$failed $$t"; \
+	    execs=$$(sed -n 's/^stat::number_of_executed_units: *//p' "$$run"/fuzz-0.log "$$run"/run.log 2>/dev/null | tail -n 1); \
+	    printf '%-14s %12s executions in %ss\n' "$$t" "$${execs:-?}" "$(FUZZ_SECONDS)"; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: crashes in:$$failed (see $(FUZZ_BUILD)/fuzz-run/<target>/)"; exit 1; fi

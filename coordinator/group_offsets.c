@@ -65,8 +65,8 @@ static void off_free(offset_t *off)
 }
 
 /* Inserts or replaces from a template whose key/metadata are views; returns the entry. */
-static offset_t *off_put(group_coordinator_t *coord, group_t *grp, proto_str_t topic, int32_t partition,
-                         int64_t offset, int32_t epoch, proto_str_t metadata, int64_t commit_ts, int64_t expire_ts)
+static offset_t *off_put(group_coordinator_t *coord, group_t *grp, proto_str_t topic, int32_t partition, int64_t offset,
+                         int32_t epoch, proto_str_t metadata, int64_t commit_ts, int64_t expire_ts)
 {
     offset_t *off = off_get(grp, topic, partition);
     if (!off) {
@@ -194,7 +194,10 @@ static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const gro
         const group_commit_partition_t *cp = &args->partitions[i];
         if (cp->error_code)
             continue;
-        off_put(coord, grp, cp->topic, cp->partition, cp->offset, cp->leader_epoch, cp->metadata, coord->now, expire);
+        /* A commit with a retention time is stored as a v1 value, which has no leader epoch:
+         * keep memory equal to what a replay of that record rebuilds. */
+        off_put(coord, grp, cp->topic, cp->partition, cp->offset, expire >= 0 ? -1 : cp->leader_epoch, cp->metadata,
+                coord->now, expire);
     }
     return GROUP_ERR_NONE;
 }
@@ -370,8 +373,7 @@ int16_t group_offset_delete(group_coordinator_t *coord, proto_str_t group_id, gr
         err = GROUP_ERR_COORDINATOR_LOAD_IN_PROGRESS;
     else if (!(grp = group_find(coord, group_id)))
         err = GROUP_ERR_GROUP_ID_NOT_FOUND;
-    else if (grp->state != GROUP_EMPTY &&
-             !(grp->protocol_type.p && strcmp(grp->protocol_type.p, "consumer") == 0))
+    else if (grp->state != GROUP_EMPTY && !(grp->protocol_type.p && strcmp(grp->protocol_type.p, "consumer") == 0))
         err = GROUP_ERR_NON_EMPTY_GROUP;
     if (!err) {
         /* Eligible partitions keep error 0; the subscribed ones are refused. */
@@ -587,8 +589,8 @@ int group_coordinator_replay(group_coordinator_t *coord, int32_t partition, prot
                 gstr_free(&grp->protocol_type);
                 if (v.protocol_type.len > 0)
                     grp->protocol_type = gstr_dup(v.protocol_type);
-                grp->state_ts = v.members_count == 0 && v.current_state_timestamp >= 0 ? v.current_state_timestamp
-                                                                                      : now_ms;
+                grp->state_ts =
+                    v.members_count == 0 && v.current_state_timestamp >= 0 ? v.current_state_timestamp : now_ms;
             }
         }
     }
@@ -598,7 +600,6 @@ int group_coordinator_replay(group_coordinator_t *coord, int32_t partition, prot
     coord_leave(coord);
     return rc;
 }
-
 
 /* ---- transactional offsets ---- */
 
@@ -640,9 +641,8 @@ static proto_str_t txn_key_topic(const offset_t *off)
 }
 
 /* Stages one pending offset of producer_id (replacing that producer's earlier one for the partition). */
-static void txn_put(group_coordinator_t *coord, group_t *grp, int64_t producer_id, proto_str_t topic,
-                    int32_t partition, int64_t offset, int32_t epoch, proto_str_t metadata, int64_t commit_ts,
-                    int64_t expire_ts)
+static void txn_put(group_coordinator_t *coord, group_t *grp, int64_t producer_id, proto_str_t topic, int32_t partition,
+                    int64_t offset, int32_t epoch, proto_str_t metadata, int64_t commit_ts, int64_t expire_ts)
 {
     if (!grp->txn_offsets) {
         grp->txn_offsets = grp_xcalloc(1, sizeof(*grp->txn_offsets));
@@ -791,8 +791,7 @@ static size_t txn_complete_group(group_coordinator_t *coord, group_t *grp, int64
     return n;
 }
 
-void group_txn_complete(group_coordinator_t *coord, int32_t partition, int64_t producer_id, bool commit,
-                        int64_t now_ms)
+void group_txn_complete(group_coordinator_t *coord, int32_t partition, int64_t producer_id, bool commit, int64_t now_ms)
 {
     coord_enter(coord, now_ms);
     size_t pos = 0, total = 0;
@@ -811,8 +810,8 @@ void group_txn_complete(group_coordinator_t *coord, int32_t partition, int64_t p
     coord_leave(coord);
 }
 
-int group_coordinator_replay_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id,
-                                 proto_bytes_t key, proto_bytes_t value, int64_t now_ms)
+int group_coordinator_replay_txn(group_coordinator_t *coord, int32_t partition, int64_t producer_id, proto_bytes_t key,
+                                 proto_bytes_t value, int64_t now_ms)
 {
     group_rec_key_t k;
     int rc = group_rec_parse_key(key, &k);

@@ -47,8 +47,9 @@ enum {
 
 static inline void proto_reader_init(proto_reader_t *rd, const void *data, size_t len)
 {
-    rd->p = data;
-    rd->end = rd->p + len;
+    /* NULL + 0 is undefined behaviour in C; an empty view still needs a real pointer. */
+    rd->p = data ? (const uint8_t *)data : (const uint8_t *)"";
+    rd->end = rd->p + (data ? len : 0);
     rd->err = 0;
     rd->line = 0;
 }

@@ -61,6 +61,17 @@ run_compat build "compat"
 step "compatibility tests (build-asan)"
 ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 run_compat build-asan "compat-asan"
 
+if command -v clang >/dev/null 2>&1; then
+    step "fuzz targets, a few seconds each (clang is present)"
+    if make --no-print-directory fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-5}" 2>&1 | tail -n 8; then
+        passed=$((passed + 1))
+    else
+        failed=$((failed + 1)); failures+=("fuzz: a target crashed (build-fuzz-clang/fuzz-run/)")
+    fi
+else
+    step "fuzz targets skipped: no clang (the corpora were replayed by ctest above)"
+fi
+
 echo
 for f in "${failures[@]}"; do echo "FAILED: $f"; done
 echo "$passed passed, $failed failed"
