@@ -42,6 +42,15 @@ static void server_on_usr1(uv_signal_t *sig, int signum)
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
         arenas += conn->req.arena.total;
     }
+    size_t partitions = 0, nparts = 0, tpos = 0;
+    broker_topic_t *t;
+    while ((t = broker_topics_next(&broker->topics, &tpos)))
+        for (int32_t i = 0; i < t->nparts; i++)
+            if (t->parts[i].log) {
+                partitions += log_partition_memory(t->parts[i].log);
+                nparts++;
+            }
+    LOG_INFO("mem", "%zu partitions hold %zu bytes (indexes in memory, producer state)", nparts, partitions);
     LOG_INFO("mem",
              "connections %d, request input buffers %zu bytes (queued.max.request.bytes %lld), "
              "queued responses %zu bytes, request arenas %zu bytes in use, produce scratch %zu bytes, "

@@ -262,6 +262,12 @@ int64_t log_partition_end_offset(const log_partition_t *p);
  * batch to find the exact record). -1/-1 on an empty log.
  */
 void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t *offset);
+/*
+ * Heap bytes the partition holds: its struct, segment objects, the in-memory
+ * copies of their offset, time and aborted-transaction indexes, and producer
+ * state. Computed on demand (SIGUSR1), not tracked.
+ */
+size_t log_partition_memory(const log_partition_t *p);
 /* Number of segments (for tests and metrics). */
 size_t log_partition_segment_count(const log_partition_t *p);
 /* Bytes of batches in all segments (retention.bytes counts these). */

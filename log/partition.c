@@ -1131,3 +1131,16 @@ int64_t log_partition_last_flush_ms(const log_partition_t *p)
 {
     return p->last_flush_ms;
 }
+
+size_t log_partition_memory(const log_partition_t *p)
+{
+    size_t bytes = sizeof(*p) + p->nsegs * sizeof(p->segs[0]);
+    for (size_t i = 0; i < p->nsegs; i++) {
+        const log_segment_t *seg = p->segs[i];
+        bytes += sizeof(*seg) + seg->oidx.cap * sizeof(seg->oidx.entries[0]) +
+                 seg->tidx.cap * sizeof(seg->tidx.entries[0]) + seg->txi.cap * sizeof(seg->txi.entries[0]);
+    }
+    /* each producer: its entry plus a map slot */
+    bytes += log_pstate_count(&p->pstate) * (sizeof(log_producer_t) + 2 * sizeof(map_entry_t));
+    return bytes;
+}
