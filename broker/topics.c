@@ -435,11 +435,21 @@ static int broker_dyn_save(const broker_topics_t *topics, const broker_topic_con
     return rc;
 }
 
+/* Makes a topic findable by name and by id; both or neither. */
+static int topic_register(broker_topics_t *topics, broker_topic_t *t)
+{
+    int rc = map_put(&topics->by_name, t->name, t->name_len, t);
+    if (rc == 0 && (rc = map_put(&topics->by_id, (const char *)t->id.b, sizeof(t->id.b), t)) != 0)
+        map_del(&topics->by_name, t->name, t->name_len);
+    return rc;
+}
+
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
                        const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown)
 {
     memset(topics, 0, sizeof(*topics));
     map_init(&topics->by_name);
+    map_init(&topics->by_id);
     topics->cfg = cfg;
     topics->recovery = recovery;
     topics->start = start;
@@ -470,7 +480,7 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, cons
             continue;
         topic_apply_configs(topics, t);
         (void)topic_open_logs(topics, t); /* offline partitions stay NULL */
-        if (map_put(&topics->by_name, t->name, t->name_len, t) != 0) {
+        if (topic_register(topics, t) != 0) {
             topic_free(t);
             closedir(d);
             return -ENOMEM;
@@ -491,6 +501,7 @@ void broker_topics_fini(broker_topics_t *topics)
     while ((t = map_next(&topics->by_name, &pos)))
         topic_free(t);
     map_fini(&topics->by_name);
+    map_fini(&topics->by_id);
     pairs_free(topics->dyn_node, topics->ndyn_node);
     pairs_free(topics->dyn_default, topics->ndyn_default);
     topics->dyn_node = topics->dyn_default = NULL;
@@ -504,12 +515,8 @@ broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, siz
 
 broker_topic_t *broker_topics_get_by_id(broker_topics_t *topics, const proto_uuid_t *id)
 {
-    size_t pos = 0;
-    broker_topic_t *t;
-    while ((t = map_next(&topics->by_name, &pos)))
-        if (memcmp(&t->id, id, sizeof(*id)) == 0)
-            return t;
-    return NULL;
+    /* Fetch v13+ names topics by id on every request: a map, not a scan. */
+    return map_get(&topics->by_id, (const char *)id->b, sizeof(id->b));
 }
 
 broker_topic_t *broker_topics_next(broker_topics_t *topics, size_t *pos)
@@ -574,7 +581,7 @@ int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t l
     if (rc == 0)
         rc = topic_open_logs(topics, t);
     if (rc == 0)
-        rc = map_put(&topics->by_name, t->name, t->name_len, t);
+        rc = topic_register(topics, t);
     if (rc != 0) {
         snprintf(errmsg, errlen, "cannot create topic: %s", log_strerror(rc));
         LOG_ERROR("topics", "creating %s: %s", t->name, log_strerror(rc));
@@ -603,6 +610,7 @@ int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *t)
         return KERR_KAFKA_STORAGE_ERROR;
     }
     map_del(&topics->by_name, t->name, t->name_len);
+    map_del(&topics->by_id, (const char *)t->id.b, sizeof(t->id.b));
     LOG_INFO("topics", "deleted topic %s", t->name);
     if (t->jobs_inflight > 0) {
         /* A flush job still holds this topic: broker/storage.c destroys it when the job ends. */

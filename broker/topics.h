@@ -66,6 +66,7 @@ typedef struct broker_topic_s {
 
 typedef struct broker_topics_s {
     map_t by_name;
+    map_t by_id; /* the 16 id bytes (borrowed from the topic) -> topic */
     const broker_config_t *cfg;
     /* Read at start only: offsets and shutdown state from the last run. */
     const broker_checkpoint_t *recovery;
