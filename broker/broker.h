@@ -24,6 +24,7 @@
 #include "broker/config.h"
 #include "broker/groups.h"
 #include "broker/internal_topics.h"
+#include "broker/outq.h"
 #include "broker/txns.h"
 #include "broker/storage.h"
 #include "broker/topics.h"
@@ -66,13 +67,21 @@ struct broker_req_s {
     group_waiter_t waiter;
     bool group_waiting;
     bool parked_fetch; /* counted in broker->nparked_fetches */
+    /* Records the answer sends from segment files (Fetch): the response's
+     * RECORDS values point at these entries; the frame takes their
+     * references when it is built, broker_req_release_files drops the rest. */
+    log_read_t *files;
+    int32_t nfiles;
 };
 
 typedef struct broker_conn_ip_s broker_conn_ip_t; /* connections per client address (conn.c) */
 
 struct broker_conn_s {
-    uv_tcp_t tcp;
-    uv_timer_t timer; /* the parked request's deadline */
+    uv_poll_t poll;    /* readiness of fd; eddy reads and writes itself (writev, sendfile) */
+    int fd;            /* the socket, owned */
+    int poll_events;   /* UV_READABLE | UV_WRITABLE as last given to uv_poll_start */
+    broker_outq_t out; /* answers not yet written */
+    uv_timer_t timer;  /* the parked request's deadline */
     broker_t *broker;
     list_t node; /* in broker->conns */
     buf_t in;
@@ -82,7 +91,7 @@ struct broker_conn_s {
     bool reading;
     bool closing;
     int handles_open;
-    size_t write_pending; /* bytes handed to uv_write, not yet done */
+    size_t write_pending; /* bytes queued in out (memory and file parts), not yet written */
     char peer[64];
     uint64_t id;
     /* Limits and accounting (conn.c). */
@@ -96,16 +105,20 @@ struct broker_conn_s {
 /* What the broker holds, kept current where buffers change; logged on SIGUSR1. */
 typedef struct broker_memstats_s {
     size_t in_bytes;      /* capacity of all request input buffers */
-    size_t write_pending; /* response bytes handed to uv_write, not yet written */
+    size_t write_pending; /* response bytes queued, not yet written */
     int nparked;          /* requests on broker->parked */
     int nparked_fetches;  /* ... of which long-poll Fetches */
     int nmem_paused;      /* connections paused by queued.max.request.bytes */
+    uint64_t sent_bytes;  /* response bytes written since start */
+    uint64_t sent_file;   /* ... of which went from segment files with sendfile */
 } broker_memstats_t;
 
 struct broker_s {
     uv_loop_t *loop;
     broker_config_t *cfg;
-    uv_tcp_t listener;
+    uv_poll_t listener; /* readiness of listen_fd; accept4 is ours */
+    int listen_fd;
+    bool accept_paused; /* out of descriptors: the sweep resumes accepting */
     uv_signal_t sigterm, sigint;
     list_t conns;
     int nconns;
@@ -141,6 +154,8 @@ void broker_fini(broker_t *broker);
 void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms);
 /* Encodes and sends the response of a parked request, then resumes its connection. */
 void broker_req_finish(broker_req_t *req, broker_result_t result);
+/* Releases the segment references of req->files that no frame took. */
+void broker_req_release_files(broker_req_t *req);
 /* Offers every parked request a chance to complete (called after appends). */
 void broker_wake_parked(broker_t *broker);
 /* The same, or with timed_out every parked request is answered now (shutdown). */

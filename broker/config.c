@@ -89,6 +89,8 @@ static const cfg_prop_t cfg_props[] = {
     P("max.connections.per.ip.overrides", CFG_STR, max_connections_per_ip_overrides, "", 0, 0),
     P("eddy.max.parked.fetches", CFG_I32, max_parked_fetches, "10000", 0, INT32_MAX),
     P("eddy.queued.max.response.bytes", CFG_I64, queued_max_response_bytes, "536870912", -1, INT64_MAX),
+    /* false: Fetch copies records through memory (for comparison, or a filesystem without sendfile). */
+    P("eddy.fetch.zero.copy", CFG_BOOL, fetch_zero_copy, "true", 0, 0),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))
 

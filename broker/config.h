@@ -74,6 +74,7 @@ typedef struct broker_config_s {
     int64_t connections_max_idle_ms;
     int32_t max_connections_per_ip;
     char *max_connections_per_ip_overrides; /* "host:count,host:count" */
+    bool fetch_zero_copy;                   /* eddy.fetch.zero.copy: Fetch records go out with sendfile */
     int32_t max_parked_fetches;             /* eddy's own: beyond it a Fetch answers at once */
     int64_t queued_max_response_bytes;      /* eddy's own: all unread responses together; -1: no bound */
 

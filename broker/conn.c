@@ -21,9 +21,13 @@
  *   - eddy.max.parked.fetches: beyond it a Fetch is answered at once.
  */
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "base/diag.h"
 #include "broker/broker.h"
@@ -37,21 +41,29 @@
 #define CONN_SHARE_WRITE_QUEUE (1024u * 1024u)
 /* A connection quiet this long gives its input buffer and arena back. */
 #define CONN_TRIM_AFTER_MS 1000
+/* Queued answers past this are written at once rather than after the whole read is handled. */
+#define CONN_FLUSH_AT (256u * 1024u)
 
 struct broker_conn_ip_s {
     int count;
     char host[48]; /* the map key */
 };
 
-typedef struct conn_write_s {
-    uv_write_t req;
-    broker_conn_t *conn;
-    size_t len;
-    uint8_t *data; /* the response frame; freed when the write completes */
-} conn_write_t;
-
 static void conn_process(broker_conn_t *conn);
 static void conn_update_reading(broker_conn_t *conn);
+static void conn_on_poll(uv_poll_t *h, int status, int events);
+
+/* Asks the loop for exactly the readiness the connection waits for now. */
+static void conn_set_events(broker_conn_t *conn, int events)
+{
+    if (conn->closing || events == conn->poll_events)
+        return;
+    conn->poll_events = events;
+    if (events)
+        uv_poll_start(&conn->poll, events, conn_on_poll);
+    else
+        uv_poll_stop(&conn->poll);
+}
 
 static bool conn_over_queued_bound(const broker_t *broker)
 {
@@ -111,6 +123,9 @@ static void conn_handle_closed(uv_handle_t *h)
     arena_fini(&conn->req.arena);
     buf_fini(&conn->in);
     conn_account_in(conn);
+    /* The poll handle is closed: the descriptor may go now. */
+    if (conn->fd >= 0)
+        close(conn->fd);
     free(conn);
 }
 
@@ -155,6 +170,12 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
         conn->broker->mem.nmem_paused--;
     }
     conn_ip_release(conn);
+    /* Answers to the requests before a bad one go out first, as far as the
+     * socket takes them without waiting (a client may read them). */
+    if (conn->out.head) {
+        bool blocked;
+        (void)broker_outq_flush(&conn->out, conn->fd, &blocked);
+    }
     if (conn->req.group_waiting) {
         group_waiter_cancel(conn->broker->groups.coord, &conn->req.waiter);
         conn->req.group_waiting = false;
@@ -162,8 +183,13 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     }
     list_remove(&conn->node);
     conn->broker->nconns--;
+    broker_req_release_files(&conn->req);
+    conn->broker->mem.write_pending -= conn->write_pending;
+    conn->write_pending = 0;
+    broker_outq_clear(&conn->out);
     uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
-    uv_close((uv_handle_t *)&conn->tcp, conn_handle_closed);
+    if (conn->handles_open == 2)
+        uv_close((uv_handle_t *)&conn->poll, conn_handle_closed);
 }
 
 /* Unprocessed input one connection may hold: a maximal frame and a read chunk. */
@@ -173,10 +199,9 @@ static size_t conn_input_bound(const broker_conn_t *conn)
     return b < CONN_MIN_INPUT_BOUND ? CONN_MIN_INPUT_BOUND : b;
 }
 
-static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
+/* Room to read into: out->len 0 when the connection must wait (pipelined too far, or memory). */
+static void conn_alloc(broker_conn_t *conn, uv_buf_t *out)
 {
-    broker_conn_t *conn = h->data;
-    (void)suggested;
     out->base = NULL;
     out->len = 0;
     if (conn->in.len - conn->in_head >= conn_input_bound(conn))
@@ -216,23 +241,77 @@ static void conn_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *out)
     out->len = conn->in.cap - conn->in.len;
 }
 
-static void conn_on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *b)
+/* Writes what the socket takes; asks for writability when it is full. */
+static void conn_flush(broker_conn_t *conn)
 {
-    broker_conn_t *conn = s->data;
-    (void)b;
-    if (nread < 0) {
-        if (nread == UV_ENOBUFS) { /* parked and the buffer is full: wait */
-            uv_read_stop(s);
-            conn->reading = false;
-            return;
-        }
-        broker_conn_close(conn, nread == UV_EOF ? NULL : uv_strerror((int)nread));
+    if (conn->closing || !conn->out.head)
+        return;
+    bool blocked;
+    size_t before = conn->out.bytes;
+    ssize_t n = broker_outq_flush(&conn->out, conn->fd, &blocked);
+    size_t sent = before - conn->out.bytes;
+    conn->broker->mem.sent_bytes += sent;
+    conn->broker->mem.sent_file += conn->out.file_bytes;
+    conn->out.file_bytes = 0;
+    conn->write_pending -= sent;
+    conn->broker->mem.write_pending -= sent;
+    if (n < 0) {
+        broker_conn_close(conn, strerror((int)-n));
         return;
     }
-    conn->in.len += (size_t)nread;
-    if (nread > 0)
+    if (sent > 0)
+        conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
+    conn_set_events(conn, (conn->reading ? UV_READABLE : 0) | (blocked ? UV_WRITABLE : 0));
+}
+
+/* Reads what the socket holds into the room conn_alloc gives, and handles the frames. */
+static void conn_read(broker_conn_t *conn)
+{
+    for (int round = 0; round < 4 && !conn->closing; round++) {
+        uv_buf_t b;
+        conn_alloc(conn, &b);
+        if (b.len == 0) {
+            /* Parked with a full buffer, or at a memory bound: whoever frees
+             * room (an answer, a drained buffer) calls conn_update_reading. */
+            conn->reading = false;
+            conn_set_events(conn, conn->poll_events & ~UV_READABLE);
+            return;
+        }
+        ssize_t n = read(conn->fd, b.base, b.len);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return;
+        if (n <= 0) {
+            broker_conn_close(conn, n == 0 ? NULL : strerror(errno));
+            return;
+        }
+        conn->in.len += (size_t)n;
         conn->last_read_ms = (int64_t)uv_now(conn->broker->loop);
-    conn_process(conn);
+        conn_process(conn);
+        if ((size_t)n < b.len || !conn->reading)
+            return;
+    }
+}
+
+static void conn_on_poll(uv_poll_t *h, int status, int events)
+{
+    broker_conn_t *conn = h->data;
+    if (status < 0) {
+        broker_conn_close(conn, uv_strerror(status));
+        return;
+    }
+    if (events & UV_WRITABLE) {
+        conn_flush(conn);
+        if (conn->closing)
+            return;
+        /* A paused connection may go on now that its answers drained. */
+        if (!conn->busy && !conn_write_full(conn))
+            conn_process(conn);
+        conn_update_reading(conn);
+    }
+    if ((events & (UV_READABLE | UV_DISCONNECT)) && !conn->closing && conn->reading)
+        conn_read(conn);
 }
 
 static void conn_update_reading(broker_conn_t *conn)
@@ -252,89 +331,125 @@ static void conn_update_reading(broker_conn_t *conn)
             conn->broker->mem.nmem_paused--;
         }
     }
-    if (want && !conn->reading) {
-        if (uv_read_start((uv_stream_t *)&conn->tcp, conn_alloc, conn_on_read) == 0)
-            conn->reading = true;
-    } else if (!want && conn->reading) {
-        uv_read_stop((uv_stream_t *)&conn->tcp);
-        conn->reading = false;
-    }
+    conn->reading = want;
+    conn_set_events(conn, (want ? UV_READABLE : 0) | (conn->poll_events & UV_WRITABLE));
 }
 
-static void conn_on_write(uv_write_t *w, int status)
+/* Queues one response frame; written at the end of conn_process, or now once much is queued. */
+static void conn_queue(broker_conn_t *conn, broker_out_frame_t *f)
 {
-    conn_write_t *cw = (conn_write_t *)w;
-    broker_conn_t *conn = cw->conn;
-    conn->write_pending -= cw->len;
-    conn->broker->mem.write_pending -= cw->len;
-    conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
-    free(cw->data);
-    free(cw);
-    if (status < 0) {
-        broker_conn_close(conn, uv_strerror(status));
-        return;
-    }
-    if (conn->closing)
-        return;
-    /* A paused connection may go on now that its answers drained. */
-    if (!conn->busy && !conn_write_full(conn))
-        conn_process(conn);
-    conn_update_reading(conn);
+    if (conn->write_pending == 0) /* the no-progress clock starts with the queue */
+        conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
+    conn->write_pending += f->total;
+    conn->broker->mem.write_pending += f->total;
+    broker_outq_push(&conn->out, f);
+    if (conn->out.bytes >= CONN_FLUSH_AT && !(conn->poll_events & UV_WRITABLE))
+        conn_flush(conn);
 }
 
-/* Sends one framed response; takes the buffer's memory (out is left empty). */
+/* Sends one framed response held in memory; takes the buffer's memory (out is left empty). */
 static void conn_send(broker_conn_t *conn, buf_t *out)
 {
-    conn_write_t *cw = malloc(sizeof(*cw));
-    if (!cw) {
+    size_t len = out->len;
+    broker_out_frame_t *f = broker_out_frame_new(out, 1);
+    if (!f) {
         buf_fini(out);
         broker_conn_close(conn, "out of memory for a response");
         return;
     }
-    cw->conn = conn;
-    cw->len = out->len;
-    cw->data = out->data;
-    buf_init(out);
-    uv_buf_t ub = uv_buf_init((char *)cw->data, (unsigned)cw->len);
-    if (conn->write_pending == 0) /* the no-progress clock starts with the queue */
-        conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
-    conn->write_pending += cw->len;
-    conn->broker->mem.write_pending += cw->len;
-    int rc = uv_write(&cw->req, (uv_stream_t *)&conn->tcp, &ub, 1, conn_on_write);
-    if (rc < 0) {
-        conn->write_pending -= cw->len;
-        conn->broker->mem.write_pending -= cw->len;
-        free(cw->data);
-        free(cw);
-        broker_conn_close(conn, uv_strerror(rc));
-    }
+    broker_out_frame_mem(f, 0, len);
+    conn_queue(conn, f);
 }
 
-/* Encodes header + body of req's response into one frame and sends it. */
+/* Where the encoder left gaps for records sent from segment files. */
+typedef struct conn_splice_s {
+    const broker_req_t *req;
+    uint32_t n;     /* gaps seen (sizing pass) or recorded */
+    uint32_t cap;   /* room in pos/file (0 in the sizing pass) */
+    size_t *pos;    /* frame offset of each gap */
+    uint32_t *file; /* index in req->files of each gap */
+} conn_splice_t;
+
+static bool conn_splice_owns(void *ctx, proto_bytes_t b)
+{
+    const broker_req_t *req = ((const conn_splice_t *)ctx)->req;
+    uintptr_t p = (uintptr_t)b.ptr, lo = (uintptr_t)req->files;
+    return req->nfiles > 0 && p >= lo && p < lo + (size_t)req->nfiles * sizeof(req->files[0]) &&
+           (p - lo) % sizeof(req->files[0]) == 0;
+}
+
+static void conn_splice_take(void *ctx, const proto_writer_t *wr, proto_bytes_t b)
+{
+    conn_splice_t *sp = ctx;
+    if (wr->buf && sp->n < sp->cap) {
+        sp->pos[sp->n] = wr->buf->len;
+        sp->file[sp->n] = (uint32_t)(((uintptr_t)b.ptr - (uintptr_t)sp->req->files) / sizeof(sp->req->files[0]));
+    }
+    sp->n++;
+}
+
+/*
+ * Encodes header + body of req's response into one frame and queues it.
+ * Records that live in segment files (req->files) are not copied: they
+ * become file parts of the frame, between the memory parts around them.
+ */
 static int conn_respond(broker_conn_t *conn, broker_req_t *req)
 {
     bool flex = proto_api_flexible(req->api, req->version);
-    /* Measure first so a large Fetch answer is allocated once, not regrown. */
+    conn_splice_t sp = {.req = req};
+    proto_splice_t splice = {conn_splice_owns, conn_splice_take, &sp};
+    /* Measure first so a large answer is allocated once, not regrown. */
     proto_writer_t sizer;
     proto_writer_init(&sizer, NULL);
+    if (req->nfiles > 0)
+        sizer.splice = &splice;
     proto_msg_encode(req->api->response, &sizer, req->version, flex, req->resp);
+    if (sp.n > 0) {
+        sp.cap = sp.n;
+        sp.pos = arena_alloc(&req->arena, sp.cap * sizeof(sp.pos[0]));
+        sp.file = arena_alloc(&req->arena, sp.cap * sizeof(sp.file[0]));
+        if (!sp.pos || !sp.file)
+            return -1;
+    }
+    sp.n = 0;
     buf_t out;
     buf_init(&out);
-    if (buf_reserve(&out, sizer.count + 16) != 0)
+    if (buf_reserve(&out, sizer.count - sizer.spliced + 16) != 0)
         return -1;
     proto_writer_t wr;
     proto_writer_init(&wr, &out);
+    wr.splice = sizer.splice;
     proto_wr_i32(&wr, 0); /* size, patched below */
     proto_resp_header_write(&wr, req->hdr.correlation_id, proto_resp_header_flexible(req->api, req->version));
     proto_msg_encode(req->api->response, &wr, req->version, flex, req->resp);
-    if (wr.err || out.len - 4 > INT32_MAX) {
+    if (wr.err || sp.n != sp.cap || wr.count - 4 > INT32_MAX) {
         buf_fini(&out);
         return -1;
     }
-    proto_wr_patch_i32(&wr, 0, (int32_t)(out.len - 4));
-    conn_send(conn, &out);
-    buf_fini(&out);
+    proto_wr_patch_i32(&wr, 0, (int32_t)(wr.count - 4));
+    size_t len = out.len;
+    broker_out_frame_t *f = broker_out_frame_new(&out, 2 * sp.n + 1);
+    if (!f) {
+        buf_fini(&out);
+        return -1;
+    }
+    size_t cut = 0;
+    for (uint32_t i = 0; i < sp.n; i++) {
+        broker_out_frame_mem(f, cut, sp.pos[i] - cut);
+        broker_out_frame_file(f, &req->files[sp.file[i]]);
+        cut = sp.pos[i];
+    }
+    broker_out_frame_mem(f, cut, len - cut);
+    conn_queue(conn, f);
     return 0;
+}
+
+void broker_req_release_files(broker_req_t *req)
+{
+    for (int32_t i = 0; i < req->nfiles; i++)
+        log_read_release(&req->files[i]);
+    req->files = NULL;
+    req->nfiles = 0;
 }
 
 /* Finishes the request in flight: answer (or not), then free its memory. */
@@ -353,6 +468,7 @@ static void conn_complete(broker_conn_t *conn, broker_result_t result)
                  (unsigned long long)conn->id);
         result = BROKER_CLOSE;
     }
+    broker_req_release_files(req);
     arena_reset(&req->arena);
     req->body = req->resp = NULL;
     if (result == BROKER_CLOSE)
@@ -479,6 +595,8 @@ static void conn_process(broker_conn_t *conn)
         buf_shrink(&conn->in, 1024u * 1024u);
         conn_account_in(conn);
     }
+    /* Every answer of this round in one writev (or a few, around file parts). */
+    conn_flush(conn);
     conn_update_reading(conn);
 }
 
@@ -653,6 +771,10 @@ static void conn_on_sweep(uv_timer_t *t)
     broker_t *broker = t->data;
     int64_t now = (int64_t)uv_now(broker->loop);
     int64_t idle = broker->cfg->connections_max_idle_ms;
+    if (broker->accept_paused && !broker->stopping) {
+        broker->accept_paused = false;
+        uv_poll_start(&broker->listener, UV_READABLE, broker_conn_on_listener);
+    }
     list_t *pos, *tmp;
     list_foreach_safe (pos, tmp, &broker->conns) {
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
@@ -710,46 +832,82 @@ void broker_conn_limits_fini(broker_t *broker)
     map_fini(&broker->conns_by_ip);
 }
 
-int broker_conn_accept(broker_t *broker)
+void broker_conn_on_listener(uv_poll_t *h, int status, int events)
+{
+    broker_t *broker = h->data;
+    (void)events;
+    if (status < 0) {
+        LOG_WARN("net", "listener: %s", uv_strerror(status));
+        return;
+    }
+    /* A bounded batch per wake-up, so a connection storm cannot starve the loop. */
+    for (int i = 0; i < 64 && !broker->stopping; i++) {
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd = accept4(broker->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd >= 0) {
+            (void)broker_conn_accept(broker, fd, (const struct sockaddr *)&ss);
+            continue;
+        }
+        if (errno == EINTR || errno == ECONNABORTED)
+            continue;
+        if (errno == EAGAIN || errno == EWOULDBLOCK)
+            return;
+        static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(1);
+        unsigned held;
+        if (diag_ratelimit_ok(&rl, &held))
+            LOG_WARN("net", "accept: %s; trying again after a pause (%u earlier failures not logged)", strerror(errno),
+                     held);
+        /* Out of descriptors or memory: the pending connection stays readable,
+         * so waiting for readiness would spin. The sweep timer resumes. */
+        uv_poll_stop(h);
+        broker->accept_paused = true;
+        return;
+    }
+}
+
+int broker_conn_accept(broker_t *broker, int fd, const struct sockaddr *addr)
 {
     broker_conn_t *conn = calloc(1, sizeof(*conn));
-    if (!conn)
+    if (!conn) {
+        close(fd);
         return -ENOMEM;
+    }
     conn->broker = broker;
     conn->id = ++broker->next_conn_id;
+    conn->fd = fd;
     buf_init(&conn->in);
+    broker_outq_init(&conn->out);
     arena_init(&conn->req.arena, CONN_ARENA_LIMIT);
     conn->req.conn = conn;
     conn->req.broker = broker;
     list_init(&conn->req.park_node);
-    uv_tcp_init(broker->loop, &conn->tcp);
     uv_timer_init(broker->loop, &conn->timer);
-    conn->tcp.data = conn;
     conn->timer.data = conn;
-    conn->handles_open = 2;
+    conn->handles_open = 1;
     list_insert_tail(&broker->conns, &conn->node);
     broker->nconns++;
     conn->last_read_ms = conn->last_write_ms = (int64_t)uv_now(broker->loop);
-    if (uv_accept((uv_stream_t *)&broker->listener, (uv_stream_t *)&conn->tcp) != 0) {
-        broker_conn_close(conn, "accept failed");
+    if (uv_poll_init(broker->loop, &conn->poll, fd) != 0) {
+        /* Only the timer to close; the descriptor goes with it. */
+        broker_conn_close(conn, "cannot watch the socket");
         return -EIO;
     }
-    uv_tcp_nodelay(&conn->tcp, 1);
-    struct sockaddr_storage ss;
-    int namelen = sizeof(ss);
+    conn->poll.data = conn;
+    conn->handles_open = 2;
+    int one = 1;
+    (void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
     snprintf(conn->peer, sizeof(conn->peer), "?");
     char host[48] = "?";
-    if (uv_tcp_getpeername(&conn->tcp, (struct sockaddr *)&ss, &namelen) == 0) {
-        int port = 0;
-        if (ss.ss_family == AF_INET) {
-            uv_ip4_name((struct sockaddr_in *)&ss, host, sizeof(host));
-            port = ntohs(((struct sockaddr_in *)&ss)->sin_port);
-        } else if (ss.ss_family == AF_INET6) {
-            uv_ip6_name((struct sockaddr_in6 *)&ss, host, sizeof(host));
-            port = ntohs(((struct sockaddr_in6 *)&ss)->sin6_port);
-        }
-        snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
+    int port = 0;
+    if (addr->sa_family == AF_INET) {
+        uv_ip4_name((const struct sockaddr_in *)(const void *)addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in *)(const void *)addr)->sin_port);
+    } else if (addr->sa_family == AF_INET6) {
+        uv_ip6_name((const struct sockaddr_in6 *)(const void *)addr, host, sizeof(host));
+        port = ntohs(((const struct sockaddr_in6 *)(const void *)addr)->sin6_port);
     }
+    snprintf(conn->peer, sizeof(conn->peer), "%s:%d", host, port);
     if (broker->nconns > broker->cfg->max_connections) {
         conn_refuse(conn, "max.connections reached");
         return 0;

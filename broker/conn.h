@@ -8,8 +8,10 @@
 
 #include "broker/broker.h"
 
-/* Accepts a pending connection on broker->listener. */
-int broker_conn_accept(broker_t *broker);
+/* The listener's readiness callback: accepts what is pending. */
+void broker_conn_on_listener(uv_poll_t *h, int status, int events);
+/* Takes over fd, a connection accepted from addr (its peer): admits it or closes it. */
+int broker_conn_accept(broker_t *broker, int fd, const struct sockaddr *addr);
 /* Closes the connection (once); why is logged when not NULL. */
 void broker_conn_close(broker_conn_t *conn, const char *why);
 /* Starts the sweep that enforces connections.max.idle.ms (after broker_init, on the broker's loop). */

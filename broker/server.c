@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -15,16 +16,21 @@
 #include "broker/meta.h"
 #include "log/io.h"
 
-static void server_on_connection(uv_stream_t *s, int status)
+/* A non-blocking listening socket bound to addr, or a negative errno. */
+static int server_socket(const struct sockaddr *addr, socklen_t len)
 {
-    broker_t *broker = s->data;
-    if (status < 0) {
-        LOG_WARN("net", "accept: %s", uv_strerror(status));
-        return;
+    int fd = socket(addr->sa_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -errno;
+    int one = 1;
+    /* Restarts must not wait out TIME_WAIT connections of the previous run. */
+    (void)setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+    if (bind(fd, addr, len) != 0 || listen(fd, 511) != 0) {
+        int err = -errno;
+        close(fd);
+        return err;
     }
-    if (broker->stopping)
-        return;
-    (void)broker_conn_accept(broker);
+    return fd;
 }
 
 /*
@@ -51,6 +57,8 @@ static void server_on_usr1(uv_signal_t *sig, int signum)
                 nparts++;
             }
     LOG_INFO("mem", "%zu partitions hold %zu bytes (indexes in memory, producer state)", nparts, partitions);
+    LOG_INFO("net", "sent %llu response bytes, %llu of them records sent from segment files with sendfile",
+             (unsigned long long)broker->mem.sent_bytes, (unsigned long long)broker->mem.sent_file);
     LOG_INFO("mem",
              "connections %d, request input buffers %zu bytes (queued.max.request.bytes %lld), "
              "queued responses %zu bytes, request arenas %zu bytes in use, produce scratch %zu bytes, "
@@ -72,6 +80,7 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     memset(broker, 0, sizeof(*broker));
     broker->loop = loop;
     broker->cfg = cfg;
+    broker->listen_fd = -1;
     list_init(&broker->conns);
     list_init(&broker->parked);
     map_init(&broker->conns_by_ip);
@@ -114,18 +123,21 @@ int broker_listen(broker_t *broker)
         LOG_ERROR("net", "listeners: bad address %s: %s", cfg->listen_host, uv_strerror(rc));
         return rc;
     }
-    uv_tcp_init(broker->loop, &broker->listener);
-    broker->listener.data = broker;
-    rc = uv_tcp_bind(&broker->listener, (struct sockaddr *)&addr, 0);
-    if (rc == 0)
-        rc = uv_listen((uv_stream_t *)&broker->listener, 511, server_on_connection);
-    if (rc != 0) {
-        LOG_ERROR("net", "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port, uv_strerror(rc));
-        return rc;
+    /* eddy accepts, reads and writes its sockets itself (libuv only reports
+     * readiness), so that answers can go out with writev and sendfile. */
+    int fd = server_socket((struct sockaddr *)&addr,
+                           addr.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+    if (fd < 0) {
+        LOG_ERROR("net", "cannot listen on %s:%d: %s", cfg->listen_host, cfg->listen_port, strerror(-fd));
+        return fd;
     }
+    broker->listen_fd = fd;
+    uv_poll_init(broker->loop, &broker->listener, fd);
+    broker->listener.data = broker;
+    uv_poll_start(&broker->listener, UV_READABLE, broker_conn_on_listener);
     struct sockaddr_storage bound;
-    int len = sizeof(bound);
-    uv_tcp_getsockname(&broker->listener, (struct sockaddr *)&bound, &len);
+    socklen_t len = sizeof(bound);
+    getsockname(fd, (struct sockaddr *)&bound, &len);
     int port = ntohs(bound.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound)->sin6_port
                                                  : ((struct sockaddr_in *)&bound)->sin_port);
     cfg->listen_port = port;
@@ -164,7 +176,11 @@ void broker_stop(broker_t *broker)
     if (broker->stopping)
         return;
     broker->stopping = true;
-    uv_close((uv_handle_t *)&broker->listener, server_on_closed);
+    if (broker->listen_fd >= 0) {
+        uv_close((uv_handle_t *)&broker->listener, server_on_closed);
+        close(broker->listen_fd); /* the handle no longer watches it */
+        broker->listen_fd = -1;
+    }
     uv_close((uv_handle_t *)&broker->sigterm, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigint, server_on_closed);
     uv_close((uv_handle_t *)&broker->sigusr1, server_on_closed);

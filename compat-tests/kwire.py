@@ -10,6 +10,8 @@ fields the tests assert on and raise WireError on malformed input, so a test
 can tell "the broker sent garbage" from "the broker sent a wrong value".
 """
 
+import os
+import signal
 import socket
 import struct
 import time
@@ -582,3 +584,53 @@ def batch_patch(batch, offset, packed, fix_crc=True):
     b = bytearray(batch)
     b[offset:offset + len(packed)] = packed
     return batch_fix_crc(bytes(b)) if fix_crc else bytes(b)
+
+
+# ------------------------------------------------------- the broker process
+
+def broker_pid(port):
+    """The pid of the process listening on 127.0.0.1:port (the broker), or None."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            with open(table) as f:
+                next(f)
+                for line in f:
+                    cols = line.split()
+                    if len(cols) >= 10 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add("socket:[%s]" % cols[9])
+        except OSError:
+            pass
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            for fd in os.listdir("/proc/%s/fd" % pid):
+                try:
+                    if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in inodes:
+                        return int(pid)
+                except OSError:
+                    pass
+        except OSError:
+            pass
+    return None
+
+
+def broker_usr1_line(pid, marker, timeout=2.0):
+    """Sends the broker SIGUSR1 and returns the first line it then logs that
+    contains marker (read from the file its stderr goes to), or None."""
+    try:
+        path = os.readlink("/proc/%d/fd/2" % pid)
+        size = os.path.getsize(path)
+    except OSError:
+        return None
+    os.kill(pid, signal.SIGUSR1)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with open(path, "r", errors="replace") as f:
+            f.seek(size)
+            for line in f.read().splitlines():
+                if marker in line:
+                    return line
+        time.sleep(0.05)
+    return None

@@ -44,7 +44,6 @@ import os
 import random
 import re
 import resource
-import signal
 import socket
 import struct
 import sys
@@ -91,30 +90,7 @@ def check(cond, what):
 # ------------------------------------------------------------- the broker pid
 
 def find_broker_pid():
-    inodes = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        try:
-            with open(table) as f:
-                next(f)
-                for line in f:
-                    cols = line.split()
-                    if len(cols) >= 10 and cols[3] == "0A" and int(cols[1].rsplit(":", 1)[1], 16) == PORT:
-                        inodes.add("socket:[%s]" % cols[9])
-        except OSError:
-            pass
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit() or int(pid) == os.getpid():
-            continue
-        try:
-            for fd in os.listdir("/proc/%s/fd" % pid):
-                try:
-                    if os.readlink("/proc/%s/fd/%s" % (pid, fd)) in inodes:
-                        return int(pid)
-                except OSError:
-                    pass
-        except OSError:
-            pass
-    return None
+    return kw.broker_pid(PORT)
 
 
 def rss_kb(pid):
@@ -463,21 +439,7 @@ def scenario_header_99m(pid):
 
 def broker_mem_line(pid):
     """Sends SIGUSR1 and returns the broker's memory line, via its stderr file."""
-    try:
-        path = os.readlink("/proc/%d/fd/2" % pid)
-        size = os.path.getsize(path)
-    except OSError:
-        return None
-    os.kill(pid, signal.SIGUSR1)
-    deadline = time.monotonic() + 2
-    while time.monotonic() < deadline:
-        with open(path, "r", errors="replace") as f:
-            f.seek(size)
-            for line in f.read().splitlines():
-                if "request input buffers" in line:
-                    return line
-        time.sleep(0.05)
-    return None
+    return kw.broker_usr1_line(pid, "request input buffers")
 
 
 def scenario_queued_bytes(pid):

@@ -245,7 +245,15 @@ static void encode_value(const proto_field_t *f, proto_writer_t *wr, int16_t ver
             b.ptr = (const uint8_t *)"";
             b.len = 0;
         }
-        if (f->type == PROTO_T_STRING)
+        if (f->type == PROTO_T_RECORDS && b.len > 0 && wr->splice && wr->splice->owns(wr->splice->ctx, b)) {
+            if (flex)
+                proto_wr_uvarint(wr, (uint32_t)b.len + 1);
+            else
+                proto_wr_i32(wr, b.len);
+            wr->splice->take(wr->splice->ctx, wr, b);
+            wr->count += (size_t)b.len;
+            wr->spliced += (size_t)b.len;
+        } else if (f->type == PROTO_T_STRING)
             flex ? proto_wr_compact_string(wr, b) : proto_wr_string(wr, b);
         else
             flex ? proto_wr_compact_bytes(wr, b) : proto_wr_bytes(wr, b);

@@ -8,6 +8,7 @@
 #ifndef EDDY_PROTOCOL_WRITER_H
 #define EDDY_PROTOCOL_WRITER_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -15,12 +16,29 @@
 #include "base/buf.h"
 #include "protocol/reader.h"
 
+/*
+ * Records that are not in memory. A Fetch answer's records are ranges of
+ * segment files that the broker sends with sendfile; the encoder writes
+ * their length prefix and leaves a gap, so the frame is built without
+ * copying them. `owns` says whether a RECORDS value is such a stand-in;
+ * `take` learns where its bytes belong (buf->len after the prefix; it is
+ * called in the sizing pass too, with buf NULL).
+ */
+struct proto_writer_s;
+typedef struct proto_splice_s {
+    bool (*owns)(void *ctx, proto_bytes_t b);
+    void (*take)(void *ctx, const struct proto_writer_s *wr, proto_bytes_t b);
+    void *ctx;
+} proto_splice_t;
+
 typedef struct proto_writer_s {
     buf_t *buf;   /* NULL: sizing only */
-    size_t count; /* bytes written (or that would have been) */
+    size_t count; /* bytes written (or that would have been), gaps included */
     int err;
     /* Test hook: add an unknown tag to every tagged-field section written. */
     int inject_unknown_tags;
+    const proto_splice_t *splice; /* NULL: every value is in memory */
+    size_t spliced;               /* bytes of count left as gaps for splice->take */
 } proto_writer_t;
 
 static inline void proto_writer_init(proto_writer_t *wr, buf_t *buf)
@@ -29,6 +47,8 @@ static inline void proto_writer_init(proto_writer_t *wr, buf_t *buf)
     wr->count = 0;
     wr->err = 0;
     wr->inject_unknown_tags = 0;
+    wr->splice = NULL;
+    wr->spliced = 0;
 }
 
 void proto_wr_raw(proto_writer_t *wr, const void *src, size_t len);

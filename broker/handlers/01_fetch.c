@@ -95,9 +95,66 @@ static int fetch_aborted(broker_req_t *req, log_partition_t *log, int64_t fetch_
     return rc;
 }
 
+/* Whether records point at an entry of req->files rather than into fetch_data. */
+static bool fetch_is_file(const broker_req_t *req, const uint8_t *ptr)
+{
+    uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)req->files;
+    return req->nfiles > 0 && p >= lo && p < lo + (size_t)req->nfiles * sizeof(req->files[0]);
+}
+
+/*
+ * Whether the records of rd can go to the client straight from the file:
+ * zero copy is on, and the reader gets every byte as stored — read
+ * uncommitted, or read committed with no open transaction (so nothing is
+ * cut at the last stable offset) and no aborted one in range (whose list
+ * must end at the last batch sent, which only a copy tells).
+ */
+static bool fetch_direct(broker_req_t *req, log_partition_t *log, const proto_fetch_req_partition_t *rp,
+                         const proto_fetch_resp_partition_t *op, bool committed)
+{
+    if (!req->broker->cfg->fetch_zero_copy)
+        return false;
+    if (!committed)
+        return true;
+    if (op->last_stable_offset < op->high_watermark)
+        return false;
+    log_aborted_txn_t *txns = NULL;
+    size_t n = 0;
+    int rc = log_partition_aborted_txns(log, rp->fetch_offset, op->high_watermark, &txns, &n);
+    free(txns);
+    return rc == 0 && n == 0;
+}
+
+/* One file slot per requested partition, kept across the re-runs of a parked Fetch. */
+static bool fetch_files(broker_req_t *req)
+{
+    const proto_fetch_req_t *body = req->body;
+    if (req->files) {
+        for (int32_t i = 0; i < req->nfiles; i++)
+            log_read_release(&req->files[i]);
+        return true;
+    }
+    size_t n = 0;
+    for (int32_t i = 0; i < body->topics.n; i++)
+        n += (size_t)(body->topics.items[i].partitions.n > 0 ? body->topics.items[i].partitions.n : 0);
+    if (n == 0)
+        return true;
+    if (n > INT32_MAX)
+        return false;
+    req->files = arena_alloc(&req->arena, n * sizeof(req->files[0]));
+    if (!req->files)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        req->files[i] = (log_read_t){.fd = -1, .pos = 0, .len = 0, .seg = NULL};
+    req->nfiles = (int32_t)n;
+    return true;
+}
+
 /*
  * Fills every partition of the (already allocated) response from the logs.
- * Records go to broker->fetch_data and are pointed at once all are read,
+ * Records sent from their segment file (fetch_direct) point at a slot of
+ * req->files, which conn.c turns into a sendfile part. Records that must be
+ * copied go to broker->fetch_data and are pointed at once all are read,
  * since the buffer may move while it grows. Returns the bytes found, and
  * whether any partition carries an error.
  */
@@ -108,6 +165,12 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
     broker_t *broker = req->broker;
     buf_t *data = &broker->fetch_data;
     data->len = 0;
+    size_t found = 0;
+    int32_t slot = 0;
+    if (!fetch_files(req)) {
+        *any_error = true;
+        return 0;
+    }
     size_t budget = (size_t)(body->max_bytes > 0 ? body->max_bytes : 0);
     if (budget > (size_t)broker->cfg->fetch_max_bytes)
         budget = (size_t)broker->cfg->fetch_max_bytes;
@@ -118,7 +181,7 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
         proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
         int16_t terr;
         broker_topic_t *t = fetch_topic(req, rt, &terr);
-        for (int32_t j = 0; j < rt->partitions.n; j++) {
+        for (int32_t j = 0; j < rt->partitions.n; j++, slot++) {
             const proto_fetch_req_partition_t *rp = &rt->partitions.items[j];
             proto_fetch_resp_partition_t *op = &ot->partitions.items[j];
             op->records = (proto_bytes_t){NULL, 0}; /* ptr set below */
@@ -155,6 +218,16 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 *any_error = true;
                 continue;
             }
+            if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset) &&
+                rd.len <= INT32_MAX && fetch_direct(req, log, rp, op, committed)) {
+                req->files[slot] = rd; /* the slot holds the segment reference now */
+                op->records.len = (int32_t)rd.len;
+                op->records.ptr = (const uint8_t *)&req->files[slot];
+                budget -= rd.len < budget ? rd.len : budget;
+                found += rd.len;
+                first = false;
+                continue;
+            }
             if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset)) {
                 size_t at = data->len;
                 rc = log_read_copy(&rd, data);
@@ -164,6 +237,7 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                     got = fetch_trim(data->data + at, rd.len, committed ? op->last_stable_offset : INT64_MAX, &next);
                 data->len = at + got;
                 if (rc == 0 && got > 0) {
+                    found += got;
                     op->records.len = (int32_t)got;
                     op->records.ptr = (const uint8_t *)(uintptr_t)at; /* an offset until the buffer settles */
                     budget -= got < budget ? got : budget;
@@ -186,10 +260,11 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
         proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
         for (int32_t j = 0; j < ot->partitions.n; j++) {
             proto_bytes_t *r = &ot->partitions.items[j].records;
-            r->ptr = r->len > 0 ? data->data + (uintptr_t)r->ptr : (const uint8_t *)"";
+            if (!fetch_is_file(req, r->ptr))
+                r->ptr = r->len > 0 ? data->data + (uintptr_t)r->ptr : (const uint8_t *)"";
         }
     }
-    return data->len;
+    return found;
 }
 
 static broker_result_t fetch_run(broker_req_t *req, bool final)
