@@ -28,16 +28,21 @@ static void crc32c_matches_the_castagnoli_check_value(void **state)
 static void crc32c_hardware_and_portable_paths_agree(void **state)
 {
     (void)state;
-    uint8_t data[1031];
+    /* Long enough for the three-chain path (chunks of 3 KiB) and its joins. */
+    static uint8_t data[10007];
     for (size_t i = 0; i < sizeof(data); i++)
-        data[i] = (uint8_t)(i * 131 + 7);
-    for (size_t len = 0; len < sizeof(data); len += 13) {
+        data[i] = (uint8_t)(i * 131 + 7 + (i >> 9));
+    for (size_t len = 0; len < sizeof(data); len += len < 1100 ? 13 : 97) {
         assert_int_equal(crc32c(data, len), crc32c_update_sw(0, data, len));
         /* incremental equals one-shot */
         uint32_t c = crc32c_update(0, data, len / 2);
         c = crc32c_update(c, data + len / 2, len - len / 2);
         assert_int_equal(c, crc32c(data, len));
     }
+    const size_t edges[] = {3071, 3072, 3073, 6143, 6144, 6151, 9216, 9223};
+    for (size_t i = 0; i < sizeof(edges) / sizeof(edges[0]); i++)
+        for (size_t off = 0; off < 9; off += 4)
+            assert_int_equal(crc32c(data + off, edges[i]), crc32c_update_sw(0, data + off, edges[i]));
 }
 
 static void arena_enforces_its_limit_and_returns_zeroed_memory(void **state)
