@@ -12,22 +12,7 @@ void proto_rd_fail(proto_reader_t *rd, int err, int line)
     rd->p = rd->end;
 }
 
-static inline const uint8_t *rd_take(proto_reader_t *rd, size_t n, int line)
-{
-    if (rd->err || (size_t)(rd->end - rd->p) < n) {
-        proto_rd_fail(rd, PROTO_ESHORT, line);
-        return NULL;
-    }
-    const uint8_t *p = rd->p;
-    rd->p += n;
-    return p;
-}
-
-int8_t proto_rd_i8(proto_reader_t *rd)
-{
-    const uint8_t *p = rd_take(rd, 1, __LINE__);
-    return p ? (int8_t)p[0] : 0;
-}
+#define rd_take proto_rd_take_
 
 uint16_t proto_rd_u16(proto_reader_t *rd)
 {
@@ -70,52 +55,6 @@ double proto_rd_f64(proto_reader_t *rd)
     return d;
 }
 
-uint64_t proto_rd_uvarlong(proto_reader_t *rd)
-{
-    uint64_t v = 0;
-    for (int shift = 0; shift < 70; shift += 7) {
-        const uint8_t *p = rd_take(rd, 1, __LINE__);
-        if (!p)
-            return 0;
-        if (shift == 63 && (*p & 0x7e)) /* more than 64 bits */
-            break;
-        v |= (uint64_t)(*p & 0x7f) << shift;
-        if (!(*p & 0x80))
-            return v;
-    }
-    PROTO_RD_FAIL(rd, PROTO_EVARINT);
-    return 0;
-}
-
-uint32_t proto_rd_uvarint(proto_reader_t *rd)
-{
-    uint32_t v = 0;
-    for (int shift = 0; shift < 35; shift += 7) {
-        const uint8_t *p = rd_take(rd, 1, __LINE__);
-        if (!p)
-            return 0;
-        if (shift == 28 && (*p & 0xf0)) /* more than 32 bits */
-            break;
-        v |= (uint32_t)(*p & 0x7f) << shift;
-        if (!(*p & 0x80))
-            return v;
-    }
-    PROTO_RD_FAIL(rd, PROTO_EVARINT);
-    return 0;
-}
-
-int32_t proto_rd_varint(proto_reader_t *rd)
-{
-    uint32_t u = proto_rd_uvarint(rd);
-    return (int32_t)((u >> 1) ^ (0u - (u & 1u)));
-}
-
-int64_t proto_rd_varlong(proto_reader_t *rd)
-{
-    uint64_t u = proto_rd_uvarlong(rd);
-    return (int64_t)((u >> 1) ^ (0ull - (u & 1ull)));
-}
-
 proto_uuid_t proto_rd_uuid(proto_reader_t *rd)
 {
     proto_uuid_t u;
@@ -125,11 +64,6 @@ proto_uuid_t proto_rd_uuid(proto_reader_t *rd)
     else
         memset(u.b, 0, 16);
     return u;
-}
-
-const uint8_t *proto_rd_raw(proto_reader_t *rd, size_t n)
-{
-    return rd_take(rd, n, __LINE__);
 }
 
 void proto_rd_skip(proto_reader_t *rd, size_t n)

@@ -61,20 +61,92 @@ static inline size_t proto_rd_remaining(const proto_reader_t *rd)
 void proto_rd_fail(proto_reader_t *rd, int err, int line);
 #define PROTO_RD_FAIL(rd, e) proto_rd_fail((rd), (e), __LINE__)
 
-int8_t proto_rd_i8(proto_reader_t *rd);
+/*
+ * The primitives record batches are made of are inline: a Produce walks
+ * every record of every batch through them, and a call per byte showed in
+ * profiles. The rest stays out of line.
+ */
+static inline const uint8_t *proto_rd_take_(proto_reader_t *rd, size_t n, int line)
+{
+    if (rd->err || (size_t)(rd->end - rd->p) < n) {
+        proto_rd_fail(rd, PROTO_ESHORT, line);
+        return NULL;
+    }
+    const uint8_t *p = rd->p;
+    rd->p += n;
+    return p;
+}
+
+static inline int8_t proto_rd_i8(proto_reader_t *rd)
+{
+    const uint8_t *p = proto_rd_take_(rd, 1, __LINE__);
+    return p ? (int8_t)p[0] : 0;
+}
+
+static inline uint32_t proto_rd_uvarint(proto_reader_t *rd)
+{
+    if (!rd->err && rd->p < rd->end && !(*rd->p & 0x80)) /* the common one-byte case */
+        return *rd->p++;
+    uint32_t v = 0;
+    for (int shift = 0; shift < 35; shift += 7) {
+        const uint8_t *p = proto_rd_take_(rd, 1, __LINE__);
+        if (!p)
+            return 0;
+        if (shift == 28 && (*p & 0xf0)) /* more than 32 bits */
+            break;
+        v |= (uint32_t)(*p & 0x7f) << shift;
+        if (!(*p & 0x80))
+            return v;
+    }
+    PROTO_RD_FAIL(rd, PROTO_EVARINT);
+    return 0;
+}
+
+static inline uint64_t proto_rd_uvarlong(proto_reader_t *rd)
+{
+    if (!rd->err && rd->p < rd->end && !(*rd->p & 0x80))
+        return *rd->p++;
+    uint64_t v = 0;
+    for (int shift = 0; shift < 70; shift += 7) {
+        const uint8_t *p = proto_rd_take_(rd, 1, __LINE__);
+        if (!p)
+            return 0;
+        if (shift == 63 && (*p & 0x7e)) /* more than 64 bits */
+            break;
+        v |= (uint64_t)(*p & 0x7f) << shift;
+        if (!(*p & 0x80))
+            return v;
+    }
+    PROTO_RD_FAIL(rd, PROTO_EVARINT);
+    return 0;
+}
+
+/* Zig-zag. */
+static inline int32_t proto_rd_varint(proto_reader_t *rd)
+{
+    uint32_t u = proto_rd_uvarint(rd);
+    return (int32_t)((u >> 1) ^ (0u - (u & 1u)));
+}
+
+static inline int64_t proto_rd_varlong(proto_reader_t *rd)
+{
+    uint64_t u = proto_rd_uvarlong(rd);
+    return (int64_t)((u >> 1) ^ (0ull - (u & 1ull)));
+}
+
+/* Returns a pointer to n bytes and advances, or NULL (and err) if fewer remain. */
+static inline const uint8_t *proto_rd_raw(proto_reader_t *rd, size_t n)
+{
+    return proto_rd_take_(rd, n, __LINE__);
+}
+
 int16_t proto_rd_i16(proto_reader_t *rd);
 int32_t proto_rd_i32(proto_reader_t *rd);
 int64_t proto_rd_i64(proto_reader_t *rd);
 uint16_t proto_rd_u16(proto_reader_t *rd);
 uint32_t proto_rd_u32(proto_reader_t *rd);
 double proto_rd_f64(proto_reader_t *rd);
-uint32_t proto_rd_uvarint(proto_reader_t *rd);
-uint64_t proto_rd_uvarlong(proto_reader_t *rd);
-int32_t proto_rd_varint(proto_reader_t *rd);  /* zig-zag */
-int64_t proto_rd_varlong(proto_reader_t *rd); /* zig-zag */
 proto_uuid_t proto_rd_uuid(proto_reader_t *rd);
-/* Returns a pointer to n bytes and advances, or NULL (and err) if fewer remain. */
-const uint8_t *proto_rd_raw(proto_reader_t *rd, size_t n);
 void proto_rd_skip(proto_reader_t *rd, size_t n);
 
 /* Kafka strings and bytes. nullable=0 turns a null into PROTO_ENEGATIVE. */
