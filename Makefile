@@ -56,6 +56,21 @@ check-format:
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
 
+# Performance harness (bench/README.md): a Release build of eddy and the
+# bench tools in $(BENCH_BUILD), then bench/perf.sh (eddy next to the peer
+# and the ceiling, tables on stdout), then the footprint and durability
+# probes when their scripts exist. About ten minutes on two cores.
+BENCH_BUILD ?= build-bench
+BENCH_TOOLS := eddy bench_rdkafka bench_peer bench_ceiling \
+	$(patsubst bench/%.c,%,$(wildcard bench/bench_footprint.c bench/bench_durable.c))
+bench: deps-test
+	@cmake -S . -B $(BENCH_BUILD) -DCMAKE_BUILD_TYPE=Release -DEDDY_BENCH=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BENCH_BUILD) -j $(JOBS) --target $(BENCH_TOOLS)
+	@status=0; bench/perf.sh $(BENCH_BUILD) || status=1; \
+	for s in footprint durable; do \
+	    if [ -x bench/$$s.sh ]; then bench/$$s.sh $(BENCH_BUILD) || status=1; fi; \
+	done; exit $$status
+
 # Fuzzing (fuzz/README.md): a clang build with -DEDDY_FUZZ=ON, then every
 # libFuzzer target for FUZZ_SECONDS each, one process at a time, into a
 # scratch copy of its corpus under $(FUZZ_BUILD)/fuzz-run/ (the committed

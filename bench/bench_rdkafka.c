@@ -12,6 +12,11 @@
  * no commits), timed from the first message to the last (the wait from
  * assign() to the first message is reported on its own).
  *
+ * With --latency it measures end-to-end latency instead: a consumer thread
+ * reads the fresh topic while the producer sends at a fixed rate, and each
+ * message's latency is the time from just before its produce call to the
+ * consumer receiving it (both in this process, on one monotonic clock).
+ *
  * Values are slices of a pool of pseudo-random words (text-like, so codecs
  * have something to do, without long repeats between messages); messages
  * carry no key and no headers. MB means 10^6 bytes of values, not wire or
@@ -27,6 +32,7 @@
 #include <ctype.h>
 #include <inttypes.h>
 #include <librdkafka/rdkafka.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -51,8 +57,15 @@ typedef struct {
     const char *codec;
     int linger_ms;
     bool consume;
-    bool delete_only;  /* delete the topic named by --topic and exit */
-    const char *debug; /* librdkafka debug contexts, or NULL */
+    bool delete_only;             /* delete the topic named by --topic and exit */
+    const char *debug;            /* librdkafka debug contexts, or NULL */
+    bool no_create;               /* the topic exists already (brokers without CreateTopics) */
+    bool fill;                    /* fill partitions one after another instead of the partitioner */
+    bool latency;                 /* end-to-end latency mode instead of produce-then-consume */
+    int rate;                     /* --latency: messages per second */
+    int duration_s;               /* --latency: seconds of timed sending */
+    const char *consumer_set[16]; /* --consumer-set NAME=VALUE, applied to every consumer */
+    int n_consumer_set;
 } bench_opts_t;
 
 typedef struct {
@@ -164,7 +177,8 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
     st->lat_us[st->delivered++] = lat > UINT32_MAX ? UINT32_MAX : (uint32_t)lat;
 }
 
-static rd_kafka_t *new_producer(const bench_opts_t *o, bench_produce_t *st)
+static rd_kafka_t *new_producer(const bench_opts_t *o, void *opaque,
+                                void (*dr)(rd_kafka_t *, const rd_kafka_message_t *, void *))
 {
     char err[512], linger[32];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -181,8 +195,8 @@ static rd_kafka_t *new_producer(const bench_opts_t *o, bench_produce_t *st)
     snprintf(debug, sizeof(debug), "feature%s%s", o->debug ? "," : "", o->debug ? o->debug : "");
     set_conf(conf, "debug", debug);
     rd_kafka_conf_set_log_cb(conf, log_cb);
-    rd_kafka_conf_set_opaque(conf, st);
-    rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rd_kafka_conf_set_dr_msg_cb(conf, dr);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof(err));
     if (!rk)
         die("rd_kafka_new(producer): %s", err);
@@ -304,8 +318,9 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
     if (!st.sent_us || !st.lat_us)
         die("out of memory for %" PRIu64 " latency slots", o->messages);
 
-    rd_kafka_t *rk = new_producer(o, &st);
-    create_topic(rk, o);
+    rd_kafka_t *rk = new_producer(o, &st, dr_cb);
+    if (!o->no_create)
+        create_topic(rk, o);
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
     wait_topic(rk, rkt, o);
 
@@ -313,13 +328,17 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
     uint64_t start = now_us();
     for (uint64_t i = 0; i < o->messages; i++) {
         uint8_t *val = pool + xorshift64(&seed) % (pool_len - o->size + 1);
+        /* --fill: partition after partition, so each partition holds a
+         * known share (perf.sh keeps each under the peer's retention) and
+         * batches stay as large as with a single partition. */
+        int32_t part = o->fill ? (int32_t)(i * (uint64_t)o->partitions / o->messages) : RD_KAFKA_PARTITION_UA;
         for (;;) {
             st.sent_us[i] = now_us();
             /* Flags 0: librdkafka neither copies nor frees the value; the
              * pool outlives the producer. */
-            rd_kafka_resp_err_t err = rd_kafka_producev(
-                rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(0),
-                RD_KAFKA_V_VALUE(val, o->size), RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
+            rd_kafka_resp_err_t err = rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(part),
+                                                        RD_KAFKA_V_MSGFLAGS(0), RD_KAFKA_V_VALUE(val, o->size),
+                                                        RD_KAFKA_V_OPAQUE((void *)(uintptr_t)i), RD_KAFKA_V_END);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
             if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
@@ -354,7 +373,7 @@ static uint64_t produce_phase(const bench_opts_t *o, uint8_t *pool, size_t pool_
     return st.delivered;
 }
 
-static int consume_phase(const bench_opts_t *o, uint64_t expect)
+static rd_kafka_t *new_consumer(const bench_opts_t *o)
 {
     char err[512], group[256];
     rd_kafka_conf_t *conf = rd_kafka_conf_new();
@@ -368,6 +387,16 @@ static int consume_phase(const bench_opts_t *o, uint64_t expect)
     set_conf(conf, "auto.offset.reset", "earliest");
     if (o->debug)
         set_conf(conf, "debug", o->debug);
+    for (int i = 0; i < o->n_consumer_set; i++) {
+        char name[128];
+        const char *eq = strchr(o->consumer_set[i], '=');
+        size_t len = eq ? (size_t)(eq - o->consumer_set[i]) : 0;
+        if (!eq || len == 0 || len >= sizeof(name))
+            die("--consumer-set wants NAME=VALUE, got '%s'", o->consumer_set[i]);
+        memcpy(name, o->consumer_set[i], len);
+        name[len] = '\0';
+        set_conf(conf, name, eq + 1);
+    }
     rd_kafka_conf_set_log_cb(conf, log_cb);
     rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof(err));
     if (!rk)
@@ -379,6 +408,12 @@ static int consume_phase(const bench_opts_t *o, uint64_t expect)
     rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, o->topic, NULL);
     wait_topic(rk, rkt, o);
     rd_kafka_topic_destroy(rkt);
+    return rk;
+}
+
+static int consume_phase(const bench_opts_t *o, uint64_t expect)
+{
+    rd_kafka_t *rk = new_consumer(o);
 
     rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(o->partitions);
     for (int32_t p = 0; p < o->partitions; p++)
@@ -422,8 +457,204 @@ static int consume_phase(const bench_opts_t *o, uint64_t expect)
 
     rd_kafka_topic_partition_list_destroy(parts);
     rd_kafka_consumer_close(rk);
-    rd_kafka_destroy(rk);
+    /* No rd_kafka_destroy: librdkafka 2.0.2 sometimes deadlocks there after
+     * a consumer (its main and broker threads waiting on one mutex), which
+     * hung perf.sh until its timeout. The process exits right after this
+     * phase, and exit() does not wait for librdkafka's threads. */
     return got == expect ? 0 : 1;
+}
+
+/* ---- --latency: end-to-end latency at a fixed rate --------------------- */
+
+/* Each latency message begins with this header; the rest is pool filler.
+ * The magic lets the consumer ignore anything it did not send (a broker
+ * that answers Fetch with canned data, like bench_ceiling, may hand back
+ * records this run never produced). */
+#define LAT_MAGIC      0x45444c54u /* "EDLT" */
+#define LAT_HEADER     20u         /* magic u32, seq u64, sent_us u64 */
+#define LAT_WARMUP_SEQ UINT64_MAX
+#define LAT_DRAIN_S    10.0 /* wait this long after the last send for stragglers */
+
+typedef struct {
+    rd_kafka_t *consumer;
+    uint64_t n;       /* timed messages */
+    uint32_t *lat_us; /* per seq; UINT32_MAX = not received yet */
+    atomic_uint_fast64_t received;
+    atomic_uint_fast64_t warmups; /* warm-up messages received */
+    atomic_uint_fast64_t foreign; /* records without our header */
+    atomic_bool stop;
+} bench_latency_t;
+
+static void lat_dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    uint64_t *failed = opaque;
+    if (msg->err && (*failed)++ == 0)
+        fprintf(stderr, "bench_rdkafka: latency delivery failed: %s\n", rd_kafka_err2str(msg->err));
+}
+
+static void *lat_consumer_main(void *arg)
+{
+    bench_latency_t *lt = arg;
+    while (!atomic_load(&lt->stop)) {
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(lt->consumer, 50);
+        uint64_t t = now_us();
+        if (!msg)
+            continue;
+        if (msg->err) {
+            if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                fprintf(stderr, "bench_rdkafka: latency consume: %s\n", rd_kafka_message_errstr(msg));
+        } else if (msg->len >= LAT_HEADER) {
+            uint32_t magic;
+            uint64_t seq, sent;
+            memcpy(&magic, msg->payload, 4);
+            memcpy(&seq, (const uint8_t *)msg->payload + 4, 8);
+            memcpy(&sent, (const uint8_t *)msg->payload + 12, 8);
+            if (magic != LAT_MAGIC) {
+                atomic_fetch_add(&lt->foreign, 1);
+            } else if (seq == LAT_WARMUP_SEQ) {
+                atomic_fetch_add(&lt->warmups, 1);
+            } else if (seq < lt->n && lt->lat_us[seq] == UINT32_MAX && t >= sent) {
+                uint64_t lat = t - sent;
+                lt->lat_us[seq] = lat >= UINT32_MAX ? UINT32_MAX - 1 : (uint32_t)lat;
+                atomic_fetch_add(&lt->received, 1);
+            }
+        } else {
+            atomic_fetch_add(&lt->foreign, 1);
+        }
+        rd_kafka_message_destroy(msg);
+    }
+    return NULL;
+}
+
+static void lat_send(rd_kafka_t *rk, rd_kafka_topic_t *rkt, uint8_t *val, size_t size, uint64_t seq)
+{
+    uint32_t magic = LAT_MAGIC;
+    memcpy(val, &magic, 4);
+    memcpy(val + 4, &seq, 8);
+    for (;;) {
+        uint64_t t = now_us();
+        memcpy(val + 12, &t, 8);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(rk, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_PARTITION(0),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_VALUE(val, size), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL)
+            die("produce: %s", rd_kafka_err2str(err));
+        rd_kafka_poll(rk, 1);
+    }
+}
+
+/* Nearest-rank percentile (q in (0, 1]) of a sorted array, in microseconds. */
+static uint32_t pct_us(const uint32_t *sorted, uint64_t n, double q)
+{
+    if (n == 0)
+        return 0;
+    uint64_t rank = (uint64_t)((double)n * q + 0.999999);
+    if (rank < 1)
+        rank = 1;
+    if (rank > n)
+        rank = n;
+    return sorted[rank - 1];
+}
+
+static int latency_phase(const bench_opts_t *o, const uint8_t *pool, size_t pool_len)
+{
+    if (o->size < LAT_HEADER)
+        die("--latency needs --size of at least %u", LAT_HEADER);
+    bench_latency_t lt = {.n = (uint64_t)o->rate * (uint64_t)o->duration_s};
+    lt.lat_us = malloc(lt.n * sizeof(*lt.lat_us));
+    uint8_t *val = malloc(o->size);
+    if (!lt.lat_us || !val)
+        die("out of memory for %" PRIu64 " latency slots", lt.n);
+    memset(lt.lat_us, 0xff, lt.n * sizeof(*lt.lat_us));
+    memcpy(val, pool + (pool_len - o->size) / 2, o->size);
+
+    uint64_t failed = 0;
+    rd_kafka_t *prod = new_producer(o, &failed, lat_dr_cb);
+    if (!o->no_create)
+        create_topic(prod, o);
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(prod, o->topic, NULL);
+    wait_topic(prod, rkt, o);
+
+    lt.consumer = new_consumer(o);
+    rd_kafka_topic_partition_list_t *parts = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(parts, o->topic, 0)->offset = RD_KAFKA_OFFSET_BEGINNING;
+    rd_kafka_resp_err_t aerr = rd_kafka_assign(lt.consumer, parts);
+    if (aerr)
+        die("assign: %s", rd_kafka_err2str(aerr));
+    pthread_t thr;
+    if (pthread_create(&thr, NULL, lat_consumer_main, &lt) != 0)
+        die("cannot start the consumer thread");
+
+    /* Warm up until a message has gone all the way round, so connection
+     * set-up and the first offset lookup are not timed. */
+    uint64_t warm_start = now_us(), warm_sent = 0;
+    while (atomic_load(&lt.warmups) == 0) {
+        if (now_us() - warm_start > 20u * 1000000u)
+            die("latency warm-up: nothing came back within 20 s");
+        lat_send(prod, rkt, val, o->size, LAT_WARMUP_SEQ);
+        warm_sent++;
+        rd_kafka_poll(prod, 20);
+    }
+    double warm_ms = (double)(now_us() - warm_start) / 1000.0;
+
+    uint64_t interval_ns = 1000000000u / (uint64_t)o->rate;
+    struct timespec next;
+    clock_gettime(CLOCK_MONOTONIC, &next);
+    uint64_t start = now_us();
+    for (uint64_t i = 0; i < lt.n; i++) {
+        lat_send(prod, rkt, val, o->size, i);
+        rd_kafka_poll(prod, 0);
+        next.tv_nsec += (long)interval_ns;
+        while (next.tv_nsec >= 1000000000L) {
+            next.tv_nsec -= 1000000000L;
+            next.tv_sec++;
+        }
+        while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) != 0) {
+        }
+    }
+    double secs = (double)(now_us() - start) / 1e6;
+    rd_kafka_flush(prod, 30000);
+    uint64_t last_got = atomic_load(&lt.received), last_t = now_us();
+    while (atomic_load(&lt.received) < lt.n) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+        uint64_t got = atomic_load(&lt.received);
+        if (got != last_got) {
+            last_got = got;
+            last_t = now_us();
+        } else if ((double)(now_us() - last_t) / 1e6 > LAT_DRAIN_S) {
+            break;
+        }
+    }
+    atomic_store(&lt.stop, true);
+    pthread_join(thr, NULL);
+
+    uint64_t got = 0;
+    for (uint64_t i = 0; i < lt.n; i++)
+        if (lt.lat_us[i] != UINT32_MAX)
+            lt.lat_us[got++] = lt.lat_us[i];
+    qsort(lt.lat_us, got, sizeof(*lt.lat_us), cmp_u32);
+    printf("# latency warm-up: %" PRIu64 " messages, %.1f ms until the first came back; %" PRIu64
+           " foreign records ignored\n",
+           warm_sent, warm_ms, (uint64_t)atomic_load(&lt.foreign));
+    printf("RESULT phase=latency topic=%s messages=%" PRIu64 " size=%zu acks=%s linger_ms=%d rate=%d secs=%.3f"
+           " p50_us=%" PRIu32 " p99_us=%" PRIu32 " p999_us=%" PRIu32 " max_us=%" PRIu32 " lost=%" PRIu64
+           " failed=%" PRIu64 "\n",
+           o->topic, got, o->size, o->acks, o->linger_ms, o->rate, secs, pct_us(lt.lat_us, got, 0.50),
+           pct_us(lt.lat_us, got, 0.99), pct_us(lt.lat_us, got, 0.999), got ? lt.lat_us[got - 1] : 0, lt.n - got,
+           failed);
+    fflush(stdout);
+
+    rd_kafka_topic_partition_list_destroy(parts);
+    rd_kafka_consumer_close(lt.consumer);
+    /* Not destroyed: see consume_phase. */
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_destroy(prod);
+    free(lt.lat_us);
+    free(val);
+    return got == lt.n && failed == 0 ? 0 : 1;
 }
 
 static void usage(FILE *f)
@@ -440,7 +671,13 @@ static void usage(FILE *f)
             "  -l, --linger MS             producer linger.ms (default 5)\n"
             "      --no-consume            skip the consume phase\n"
             "      --delete-only           delete the topic given by --topic, then exit\n"
-            "      --debug CONTEXTS        librdkafka debug contexts (e.g. fetch,protocol), to stderr\n",
+            "      --debug CONTEXTS        librdkafka debug contexts (e.g. fetch,protocol), to stderr\n"
+            "      --no-create             the topic exists: skip CreateTopics, only wait for it\n"
+            "      --fill                  fill partitions one after another (default: librdkafka's partitioner)\n"
+            "      --latency               measure end-to-end latency instead (one partition, partition 0)\n"
+            "      --rate N                --latency: messages per second (default 1000)\n"
+            "      --duration S            --latency: seconds of timed sending (default 10)\n"
+            "      --consumer-set K=V      set librdkafka consumer property K to V (repeatable)\n",
             MAX_VALUE_BYTES);
 }
 
@@ -465,6 +702,8 @@ int main(int argc, char **argv)
         .codec = "none",
         .linger_ms = 5,
         .consume = true,
+        .rate = 1000,
+        .duration_s = 10,
     };
     static const struct option longopts[] = {
         {"bootstrap", required_argument, NULL, 'b'},
@@ -479,6 +718,12 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"debug", required_argument, NULL, 'D'},
         {"delete-only", no_argument, NULL, 'X'},
+        {"no-create", no_argument, NULL, 'N'},
+        {"fill", no_argument, NULL, 'F'},
+        {"latency", no_argument, NULL, 'L'},
+        {"rate", required_argument, NULL, 'R'},
+        {"duration", required_argument, NULL, 'T'},
+        {"consumer-set", required_argument, NULL, 'S'},
         {NULL, 0, NULL, 0},
     };
     int c;
@@ -504,6 +749,16 @@ int main(int argc, char **argv)
         case 'l': o.linger_ms = (int)parse_num("--linger", optarg, 0, 900000); break;
         case 'C': o.consume = false; break;
         case 'X': o.delete_only = true; break;
+        case 'N': o.no_create = true; break;
+        case 'F': o.fill = true; break;
+        case 'L': o.latency = true; break;
+        case 'R': o.rate = (int)parse_num("--rate", optarg, 1, 1000000); break;
+        case 'T': o.duration_s = (int)parse_num("--duration", optarg, 1, 3600); break;
+        case 'S':
+            if (o.n_consumer_set == (int)(sizeof(o.consumer_set) / sizeof(o.consumer_set[0])))
+                die("too many --consumer-set options");
+            o.consumer_set[o.n_consumer_set++] = optarg;
+            break;
         case 'D':
             o.debug = optarg;
             debug_forward = true;
@@ -534,6 +789,11 @@ int main(int argc, char **argv)
     printf("# bench_rdkafka librdkafka=%s bootstrap=%s topic=%s\n", rd_kafka_version_str(), o.bootstrap, o.topic);
     fflush(stdout);
 
+    if (o.latency) {
+        int lrc = latency_phase(&o, pool, pool_len);
+        free(pool);
+        return lrc;
+    }
     uint64_t delivered = produce_phase(&o, pool, pool_len);
     int rc = delivered == o.messages ? 0 : 1;
     if (o.consume && consume_phase(&o, delivered) != 0)
