@@ -300,11 +300,24 @@ static int snappy_compress_raw(const uint8_t *src, size_t len, buf_t *out)
 
 /* ---- lz4 --------------------------------------------------------------- */
 
+/*
+ * Decompression contexts are costly to set up (LZ4F allocates its block
+ * buffers on first use, zstd its window), and a Produce of small batches
+ * decompresses one batch per partition to validate it: each thread keeps
+ * one context per codec, reused after a frame that decompressed cleanly and
+ * dropped after any failure. They live as long as their thread (the loop,
+ * or a pool thread that compacts).
+ */
+static _Thread_local LZ4F_dctx *lz4_dctx;
+static _Thread_local ZSTD_DCtx *zstd_dctx;
+
 static int lz4_decompress(const uint8_t *src, size_t len, sink_t *sk)
 {
-    LZ4F_dctx *dctx;
-    if (LZ4F_isError(LZ4F_createDecompressionContext(&dctx, LZ4F_VERSION)))
+    if (!lz4_dctx && LZ4F_isError(LZ4F_createDecompressionContext(&lz4_dctx, LZ4F_VERSION))) {
+        lz4_dctx = NULL;
         return PROTO_ENOMEM;
+    }
+    LZ4F_dctx *dctx = lz4_dctx;
     size_t pos = 0;
     size_t hint = 1; /* 0 once a frame has ended */
     int rc = PROTO_EINVALID;
@@ -341,7 +354,12 @@ static int lz4_decompress(const uint8_t *src, size_t len, sink_t *sk)
         if (!in_n && !out_n && hint != 0)
             break; /* truncated frame */
     }
-    LZ4F_freeDecompressionContext(dctx);
+    if (rc != 0) {
+        /* Only a context that finished its frames is reused: one left
+         * mid-frame (an error, the size limit) is dropped, not reset. */
+        LZ4F_freeDecompressionContext(dctx);
+        lz4_dctx = NULL;
+    }
     return rc;
 }
 
@@ -378,13 +396,12 @@ static int zstd_window_log(size_t max_out)
  */
 static int zstd_decompress(const uint8_t *src, size_t len, sink_t *sk)
 {
-    ZSTD_DCtx *dctx = ZSTD_createDCtx();
-    if (!dctx)
+    if (!zstd_dctx && !(zstd_dctx = ZSTD_createDCtx()))
         return PROTO_ENOMEM;
-    if (ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log(sk->limit)))) {
-        ZSTD_freeDCtx(dctx);
+    ZSTD_DCtx *dctx = zstd_dctx;
+    if (ZSTD_isError(ZSTD_DCtx_reset(dctx, ZSTD_reset_session_and_parameters)) ||
+        ZSTD_isError(ZSTD_DCtx_setParameter(dctx, ZSTD_d_windowLogMax, zstd_window_log(sk->limit))))
         return PROTO_ENOMEM;
-    }
     ZSTD_inBuffer in = {src, len, 0};
     size_t hint = 1;
     int rc = PROTO_EINVALID;
@@ -423,7 +440,10 @@ static int zstd_decompress(const uint8_t *src, size_t len, sink_t *sk)
         if (in.pos == in_before && ob.pos == 0 && hint != 0)
             break; /* truncated frame */
     }
-    ZSTD_freeDCtx(dctx);
+    if (rc != 0) {
+        ZSTD_freeDCtx(dctx);
+        zstd_dctx = NULL;
+    }
     return rc;
 }
 
