@@ -12,10 +12,33 @@
 #include "protocol/record.h"
 #include "protocol/record_batch.h"
 
+int broker_groups_topic(broker_t *broker)
+{
+    broker_groups_t *g = &broker->groups;
+    if (g->offsets_topic)
+        return 0;
+    broker_topic_t *t;
+    int rc = broker_internal_topic(broker, BROKER_OFFSETS_TOPIC, broker->cfg->offsets_topic_num_partitions,
+                                   broker->cfg->offsets_topic_segment_bytes, &t);
+    if (rc != 0)
+        return rc;
+    if (t->nparts != broker->cfg->offsets_topic_num_partitions) {
+        /* Made by a client's CreateTopics before any group: the coordinator's
+         * partitioning is fixed, so it cannot use it. */
+        LOG_ERROR("groups", "%s has %d partitions, offsets.topic.num.partitions is %d: not used", BROKER_OFFSETS_TOPIC,
+                  t->nparts, broker->cfg->offsets_topic_num_partitions);
+        return -EINVAL;
+    }
+    g->offsets_topic = t;
+    return 0;
+}
+
 /* The coordinator's writes: one batch of records into its __consumer_offsets partition. */
 static int16_t groups_append(void *arg, int32_t partition, const proto_record_spec_t *records, int n, int64_t now_ms)
 {
     broker_t *broker = arg;
+    if (broker_groups_topic(broker) != 0)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     proto_batch_build_t spec;
     proto_batch_build_init(&spec);
     spec.base_timestamp = now_ms;
@@ -27,6 +50,8 @@ static int16_t groups_append_txn(void *arg, int32_t partition, int64_t producer_
                                  const proto_record_spec_t *records, int n, int64_t now_ms)
 {
     broker_t *broker = arg;
+    if (broker_groups_topic(broker) != 0)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     proto_batch_build_t spec;
     proto_batch_build_init(&spec);
     spec.base_timestamp = now_ms;
@@ -44,10 +69,10 @@ static void groups_replay_record(void *arg, int32_t partition, const proto_batch
     int64_t now = clock_wall_ms();
     if (rec->key.len < 0)
         return;
-    int rc = (hdr->attributes & PROTO_BATCH_TRANSACTIONAL)
-                 ? group_coordinator_replay_txn(broker->groups.coord, partition, hdr->producer_id, rec->key, rec->value,
-                                                now)
-                 : group_coordinator_replay(broker->groups.coord, partition, rec->key, rec->value, now);
+    int rc =
+        (hdr->attributes & PROTO_BATCH_TRANSACTIONAL)
+            ? group_coordinator_replay_txn(broker->groups.coord, partition, hdr->producer_id, rec->key, rec->value, now)
+            : group_coordinator_replay(broker->groups.coord, partition, rec->key, rec->value, now);
     if (rc != 0)
         LOG_WARN("groups", "skipping an unreadable record in %s-%d", BROKER_OFFSETS_TOPIC, partition);
 }
@@ -87,11 +112,8 @@ int broker_groups_init(broker_t *broker)
 {
     broker_groups_t *g = &broker->groups;
     const broker_config_t *cfg = broker->cfg;
-    broker_topic_t *t;
-    int rc = broker_internal_topic(broker, BROKER_OFFSETS_TOPIC, cfg->offsets_topic_num_partitions,
-                                   cfg->offsets_topic_segment_bytes, &t);
-    if (rc != 0)
-        return rc;
+    /* Created by the first write or FindCoordinator (broker_groups_topic); loaded here when it is on disk. */
+    broker_topic_t *t = broker_topics_get(&broker->topics, BROKER_OFFSETS_TOPIC, strlen(BROKER_OFFSETS_TOPIC));
     g->offsets_topic = t;
     group_config_t gc;
     group_config_default(&gc);
@@ -101,7 +123,7 @@ int broker_groups_init(broker_t *broker)
     gc.max_size = cfg->group_max_size;
     gc.offsets_retention_ms = cfg->offsets_retention_minutes * 60000;
     gc.offsets_retention_check_interval_ms = cfg->offsets_retention_check_interval_ms;
-    gc.offsets_topic_num_partitions = t->nparts;
+    gc.offsets_topic_num_partitions = t ? t->nparts : cfg->offsets_topic_num_partitions;
     uint64_t seed = 0;
     (void)broker_meta_random(&seed, sizeof(seed));
     gc.seed = seed;
@@ -112,12 +134,13 @@ int broker_groups_init(broker_t *broker)
         return -ENOMEM;
     group_coordinator_set_append_txn(g->coord, groups_append_txn);
     const broker_replay_t rp = {groups_replay_record, groups_replay_marker, broker};
-    for (int32_t i = 0; i < t->nparts; i++) {
+    for (int32_t i = 0; t && i < t->nparts; i++) {
         group_coordinator_load_begin(g->coord, i, now);
         broker_internal_replay(broker, t, i, &rp);
         group_coordinator_load_end(g->coord, i, now);
     }
-    LOG_INFO("groups", "loaded %d groups from %s", group_count(g->coord), BROKER_OFFSETS_TOPIC);
+    if (t)
+        LOG_INFO("groups", "loaded %d groups from %s", group_count(g->coord), BROKER_OFFSETS_TOPIC);
     uv_timer_init(broker->loop, &g->timer);
     g->timer.data = broker;
     g->timer_due = INT64_MAX;

@@ -3,8 +3,8 @@
  *
  * coordinator/group.c is a pure state machine; this module gives it what it
  * needs from the outside world: the internal topic __consumer_offsets
- * (created at start, compacted, replayed into the coordinator before the
- * listener opens), an append callback that writes its records there, a
+ * (created on first use, compacted, replayed into the coordinator before the
+ * listener opens when it exists), an append callback that writes its records there, a
  * libuv timer that drives its deadlines, and the glue that parks JoinGroup
  * and SyncGroup requests on the coordinator's waiters.
  */
@@ -16,7 +16,7 @@
 
 #include "coordinator/group.h"
 
-#define BROKER_OFFSETS_TOPIC "__consumer_offsets"
+#define BROKER_OFFSETS_TOPIC   "__consumer_offsets"
 #define BROKER_TXN_STATE_TOPIC "__transaction_state"
 
 typedef struct broker_s broker_t;
@@ -29,8 +29,15 @@ typedef struct broker_groups_s {
     int64_t timer_due; /* INT64_MAX when idle */
 } broker_groups_t;
 
-/* Creates or opens __consumer_offsets and replays it into a new coordinator. */
+/*
+ * Makes a new coordinator and, when __consumer_offsets is on disk, replays it
+ * into it. A broker that never had a group does not create the topic here:
+ * broker_groups_topic does, on the first FindCoordinator for a group or the
+ * coordinator's first write, as Kafka creates it on first use.
+ */
 int broker_groups_init(broker_t *broker);
+/* Creates __consumer_offsets if it is not there yet; 0 or a negative errno. */
+int broker_groups_topic(broker_t *broker);
 /* Re-arms the deadline timer; call after every call into the coordinator. */
 void broker_groups_schedule(broker_t *broker);
 void broker_groups_stop(broker_t *broker);

@@ -5,6 +5,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <uv.h>
 
 #include "base/diag.h"
@@ -37,6 +38,13 @@ int main(int argc, char **argv)
     }
     diag_set_level((diag_level_t)diag_parse_level(cfg.log_level));
     signal(SIGPIPE, SIG_IGN);
+    /* Every partition holds its active segment's .log open and every client a
+     * socket: take the whole descriptor allowance the hard limit grants. */
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+        rl.rlim_cur = rl.rlim_max;
+        (void)setrlimit(RLIMIT_NOFILE, &rl);
+    }
 
     uv_loop_t loop;
     uv_loop_init(&loop);

@@ -45,6 +45,9 @@ static int storage_path(const broker_t *broker, const char *file, char *out, siz
 int broker_storage_open(broker_t *broker)
 {
     broker_storage_t *st = &broker->storage;
+    st->queue = NULL;
+    st->queued = st->queue_cap = 0;
+    st->queue_open = false; /* until broker_storage_start: jobs start at once */
     broker_checkpoint_init(&st->recovery);
     broker_checkpoint_init(&st->start);
     broker_checkpoint_init(&st->cleaner);
@@ -78,7 +81,7 @@ static void storage_job_run(uv_work_t *w)
     sj->rc = log_flush_job_run(&sj->job);
 }
 
-static void storage_flush(broker_t *broker, broker_topic_t *t, int32_t index);
+static void storage_flush_now(broker_t *broker, broker_topic_t *t, int32_t index);
 
 static void storage_job_done(uv_work_t *w, int status)
 {
@@ -100,16 +103,22 @@ static void storage_job_done(uv_work_t *w, int status)
     if (t->deleted) {
         if (t->jobs_inflight == 0)
             broker_topics_destroy(t);
-    } else if (part->flush_again) {
+    } else if (part->flush_again || (rc == 0 && part->log && t->flush_messages > 0 &&
+                                     log_partition_unflushed_messages(part->log) >= t->flush_messages)) {
+        /* Appends that came while this job ran, or a segment that rolled
+         * meanwhile and held the recovery point back: the next round starts
+         * at once, before the answers below go out, so that its fsync runs
+         * while they are written (not queued: with 100 producers that was
+         * ~15% fewer acknowledged messages/s). */
         part->flush_again = false;
-        storage_flush(broker, t, part->index);
+        storage_flush_now(broker, t, part->index);
     }
     /* Durable produces waiting for this fsync can now answer. */
     broker_wake_parked(broker);
 }
 
-/* Starts a flush job for one partition, or notes that one more is needed. */
-static void storage_flush(broker_t *broker, broker_topic_t *t, int32_t index)
+/* Starts a flush job for one partition now, or notes that one more is needed. */
+static void storage_flush_now(broker_t *broker, broker_topic_t *t, int32_t index)
 {
     broker_partition_t *part = &t->parts[index];
     if (!part->log)
@@ -146,13 +155,71 @@ static void storage_flush(broker_t *broker, broker_topic_t *t, int32_t index)
     }
 }
 
+/* Starts the queued jobs: the first thing of a loop iteration after the one that queued them. */
+static void storage_queue_run(uv_idle_t *idle)
+{
+    broker_t *broker = idle->data;
+    broker_storage_t *st = &broker->storage;
+    uv_idle_stop(idle);
+    /* A job that cannot go to the pool ends synchronously, and its
+     * completion may queue again: take the list first. */
+    broker_storage_queued_t *q = st->queue;
+    size_t n = st->queued;
+    st->queue = NULL;
+    st->queued = st->queue_cap = 0;
+    for (size_t i = 0; i < n; i++) {
+        broker_topic_t *t = q[i].topic;
+        t->jobs_inflight--;
+        t->parts[q[i].partition].flush_again = false;
+        if (t->deleted) {
+            if (t->jobs_inflight == 0)
+                broker_topics_destroy(t);
+            continue;
+        }
+        storage_flush_now(broker, t, q[i].partition);
+    }
+    free(q);
+}
+
+/* Queues a flush job for the next loop iteration (see storage.h), or notes one more is needed. */
+static void storage_flush_soon(broker_t *broker, broker_topic_t *t, int32_t index)
+{
+    broker_storage_t *st = &broker->storage;
+    broker_partition_t *part = &t->parts[index];
+    if (!part->log)
+        return;
+    if (part->flush_running || part->flush_again) {
+        part->flush_again = true; /* running: once more after it; queued: already */
+        return;
+    }
+    if (!st->queue_open || broker->stopping) {
+        storage_flush_now(broker, t, index);
+        return;
+    }
+    if (st->queued == st->queue_cap) {
+        size_t cap = st->queue_cap ? 2 * st->queue_cap : 16;
+        broker_storage_queued_t *q = realloc(st->queue, cap * sizeof(*q));
+        if (!q) {
+            storage_flush_now(broker, t, index);
+            return;
+        }
+        st->queue = q;
+        st->queue_cap = cap;
+    }
+    st->queue[st->queued++] = (broker_storage_queued_t){t, index};
+    part->flush_again = true;
+    t->jobs_inflight++;
+    if (st->queued == 1)
+        uv_idle_start(&st->queue_idle, storage_queue_run);
+}
+
 void broker_storage_appended(broker_t *broker, broker_topic_t *t, int32_t index)
 {
     broker_partition_t *part = &t->parts[index];
     if (!part->log || t->flush_messages <= 0)
         return;
     if (log_partition_unflushed_messages(part->log) >= t->flush_messages)
-        storage_flush(broker, t, index);
+        storage_flush_soon(broker, t, index);
 }
 
 int broker_storage_durable(broker_topic_t *t, int32_t index, int64_t target)
@@ -318,7 +385,7 @@ static void storage_tick(uv_timer_t *timer)
             log_partition_t *log = t->parts[i].log;
             if (log && log_partition_unflushed_messages(log) > 0 &&
                 now - log_partition_last_flush_ms(log) >= t->flush_ms)
-                storage_flush(broker, t, i);
+                storage_flush_soon(broker, t, i);
         }
     }
     if (now - st->last_retention_ms >= cfg->log_retention_check_interval_ms) {
@@ -396,6 +463,9 @@ void broker_storage_start(broker_t *broker)
         tick = (uint64_t)broker->cfg->log_cleaner_backoff_ms;
     if ((uint64_t)broker->cfg->log_flush_offset_checkpoint_interval_ms < tick)
         tick = (uint64_t)broker->cfg->log_flush_offset_checkpoint_interval_ms;
+    uv_idle_init(broker->loop, &st->queue_idle);
+    st->queue_idle.data = broker;
+    st->queue_open = true;
     uv_timer_init(broker->loop, &broker->storage_timer);
     broker->storage_timer.data = broker;
     uv_timer_start(&broker->storage_timer, storage_tick, tick, tick);
@@ -408,6 +478,13 @@ static void storage_timer_closed(uv_handle_t *h)
 
 void broker_storage_stop(broker_t *broker)
 {
+    broker_storage_t *st = &broker->storage;
+    if (st->queue_open) {
+        /* What is queued starts now; from here on jobs start at once. */
+        st->queue_open = false;
+        storage_queue_run(&st->queue_idle);
+        uv_close((uv_handle_t *)&st->queue_idle, storage_timer_closed);
+    }
     if (uv_is_active((uv_handle_t *)&broker->storage_timer) || !uv_is_closing((uv_handle_t *)&broker->storage_timer))
         uv_close((uv_handle_t *)&broker->storage_timer, storage_timer_closed);
 }
@@ -416,6 +493,9 @@ void broker_storage_close(broker_t *broker, bool clean)
 {
     log_io_set_unlinker(NULL, NULL);
     broker_storage_t *st = &broker->storage;
+    free(st->queue); /* empty after a stop; jobs the queue held were never started */
+    st->queue = NULL;
+    st->queued = st->queue_cap = 0;
     broker_checkpoint_fini(&st->recovery);
     broker_checkpoint_fini(&st->start);
     broker_checkpoint_fini(&st->cleaner);

@@ -8,17 +8,37 @@
 #include "broker/broker.h"
 #include "broker/internal_topics.h"
 
+int broker_txns_topic(broker_t *broker)
+{
+    broker_txns_t *x = &broker->txns;
+    if (x->state_topic)
+        return 0;
+    broker_topic_t *t;
+    int rc = broker_internal_topic(broker, BROKER_TXN_STATE_TOPIC, broker->cfg->transaction_state_log_num_partitions,
+                                   broker->cfg->transaction_state_log_segment_bytes, &t);
+    if (rc != 0)
+        return rc;
+    if (t->nparts != broker->cfg->transaction_state_log_num_partitions) {
+        LOG_ERROR("txns", "%s has %d partitions, transaction.state.log.num.partitions is %d: not used",
+                  BROKER_TXN_STATE_TOPIC, t->nparts, broker->cfg->transaction_state_log_num_partitions);
+        return -EINVAL;
+    }
+    x->state_topic = t;
+    return 0;
+}
+
 static int16_t txns_append(void *arg, int32_t partition, const proto_record_spec_t *records, int n, int64_t now_ms)
 {
     broker_t *broker = arg;
+    if (broker_txns_topic(broker) != 0)
+        return KERR_COORDINATOR_NOT_AVAILABLE;
     proto_batch_build_t spec;
     proto_batch_build_init(&spec);
     spec.base_timestamp = now_ms;
     return broker_internal_append(broker, broker->txns.state_topic, partition, &spec, records, n);
 }
 
-static void txns_replay_record(void *arg, int32_t partition, const proto_batch_header_t *hdr,
-                               const proto_record_t *rec)
+static void txns_replay_record(void *arg, int32_t partition, const proto_batch_header_t *hdr, const proto_record_t *rec)
 {
     broker_t *broker = arg;
     (void)hdr;
@@ -39,16 +59,16 @@ static int16_t txns_write_marker(broker_t *broker, const txn_marker_job_t *job, 
         return KERR_KAFKA_STORAGE_ERROR;
     buf_t batch;
     buf_init(&batch);
-    int rc = proto_batch_build_marker(&batch, job->producer_id, job->producer_epoch,
-                                      job->commit ? PROTO_MARKER_COMMIT : PROTO_MARKER_ABORT, job->coordinator_epoch,
-                                      now);
+    int rc =
+        proto_batch_build_marker(&batch, job->producer_id, job->producer_epoch,
+                                 job->commit ? PROTO_MARKER_COMMIT : PROTO_MARKER_ABORT, job->coordinator_epoch, now);
     int64_t base = -1;
     if (rc == 0)
         rc = log_partition_append(part->log, batch.data, batch.len, -1, &base);
     buf_fini(&batch);
     if (rc != 0) {
-        LOG_ERROR("txns", "writing a %s marker to %s-%d: %s", job->commit ? "COMMIT" : "ABORT", t->name,
-                  tp->partition, log_strerror(rc));
+        LOG_ERROR("txns", "writing a %s marker to %s-%d: %s", job->commit ? "COMMIT" : "ABORT", t->name, tp->partition,
+                  log_strerror(rc));
         return KERR_KAFKA_STORAGE_ERROR;
     }
     broker_storage_appended(broker, t, tp->partition);
@@ -123,16 +143,13 @@ int broker_txns_init(broker_t *broker)
 {
     broker_txns_t *x = &broker->txns;
     const broker_config_t *cfg = broker->cfg;
-    broker_topic_t *t;
-    int rc = broker_internal_topic(broker, BROKER_TXN_STATE_TOPIC, cfg->transaction_state_log_num_partitions,
-                                   cfg->transaction_state_log_segment_bytes, &t);
-    if (rc != 0)
-        return rc;
+    /* Created by the first write or FindCoordinator (broker_txns_topic); loaded here when it is on disk. */
+    broker_topic_t *t = broker_topics_get(&broker->topics, BROKER_TXN_STATE_TOPIC, strlen(BROKER_TXN_STATE_TOPIC));
     x->state_topic = t;
     txn_config_t tc;
     txn_config_default(&tc);
     tc.max_timeout_ms = (int32_t)cfg->transaction_max_timeout_ms;
-    tc.num_partitions = t->nparts;
+    tc.num_partitions = t ? t->nparts : cfg->transaction_state_log_num_partitions;
     tc.transactional_id_expiration_ms = cfg->transactional_id_expiration_ms;
     static const txn_callbacks_t cb = {txns_append};
     int64_t now = clock_wall_ms();
@@ -140,12 +157,13 @@ int broker_txns_init(broker_t *broker)
     if (!x->coord)
         return -ENOMEM;
     const broker_replay_t rp = {txns_replay_record, NULL, broker};
-    for (int32_t i = 0; i < t->nparts; i++) {
+    for (int32_t i = 0; t && i < t->nparts; i++) {
         txn_coordinator_load_begin(x->coord, i, now);
         broker_internal_replay(broker, t, i, &rp);
         txn_coordinator_load_end(x->coord, i, now);
     }
-    LOG_INFO("txns", "loaded %d transactional ids from %s", txn_count(x->coord), BROKER_TXN_STATE_TOPIC);
+    if (t)
+        LOG_INFO("txns", "loaded %d transactional ids from %s", txn_count(x->coord), BROKER_TXN_STATE_TOPIC);
     uv_timer_init(broker->loop, &x->timer);
     x->timer.data = broker;
     x->timer_due = INT64_MAX;
@@ -154,7 +172,10 @@ int broker_txns_init(broker_t *broker)
     return 0;
 }
 
-static void txns_timer_closed(uv_handle_t *h) { (void)h; }
+static void txns_timer_closed(uv_handle_t *h)
+{
+    (void)h;
+}
 
 void broker_txns_stop(broker_t *broker)
 {

@@ -2,11 +2,11 @@
  * broker/txns: the broker's side of the transaction coordinator.
  *
  * coordinator/txn.c is a pure state machine; this module gives it the
- * internal topic __transaction_state (created at start, replayed before the
- * listener opens), its append callback, a timer for its deadlines, and the
- * writing of transaction markers: a COMMIT or ABORT control batch into every
- * partition of a finished transaction, after which the coordinator is told
- * and read_committed readers move on.
+ * internal topic __transaction_state (created on first use, as in Kafka:
+ * the first FindCoordinator for a transactional id or the coordinator's
+ * first write; replayed before the listener opens when it is on disk), its append callback, a timer for its deadlines,
+ * and the writing of transaction markers: a COMMIT or ABORT control batch into every partition of a finished
+ * transaction, after which the coordinator is told and read_committed readers move on.
  */
 #ifndef EDDY_BROKER_TXNS_H
 #define EDDY_BROKER_TXNS_H
@@ -26,6 +26,8 @@ typedef struct broker_txns_s {
 } broker_txns_t;
 
 int broker_txns_init(broker_t *broker);
+/* Creates __transaction_state if it is not there yet; 0 or a negative errno. */
+int broker_txns_topic(broker_t *broker);
 /* Writes every marker job the coordinator has queued, then re-arms its timer. */
 void broker_txns_run(broker_t *broker);
 /* Writes one job's markers and reports the outcome to the coordinator. */

@@ -1,6 +1,9 @@
 #include "log/index.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "log/io.h"
@@ -31,11 +34,40 @@ static void put64(uint8_t *p, uint64_t v)
     put32(p + 4, (uint32_t)v);
 }
 
+/*
+ * The descriptor for a write: the open one, or prefix + suffix opened again
+ * (created if an outside hand removed it; the entries in memory are the truth).
+ */
+static int index_fd(int *fd, const char *prefix, int *trunc, const char *suffix)
+{
+    if (*fd >= 0 || prefix == NULL)
+        return *fd >= 0 ? 0 : -EBADF;
+    char path[PATH_MAX];
+    int n = snprintf(path, sizeof path, "%s%s", prefix, suffix);
+    if (n < 0 || (size_t)n >= sizeof path)
+        return -ENAMETOOLONG;
+    int rc = log_io_open(path, O_RDWR | O_CREAT | (*trunc ? O_TRUNC : 0), 0644);
+    if (rc < 0)
+        return rc;
+    *fd = rc;
+    *trunc = 0;
+    return 0;
+}
+
+static void index_release(int *fd, const char *prefix)
+{
+    if (*fd >= 0 && prefix != NULL) {
+        (void)log_io_close(*fd);
+        *fd = -1;
+    }
+}
+
 static int grow(void **entries, size_t *cap, size_t need, size_t size)
 {
     if (need <= *cap)
         return 0;
-    size_t ncap = *cap != 0 ? *cap : 64;
+    /* Small first: most segments of a broker with many partitions index little. */
+    size_t ncap = *cap != 0 ? *cap : 8;
     while (ncap < need)
         ncap *= 2;
     void *n = realloc(*entries, ncap * size);
@@ -104,9 +136,24 @@ static int rel_ok(int64_t base, int64_t offset)
 
 /* ---- offset index ---- */
 
+#define OFFSET_SUFFIX ".index"
+#define TIME_SUFFIX   ".timeindex"
+
+void log_offset_index_release(log_offset_index_t *idx)
+{
+    index_release(&idx->fd, idx->reopen_prefix);
+}
+
+void log_time_index_release(log_time_index_t *idx)
+{
+    index_release(&idx->fd, idx->reopen_prefix);
+}
+
 void log_offset_index_init(log_offset_index_t *idx, int fd, int64_t base_offset, int32_t max_bytes)
 {
     idx->fd = fd;
+    idx->reopen_prefix = NULL;
+    idx->reopen_trunc = 0;
     idx->base_offset = base_offset;
     idx->max_entries = max_bytes > 0 ? (size_t)max_bytes / LOG_OFFSET_INDEX_ENTRY_SIZE : 0;
     idx->count = 0;
@@ -128,7 +175,10 @@ int log_offset_index_load(log_offset_index_t *idx, int64_t seg_size, int64_t nex
 {
     uint8_t *raw;
     size_t n;
-    int rc = read_file(idx->fd, LOG_OFFSET_INDEX_ENTRY_SIZE, seg_size, &raw, &n);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, OFFSET_SUFFIX);
+    if (rc < 0)
+        return rc;
+    rc = read_file(idx->fd, LOG_OFFSET_INDEX_ENTRY_SIZE, seg_size, &raw, &n);
     idx->count = 0;
     if (rc < 0 || n == 0)
         return rc;
@@ -170,6 +220,9 @@ int log_offset_index_append(log_offset_index_t *idx, int64_t offset, int64_t pos
         return rc;
     if (!rel_ok(idx->base_offset, offset) || position < 0 || position > INT32_MAX)
         return LOG_ETOOLARGE;
+    rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, OFFSET_SUFFIX);
+    if (rc < 0)
+        return rc;
     put32(e, (uint32_t)(offset - idx->base_offset));
     put32(e + 4, (uint32_t)position);
     int64_t at = (int64_t)idx->count * LOG_OFFSET_INDEX_ENTRY_SIZE;
@@ -188,7 +241,8 @@ int log_offset_index_truncate(log_offset_index_t *idx, size_t count)
     if (count >= idx->count)
         return 0;
     idx->count = count;
-    return log_io_ftruncate(idx->fd, (int64_t)count * LOG_OFFSET_INDEX_ENTRY_SIZE);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, OFFSET_SUFFIX);
+    return rc < 0 ? rc : log_io_ftruncate(idx->fd, (int64_t)count * LOG_OFFSET_INDEX_ENTRY_SIZE);
 }
 
 void log_offset_index_clear(log_offset_index_t *idx)
@@ -206,7 +260,9 @@ int log_offset_index_store(log_offset_index_t *idx)
         put32(raw + i * LOG_OFFSET_INDEX_ENTRY_SIZE, (uint32_t)idx->entries[i].rel_offset);
         put32(raw + i * LOG_OFFSET_INDEX_ENTRY_SIZE + 4, (uint32_t)idx->entries[i].position);
     }
-    int rc = store_file(idx->fd, raw, len);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, OFFSET_SUFFIX);
+    if (rc == 0)
+        rc = store_file(idx->fd, raw, len);
     free(raw);
     return rc;
 }
@@ -237,6 +293,8 @@ int64_t log_offset_index_lookup(const log_offset_index_t *idx, int64_t offset, i
 void log_time_index_init(log_time_index_t *idx, int fd, int64_t base_offset, int32_t max_bytes)
 {
     idx->fd = fd;
+    idx->reopen_prefix = NULL;
+    idx->reopen_trunc = 0;
     idx->base_offset = base_offset;
     idx->max_entries = max_bytes > 0 ? (size_t)max_bytes / LOG_TIME_INDEX_ENTRY_SIZE : 0;
     idx->count = 0;
@@ -258,7 +316,10 @@ int log_time_index_load(log_time_index_t *idx, int64_t seg_size, int64_t next_of
 {
     uint8_t *raw;
     size_t n;
-    int rc = read_file(idx->fd, LOG_TIME_INDEX_ENTRY_SIZE, seg_size, &raw, &n);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, TIME_SUFFIX);
+    if (rc < 0)
+        return rc;
+    rc = read_file(idx->fd, LOG_TIME_INDEX_ENTRY_SIZE, seg_size, &raw, &n);
     idx->count = 0;
     if (rc < 0 || n == 0)
         return rc;
@@ -311,6 +372,9 @@ int log_time_index_maybe_append(log_time_index_t *idx, int64_t ts, int64_t offse
     int rc = grow((void **)&idx->entries, &idx->cap, idx->count + 1, sizeof(log_time_entry_t));
     if (rc < 0)
         return rc;
+    rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, TIME_SUFFIX);
+    if (rc < 0)
+        return rc;
     put64(e, (uint64_t)ts);
     put32(e + 8, (uint32_t)(offset - idx->base_offset));
     int64_t at = (int64_t)idx->count * LOG_TIME_INDEX_ENTRY_SIZE;
@@ -328,7 +392,8 @@ int log_time_index_truncate(log_time_index_t *idx, size_t count)
     if (count >= idx->count)
         return 0;
     idx->count = count;
-    return log_io_ftruncate(idx->fd, (int64_t)count * LOG_TIME_INDEX_ENTRY_SIZE);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, TIME_SUFFIX);
+    return rc < 0 ? rc : log_io_ftruncate(idx->fd, (int64_t)count * LOG_TIME_INDEX_ENTRY_SIZE);
 }
 
 void log_time_index_clear(log_time_index_t *idx)
@@ -346,7 +411,9 @@ int log_time_index_store(log_time_index_t *idx)
         put64(raw + i * LOG_TIME_INDEX_ENTRY_SIZE, (uint64_t)idx->entries[i].timestamp);
         put32(raw + i * LOG_TIME_INDEX_ENTRY_SIZE + 8, (uint32_t)idx->entries[i].rel_offset);
     }
-    int rc = store_file(idx->fd, raw, len);
+    int rc = index_fd(&idx->fd, idx->reopen_prefix, &idx->reopen_trunc, TIME_SUFFIX);
+    if (rc == 0)
+        rc = store_file(idx->fd, raw, len);
     free(raw);
     return rc;
 }

@@ -22,6 +22,12 @@
  * from the base, positions strictly increasing and below the segment size,
  * timestamps strictly increasing. A file failing a check is reported as
  * LOG_ECORRUPT and the caller rebuilds it.
+ *
+ * The descriptor is opened on demand: an index given a reopen_prefix may have
+ * fd -1 (log_*_index_release), and the next write opens prefix + ".index" or
+ * ".timeindex" again. Lookups never need it, since every entry is in memory,
+ * so a broker with thousands of quiet partitions holds one descriptor per
+ * partition (its .log), not three.
  */
 #ifndef EDDY_LOG_INDEX_H
 #define EDDY_LOG_INDEX_H
@@ -43,7 +49,9 @@ typedef struct log_time_entry_s {
 } log_time_entry_t;
 
 typedef struct log_offset_index_s {
-    int fd;
+    int fd;                    /* -1 while released */
+    const char *reopen_prefix; /* borrowed; NULL: fd is never reopened */
+    int reopen_trunc;          /* the next reopen empties the file first */
     int64_t base_offset;
     size_t max_entries; /* "full" from here on: the segment rolls */
     size_t count;
@@ -53,6 +61,8 @@ typedef struct log_offset_index_s {
 
 typedef struct log_time_index_s {
     int fd;
+    const char *reopen_prefix;
+    int reopen_trunc;
     int64_t base_offset;
     size_t max_entries;
     size_t count;
@@ -63,6 +73,8 @@ typedef struct log_time_index_s {
 /* Takes ownership of fd (closed by _fini). max_bytes is log.index.size.max.bytes. */
 void log_offset_index_init(log_offset_index_t *idx, int fd, int64_t base_offset, int32_t max_bytes);
 void log_offset_index_fini(log_offset_index_t *idx);
+/* Closes the descriptor when the index can reopen it; the entries stay. */
+void log_offset_index_release(log_offset_index_t *idx);
 /*
  * Reads and checks the whole file against a segment of seg_size bytes whose
  * offsets are below next_offset (-1: not known yet). 0, LOG_ECORRUPT (the
@@ -90,6 +102,7 @@ static inline int log_offset_index_full(const log_offset_index_t *idx)
 
 void log_time_index_init(log_time_index_t *idx, int fd, int64_t base_offset, int32_t max_bytes);
 void log_time_index_fini(log_time_index_t *idx);
+void log_time_index_release(log_time_index_t *idx);
 /* As log_offset_index_load, for the time index. */
 int log_time_index_load(log_time_index_t *idx, int64_t seg_size, int64_t next_offset);
 /* Appends only if ts is larger than the last entry's (Kafka's maybeAppend). */

@@ -112,6 +112,18 @@ int log_io_fsync(int fd)
     return 0;
 }
 
+int log_io_fdatasync(int fd)
+{
+    int rc = io_check(LOG_IO_FSYNC, NULL, fd, NULL);
+    if (rc < 0)
+        return rc;
+    while (fdatasync(fd) < 0) {
+        if (errno != EINTR)
+            return -errno;
+    }
+    return 0;
+}
+
 int log_io_ftruncate(int fd, int64_t len)
 {
     int rc = io_check(LOG_IO_TRUNCATE, NULL, fd, NULL);

@@ -62,6 +62,13 @@ ssize_t log_io_pread(int fd, void *buf, size_t len, int64_t off);
  */
 int log_io_pwrite(int fd, const void *buf, size_t len, int64_t off);
 int log_io_fsync(int fd);
+/*
+ * fdatasync(2): the data and the metadata needed to read it back (size,
+ * block allocation), not the times. What the log's files need, and cheaper:
+ * an append-only file's mtime change alone forces no journal commit. The
+ * fault hook sees it as LOG_IO_FSYNC.
+ */
+int log_io_fdatasync(int fd);
 int log_io_ftruncate(int fd, int64_t len);
 /* Size of the open file in *size. */
 int log_io_fsize(int fd, int64_t *size);

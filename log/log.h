@@ -337,9 +337,11 @@ typedef struct log_retention_result_s {
 int log_partition_retention(log_partition_t *p, int64_t now_ms, log_retention_result_t *out);
 
 /*
- * Durability. The recovery point is the offset below which everything (log
- * and indexes) has been fsynced; the broker checkpoints it and passes it back
- * at open. A flush runs in three steps so the fsync stays off the loop thread:
+ * Durability. The recovery point is the offset below which the log has been
+ * fsynced, and the indexes of every segment wholly below it (the active
+ * segment's offset and time indexes are rebuilt by the recovery scan after
+ * an unclean stop); the broker checkpoints it and passes it back at open. A flush runs in three steps so the fsync
+ * stays off the loop thread:
  *
  *   prepare (loop thread)  captures the descriptors of every segment with
  *                          unsynced writes (holding references) and, when a
@@ -353,7 +355,8 @@ int log_partition_retention(log_partition_t *p, int64_t now_ms, log_retention_re
  *
  * Appends may continue between prepare and complete; they are the next
  * job's. Run at most one job per partition at a time (group commit: start the
- * next when this one completes). A failed fsync may have dropped the dirty
+ * next when this one completes); a job may hold the recovery point below a
+ * segment that rolled while it ran, until the next job has synced it. A failed fsync may have dropped the dirty
  * pages (Linux), so a later successful flush does not prove the data is on
  * disk: the broker should treat a flush failure as a storage error for the
  * partition. If the partition was closed or removed while the job ran, call

@@ -82,12 +82,16 @@ static int make_dirs(const char *dir)
         return -EINVAL;
     if (len >= sizeof path)
         return -ENAMETOOLONG;
+    /* Usually the directory or at least its parent exists: one call, not one per level. */
+    int rc = log_io_mkdir(dir, 0755);
+    if (rc != -ENOENT)
+        return rc;
     memcpy(path, dir, len + 1);
     for (size_t i = 1; i < len; i++) {
         if (path[i] != '/')
             continue;
         path[i] = '\0';
-        int rc = log_io_mkdir(path, 0755);
+        rc = log_io_mkdir(path, 0755);
         path[i] = '/';
         if (rc < 0)
             return rc;
@@ -322,7 +326,9 @@ static int pstate_apply(log_partition_t *p, log_segment_t *seg, const proto_batc
     if (!to_file || seg->txi.stale) {
         rc = log_txn_index_push(&seg->txi, &txn);
     } else {
-        rc = log_txn_index_append(&seg->txi, &txn);
+        rc = log_segment_txn_index_fd(seg);
+        if (rc == 0)
+            rc = log_txn_index_append(&seg->txi, &txn);
         if (rc < 0 && rc != -ENOMEM && rc != -EINVAL) {
             txn_index_failed(p, seg, rc);
             rc = log_txn_index_push(&seg->txi, &txn);
@@ -414,7 +420,9 @@ static int pstate_scan(log_partition_t *p, int64_t from, int64_t now)
             break;
         if (was_stale || seg->txi.count != old_count ||
             (old_count > 0 && memcmp(old, seg->txi.entries, old_count * sizeof *old) != 0)) {
-            int src = log_txn_index_store(&seg->txi);
+            int src = log_segment_txn_index_fd(seg);
+            if (src == 0)
+                src = log_txn_index_store(&seg->txi);
             if (src < 0) {
                 LOG_WARN(SUBSYS, "%s.txnindex: cannot rewrite: %s", seg->path, log_strerror(src));
                 txn_index_failed(p, seg, src);
@@ -1027,7 +1035,20 @@ int log_partition_retention(log_partition_t *p, int64_t now, log_retention_resul
     return rc;
 }
 
-int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
+/*
+ * What a flush syncs. The .log of every dirty segment. The indexes of a
+ * sealed segment (not the last one), since a restart trusts the indexes of
+ * every segment wholly below the recovery point. Not those of the active
+ * segment in a broker's flush job (full == 0): after an unclean stop the
+ * segment holding the recovery point and all after it are scanned and their
+ * offset and time indexes rebuilt from the batches (log_partition_open), and
+ * the active segment is always among them. Its .txnindex is not rebuilt by
+ * that scan, so it is synced whenever it has entries. Such a partly synced
+ * segment records gen 0 in the job: it stays dirty, so that once it is sealed
+ * the next job syncs its indexes too. full == 1 (close, tools, tests) syncs
+ * everything, as the clean-shutdown marker promises.
+ */
+static int flush_prepare(log_partition_t *p, log_flush_job_t *job, int full)
 {
     size_t n = 0, c = 0;
     memset(job, 0, sizeof *job);
@@ -1044,13 +1065,14 @@ int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
             log_segment_t *seg = p->segs[i];
             if (!log_segment_dirty(seg))
                 continue;
+            int log_only = !full && i + 1 == p->nsegs;
             log_segment_ref(seg);
             job->segs[c] = seg;
-            job->gens[c] = seg->gen;
+            job->gens[c] = log_only ? 0 : seg->gen;
             job->fds[FLUSH_FDS * c] = seg->fd;
-            job->fds[FLUSH_FDS * c + 1] = seg->oidx.fd;
-            job->fds[FLUSH_FDS * c + 2] = seg->tidx.fd;
-            job->fds[FLUSH_FDS * c + 3] = seg->txi.fd;
+            job->fds[FLUSH_FDS * c + 1] = log_only ? -1 : seg->oidx.fd;
+            job->fds[FLUSH_FDS * c + 2] = log_only ? -1 : seg->tidx.fd;
+            job->fds[FLUSH_FDS * c + 3] = log_only && seg->txi.count == 0 ? -1 : seg->txi.fd;
             c++;
         }
         job->count = c;
@@ -1067,18 +1089,42 @@ nomem:
     return -ENOMEM;
 }
 
+int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job)
+{
+    return flush_prepare(p, job, 0);
+}
+
 int log_flush_job_run(log_flush_job_t *job)
 {
+    /* fdatasync: sizes and block maps are synced, mtimes need not be, and
+     * skipping them spares a journal commit per file. */
     for (size_t i = 0; i < job->count * FLUSH_FDS; i++) {
         if (job->fds[i] < 0)
             continue;
-        int rc = log_io_fsync(job->fds[i]);
+        int rc = log_io_fdatasync(job->fds[i]);
         if (rc < 0)
             return rc;
     }
     if (job->dir != NULL)
         return log_io_fsync_dir(job->dir);
     return 0;
+}
+
+/*
+ * The recovery point a successful job may publish: job->offset, but never
+ * past the base of a sealed segment still dirty (one whose indexes no job
+ * synced yet, typically the segment that rolled while this job ran): a
+ * restart must scan that segment rather than trust its indexes. The broker
+ * then runs another job at once, which syncs it.
+ */
+static int64_t flush_safe_point(const log_partition_t *p, int64_t offset)
+{
+    for (size_t i = 0; i + 1 < p->nsegs; i++) {
+        const log_segment_t *seg = p->segs[i];
+        if (log_segment_dirty(seg) && seg->base_offset < offset)
+            offset = seg->base_offset;
+    }
+    return offset;
 }
 
 void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int rc)
@@ -1090,8 +1136,9 @@ void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int 
         }
         if (job->dir != NULL && job->dir_gen > p->dir_synced_gen)
             p->dir_synced_gen = job->dir_gen;
-        if (job->offset > p->recovery_point)
-            p->recovery_point = job->offset;
+        int64_t point = flush_safe_point(p, job->offset);
+        if (point > p->recovery_point)
+            p->recovery_point = point;
         p->last_flush_ms = now_ms(&p->cfg);
     } else if (p != NULL) {
         LOG_WARN(SUBSYS, "%s: flush up to offset %" PRId64 " failed, recovery point stays at %" PRId64 ": %s", p->dir,
@@ -1109,7 +1156,7 @@ void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int 
 int log_partition_flush(log_partition_t *p)
 {
     log_flush_job_t job;
-    int rc = log_partition_flush_prepare(p, &job);
+    int rc = flush_prepare(p, &job, 1);
     if (rc < 0)
         return rc;
     rc = log_flush_job_run(&job);

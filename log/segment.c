@@ -60,12 +60,65 @@ static int segment_alloc(const char *dir, int64_t base_offset, const log_config_
     seg->fd = -1;
     log_offset_index_init(&seg->oidx, -1, base_offset, cfg->index_max_bytes);
     log_time_index_init(&seg->tidx, -1, base_offset, cfg->index_max_bytes);
+    seg->oidx.reopen_prefix = seg->tidx.reopen_prefix = seg->path;
     log_txn_index_init(&seg->txi, -1, base_offset);
     seg->max_timestamp = -1;
     seg->max_timestamp_offset = -1;
     seg->rolling_ts = -1;
     seg->refs = 1;
     *out = seg;
+    return 0;
+}
+
+int log_segment_txn_index_fd(log_segment_t *seg)
+{
+    if (seg->txi.fd >= 0)
+        return 0;
+    int fd = open_suffix(seg, ".txnindex", O_RDWR | O_CREAT | (seg->txi_reopen_trunc ? O_TRUNC : 0));
+    if (fd < 0)
+        return fd;
+    seg->txi.fd = fd;
+    seg->txi_reopen_trunc = 0;
+    return 0;
+}
+
+/*
+ * Index descriptors are opened again by the first write that needs them
+ * (log/index.h): every entry is in memory, so an idle segment needs only its
+ * .log open. A flush job skips a released descriptor, which has nothing
+ * unsynced: the write that reopens it also advances the segment's gen.
+ */
+static void segment_release_indexes(log_segment_t *seg)
+{
+    log_offset_index_release(&seg->oidx);
+    log_time_index_release(&seg->tidx);
+    if (seg->txi.fd >= 0) {
+        (void)log_io_close(seg->txi.fd);
+        seg->txi.fd = -1;
+    }
+}
+
+/*
+ * Makes the three index files of a segment whose .log is still empty, before
+ * its first batch is written: from then on a restart finds them, so a
+ * missing one means damage (and a rebuild), not a quiet partition.
+ */
+static int segment_make_indexes(log_segment_t *seg)
+{
+    int trunc[3] = {seg->oidx.reopen_trunc, seg->tidx.reopen_trunc, seg->txi_reopen_trunc};
+    const char *sfx[3] = {".index", ".timeindex", ".txnindex"};
+    const int have[3] = {seg->oidx.fd >= 0, seg->tidx.fd >= 0, seg->txi.fd >= 0};
+    for (int i = 0; i < 3; i++) {
+        if (have[i])
+            continue;
+        int fd = open_suffix(seg, sfx[i], O_RDWR | O_CREAT | (trunc[i] ? O_TRUNC : 0));
+        if (fd < 0)
+            return fd;
+        (void)log_io_close(fd);
+    }
+    seg->oidx.reopen_trunc = seg->tidx.reopen_trunc = 0;
+    seg->txi_reopen_trunc = 0;
+    seg->index_files_pending = 0;
     return 0;
 }
 
@@ -108,25 +161,15 @@ int log_segment_create(const char *dir, int64_t base_offset, const log_config_t 
         return rc;
     }
     seg->fd = rc;
-    /* Stale index files of that name (an interrupted roll) are overwritten. */
-    rc = open_suffix(seg, ".index", O_RDWR | O_CREAT | O_TRUNC);
-    if (rc >= 0) {
-        seg->oidx.fd = rc;
-        rc = open_suffix(seg, ".timeindex", O_RDWR | O_CREAT | O_TRUNC);
-        if (rc >= 0) {
-            seg->tidx.fd = rc;
-            rc = open_suffix(seg, ".txnindex", O_RDWR | O_CREAT | O_TRUNC);
-            if (rc >= 0)
-                seg->txi.fd = rc;
-        }
-    }
-    if (rc < 0) {
-        (void)unlink_suffix(seg, ".log");
-        (void)unlink_suffix(seg, ".index");
-        (void)unlink_suffix(seg, ".timeindex");
-        segment_free(seg);
-        return rc;
-    }
+    /*
+     * The index files wait for the first append (segment_make_indexes): a
+     * restart ignores the indexes of an empty .log, and a broker creating
+     * thousands of partitions makes one file for each, not four. Stale index
+     * files of that name (an interrupted roll) are emptied then.
+     */
+    seg->oidx.reopen_trunc = seg->tidx.reopen_trunc = 1;
+    seg->txi_reopen_trunc = 1;
+    seg->index_files_pending = 1;
     seg->created_ms = now_ms;
     log_segment_touch(seg);
     *out = seg;
@@ -255,6 +298,20 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         rc = LOG_ECORRUPT;
         goto fail;
     }
+    if (seg->size == 0) {
+        /*
+         * An empty .log leaves its indexes nothing to point at, whatever
+         * their files hold: they are neither opened nor loaded (three opens
+         * saved per quiet partition at every start) and are emptied when a
+         * write first reopens them. A missing one is created then.
+         */
+        seg->oidx.reopen_trunc = seg->tidx.reopen_trunc = 1;
+        seg->txi_reopen_trunc = 1;
+        seg->index_files_pending = 1;
+        seg->next_offset = next_offset >= 0 ? next_offset : base_offset;
+        *out = seg;
+        return 0;
+    }
     rc = open_index(seg, ".index", &missing);
     if (rc < 0)
         goto fail;
@@ -322,6 +379,7 @@ int log_segment_open(const char *dir, int64_t base_offset, const log_config_t *c
         if (rc < 0)
             goto fail;
     }
+    segment_release_indexes(seg);
     *out = seg;
     return 0;
 fail:
@@ -434,7 +492,9 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_
             *cut_bytes = file_size - valid;
     }
     rc = log_time_index_maybe_push(&seg->tidx, ts, ts_offset);
-    if (rc == 0 && seg->txi.fd >= 0)
+    if (rc == 0)
+        rc = log_segment_txn_index_fd(seg);
+    if (rc == 0)
         rc = log_txn_index_truncate(&seg->txi, next);
     if (rc == 0)
         rc = log_offset_index_store(&seg->oidx);
@@ -468,6 +528,11 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
         return -EINVAL;
     if (pos + (int64_t)len > INT32_MAX || last - seg->base_offset > INT32_MAX)
         return LOG_ETOOLARGE;
+    if (seg->index_files_pending) {
+        int mrc = segment_make_indexes(seg);
+        if (mrc < 0)
+            return mrc;
+    }
     int rc = log_io_pwrite(seg->fd, batch, len, pos);
     if (rc == 0) {
         if (hdr->max_timestamp > ts) {
@@ -516,16 +581,18 @@ int log_segment_seal(log_segment_t *seg)
 
 int log_segment_sync(log_segment_t *seg)
 {
-    int rc = log_io_fsync(seg->fd);
-    if (rc == 0)
-        rc = log_io_fsync(seg->oidx.fd);
-    if (rc == 0)
-        rc = log_io_fsync(seg->tidx.fd);
-    if (rc == 0 && seg->txi.fd >= 0)
-        rc = log_io_fsync(seg->txi.fd);
-    if (rc == 0)
-        seg->synced_gen = seg->gen;
-    return rc;
+    /* fdatasync, as a flush job does: mtimes are not worth a journal commit.
+     * A released (-1) index descriptor has nothing unsynced. */
+    const int fds[] = {seg->fd, seg->oidx.fd, seg->tidx.fd, seg->txi.fd};
+    for (size_t i = 0; i < sizeof fds / sizeof fds[0]; i++) {
+        if (fds[i] < 0)
+            continue;
+        int rc = log_io_fdatasync(fds[i]);
+        if (rc < 0)
+            return rc;
+    }
+    seg->synced_gen = seg->gen;
+    return 0;
 }
 
 int log_segment_unlink(log_segment_t *seg)

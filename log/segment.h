@@ -70,9 +70,11 @@ struct log_segment_s {
     int64_t created_ms;           /* when opened or created: roll fallback */
     int64_t bytes_since_index;
     int refs;
-    uint64_t gen;         /* bumped by every change to the files */
-    uint64_t synced_gen;  /* gen covered by the last successful fsync */
-    unsigned deleted : 1; /* files renamed to *.deleted; unlinked on the last unref */
+    uint64_t gen;                     /* bumped by every change to the files */
+    uint64_t synced_gen;              /* gen covered by the last successful fsync */
+    unsigned deleted : 1;             /* files renamed to *.deleted; unlinked on the last unref */
+    unsigned txi_reopen_trunc : 1;    /* the .txnindex is emptied when first reopened */
+    unsigned index_files_pending : 1; /* .log empty: the index files are made by the first append */
 };
 
 static inline void log_segment_touch(log_segment_t *seg)
@@ -123,9 +125,11 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_
  */
 int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
                        int32_t index_interval_bytes);
+/* Opens the .txnindex descriptor if it was released (creating the file); 0 or an error. Call before writing it. */
+int log_segment_txn_index_fd(log_segment_t *seg);
 /* Adds the final time-index entry (on roll and close). */
 int log_segment_seal(log_segment_t *seg);
-/* fsyncs the .log and the three indexes. */
+/* fdatasyncs the .log and the open index files. */
 int log_segment_sync(log_segment_t *seg);
 /* Unlinks the segment's four files (descriptors stay valid until the last unref). */
 int log_segment_unlink(log_segment_t *seg);

@@ -6,7 +6,9 @@
  *   v5   offline_replicas; v7 leader_epoch; v8-10 authorized operations.
  *   v9   flexible; v10 topic ids (request by id when the name is null).
  * Auto-creation answers LEADER_NOT_AVAILABLE for the topic it just created,
- * as Kafka does, so producers retry and find it on the next request.
+ * as Kafka does, so producers retry and find it on the next request. The
+ * internal topics, created on first use, are auto-created by their
+ * coordinators (offsets.topic.num.partitions and so on), not as plain topics.
  * Leader epochs are reported as -1 (unknown) so that no client validates
  * positions with OffsetForLeaderEpoch, which eddy does not implement yet.
  */
@@ -102,6 +104,15 @@ broker_result_t broker_handle_metadata(broker_req_t *req)
         }
         if (!may_create) {
             out->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            continue;
+        }
+        if (broker_topic_is_internal((const char *)rt->name.ptr, (size_t)rt->name.len)) {
+            /* Not created until first use; asked for by name, it is made by its
+             * coordinator, with its own partition count and configs. */
+            bool offsets = (size_t)rt->name.len == strlen(BROKER_OFFSETS_TOPIC) &&
+                           memcmp(rt->name.ptr, BROKER_OFFSETS_TOPIC, (size_t)rt->name.len) == 0;
+            int rc = offsets ? broker_groups_topic(broker) : broker_txns_topic(broker);
+            out->error_code = rc == 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_UNKNOWN_SERVER_ERROR;
             continue;
         }
         char errmsg[256];

@@ -3,21 +3,29 @@
  * every transactional id, so the answer is always this broker, once the key
  * is valid: an empty group id is INVALID_GROUP_ID, an empty transactional id
  * INVALID_REQUEST, and an unknown key type INVALID_REQUEST. v4+ takes a batch
- * of keys and answers each. The coordinators themselves arrive with the
- * consumer-group and transaction work; until then this still matters because
- * librdkafka turns lz4 off for brokers that lack FindCoordinator v0.
+ * of keys and answers each. As in Kafka, the first valid key of a type
+ * creates that coordinator's internal topic (__consumer_offsets or
+ * __transaction_state), so a broker that never sees a group or a
+ * transaction never pays for their 50 partitions; if the creation fails the
+ * key gets COORDINATOR_NOT_AVAILABLE and the client retries.
  */
 #include "broker/broker.h"
 
 #define FIND_COORD_GROUP       0
 #define FIND_COORD_TRANSACTION 1
 
-static int16_t check_key(int8_t key_type, proto_str_t key)
+static int16_t check_key(broker_t *broker, int8_t key_type, proto_str_t key)
 {
-    if (key_type == FIND_COORD_GROUP)
-        return key.len > 0 ? KERR_NONE : KERR_INVALID_GROUP_ID;
-    if (key_type == FIND_COORD_TRANSACTION)
-        return key.len > 0 ? KERR_NONE : KERR_INVALID_REQUEST;
+    if (key_type == FIND_COORD_GROUP) {
+        if (key.len <= 0)
+            return KERR_INVALID_GROUP_ID;
+        return broker_groups_topic(broker) == 0 ? KERR_NONE : KERR_COORDINATOR_NOT_AVAILABLE;
+    }
+    if (key_type == FIND_COORD_TRANSACTION) {
+        if (key.len <= 0)
+            return KERR_INVALID_REQUEST;
+        return broker_txns_topic(broker) == 0 ? KERR_NONE : KERR_COORDINATOR_NOT_AVAILABLE;
+    }
     return KERR_INVALID_REQUEST;
 }
 
@@ -27,7 +35,7 @@ broker_result_t broker_handle_find_coordinator(broker_req_t *req)
     proto_find_coordinator_resp_t *resp = req->resp;
     const broker_config_t *cfg = req->broker->cfg;
     if (req->version < 4) {
-        resp->error_code = check_key(body->key_type, body->key);
+        resp->error_code = check_key(req->broker, body->key_type, body->key);
         if (resp->error_code == KERR_NONE) {
             resp->node_id = cfg->node_id;
             resp->host = proto_str_c(cfg->advertised_host);
@@ -44,7 +52,7 @@ broker_result_t broker_handle_find_coordinator(broker_req_t *req)
     for (int32_t i = 0; i < n; i++) {
         proto_find_coordinator_resp_coordinator_t *c = &resp->coordinators.items[i];
         c->key = body->coordinator_keys.items[i];
-        c->error_code = check_key(body->key_type, c->key);
+        c->error_code = check_key(req->broker, body->key_type, c->key);
         c->node_id = c->error_code == KERR_NONE ? cfg->node_id : -1;
         c->host = proto_str_c(c->error_code == KERR_NONE ? cfg->advertised_host : "");
         c->port = c->error_code == KERR_NONE ? cfg->advertised_port : -1;
