@@ -131,8 +131,9 @@ struct broker_s {
     broker_groups_t groups;
     broker_txns_t txns;
     uv_timer_t storage_timer;
-    buf_t batch_scratch; /* decompressed records while validating a Produce */
-    buf_t fetch_data;    /* the records of the Fetch response being built */
+    buf_t batch_scratch;        /* decompressed records while validating a Produce */
+    buf_t fetch_data;           /* the records of the Fetch response being built */
+    broker_out_pool_t out_pool; /* sent response frames, reused */
     broker_memstats_t mem;
     map_t conns_by_ip;       /* host -> broker_conn_ip_t */
     uv_timer_t sweep_timer;  /* idle and stalled connections */

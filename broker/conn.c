@@ -413,8 +413,9 @@ static int conn_respond(broker_conn_t *conn, broker_req_t *req)
     }
     sp.n = 0;
     buf_t out;
-    buf_init(&out);
-    if (buf_reserve(&out, sizer.count - sizer.spliced + 16) != 0)
+    broker_out_frame_t *f =
+        broker_out_frame_get(&conn->broker->out_pool, 2 * sp.cap + 1, sizer.count - sizer.spliced + 16, &out);
+    if (!f)
         return -1;
     proto_writer_t wr;
     proto_writer_init(&wr, &out);
@@ -423,16 +424,13 @@ static int conn_respond(broker_conn_t *conn, broker_req_t *req)
     proto_resp_header_write(&wr, req->hdr.correlation_id, proto_resp_header_flexible(req->api, req->version));
     proto_msg_encode(req->api->response, &wr, req->version, flex, req->resp);
     if (wr.err || sp.n != sp.cap || wr.count - 4 > INT32_MAX) {
-        buf_fini(&out);
+        broker_out_frame_set_mem(f, &out);
+        broker_out_frame_put(&conn->broker->out_pool, f);
         return -1;
     }
     proto_wr_patch_i32(&wr, 0, (int32_t)(wr.count - 4));
     size_t len = out.len;
-    broker_out_frame_t *f = broker_out_frame_new(&out, 2 * sp.n + 1);
-    if (!f) {
-        buf_fini(&out);
-        return -1;
-    }
+    broker_out_frame_set_mem(f, &out);
     size_t cut = 0;
     for (uint32_t i = 0; i < sp.n; i++) {
         broker_out_frame_mem(f, cut, sp.pos[i] - cut);
@@ -877,7 +875,7 @@ int broker_conn_accept(broker_t *broker, int fd, const struct sockaddr *addr)
     conn->id = ++broker->next_conn_id;
     conn->fd = fd;
     buf_init(&conn->in);
-    broker_outq_init(&conn->out);
+    broker_outq_init(&conn->out, &broker->out_pool);
     arena_init(&conn->req.arena, CONN_ARENA_LIMIT);
     conn->req.conn = conn;
     conn->req.broker = broker;

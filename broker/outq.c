@@ -17,6 +17,7 @@ broker_out_frame_t *broker_out_frame_new(buf_t *mem, uint32_t nparts)
         return NULL;
     f->next = NULL;
     f->mem = mem->data;
+    f->mem_cap = mem->cap;
     buf_init(mem);
     f->total = 0;
     f->nparts = 0;
@@ -51,12 +52,76 @@ void broker_out_frame_file(broker_out_frame_t *f, log_read_t *file)
 
 void broker_out_frame_free(broker_out_frame_t *f)
 {
+    broker_out_frame_put(NULL, f);
+}
+
+broker_out_frame_t *broker_out_frame_get(broker_out_pool_t *pool, uint32_t nparts, size_t mem_bytes, buf_t *mem)
+{
+    buf_init(mem);
+    broker_out_frame_t *f = NULL;
+    if (pool && pool->free && nparts <= BROKER_OUT_POOL_PARTS && mem_bytes <= BROKER_OUT_POOL_BYTES) {
+        f = pool->free;
+        pool->free = f->next;
+        pool->n--;
+        mem->data = f->mem;
+        mem->cap = f->mem_cap;
+        f->mem = NULL;
+        f->mem_cap = 0;
+        f->next = NULL;
+        f->total = 0;
+        f->nparts = 0;
+        f->cur = 0;
+        f->cur_done = 0;
+    } else {
+        /* Small answers get a poolable frame even when the pool is empty. */
+        uint32_t cap = nparts < BROKER_OUT_POOL_PARTS ? BROKER_OUT_POOL_PARTS : nparts;
+        f = broker_out_frame_new(mem, cap);
+        if (!f)
+            return NULL;
+    }
+    if (buf_reserve(mem, mem_bytes) != 0) {
+        buf_fini(mem);
+        broker_out_frame_put(pool, f);
+        return NULL;
+    }
+    return f;
+}
+
+void broker_out_frame_set_mem(broker_out_frame_t *f, buf_t *mem)
+{
+    free(f->mem);
+    f->mem = mem->data;
+    f->mem_cap = mem->cap;
+    buf_init(mem);
+}
+
+void broker_out_frame_put(broker_out_pool_t *pool, broker_out_frame_t *f)
+{
     if (!f)
         return;
     for (uint32_t i = f->cur; i < f->nparts; i++)
         log_read_release(&f->parts[i].file);
+    if (pool && f->cap == BROKER_OUT_POOL_PARTS && f->mem && f->mem_cap <= BROKER_OUT_POOL_BYTES &&
+        pool->n < BROKER_OUT_POOL_MAX) {
+        f->nparts = 0;
+        f->next = pool->free;
+        pool->free = f;
+        pool->n++;
+        return;
+    }
     free(f->mem);
     free(f);
+}
+
+void broker_out_pool_fini(broker_out_pool_t *pool)
+{
+    while (pool->free) {
+        broker_out_frame_t *f = pool->free;
+        pool->free = f->next;
+        free(f->mem);
+        free(f);
+    }
+    pool->n = 0;
 }
 
 void broker_outq_push(broker_outq_t *q, broker_out_frame_t *f)
@@ -90,8 +155,7 @@ static void outq_advance(broker_outq_t *q, size_t n)
             q->head = f->next;
             if (!q->head)
                 q->tail = NULL;
-            free(f->mem);
-            free(f);
+            broker_out_frame_put(q->pool, f);
         }
     }
 }
@@ -155,7 +219,7 @@ void broker_outq_clear(broker_outq_t *q)
     while (q->head) {
         broker_out_frame_t *f = q->head;
         q->head = f->next;
-        broker_out_frame_free(f);
+        broker_out_frame_put(q->pool, f);
     }
     q->tail = NULL;
     q->bytes = 0;

@@ -31,6 +31,7 @@ typedef struct broker_out_part_s {
 typedef struct broker_out_frame_s {
     struct broker_out_frame_s *next;
     uint8_t *mem;    /* owned */
+    size_t mem_cap;  /* bytes allocated at mem */
     size_t total;    /* bytes of all parts */
     uint32_t nparts; /* used entries of parts[] */
     uint32_t cap;
@@ -39,10 +40,24 @@ typedef struct broker_out_frame_s {
     broker_out_part_t parts[];
 } broker_out_frame_t;
 
+/*
+ * Sent frames kept for reuse with their buffers, so a warm broker answers
+ * without allocating: only frames of up to BROKER_OUT_POOL_PARTS parts and
+ * BROKER_OUT_POOL_BYTES of memory are kept, at most BROKER_OUT_POOL_MAX.
+ */
+#define BROKER_OUT_POOL_PARTS 3
+#define BROKER_OUT_POOL_BYTES (16u * 1024u)
+#define BROKER_OUT_POOL_MAX   128u
+typedef struct broker_out_pool_s {
+    broker_out_frame_t *free;
+    uint32_t n;
+} broker_out_pool_t;
+
 typedef struct broker_outq_s {
     broker_out_frame_t *head, *tail;
-    size_t bytes;        /* not yet sent, over all frames */
-    uint64_t file_bytes; /* ever sent with sendfile (the caller may reset it) */
+    size_t bytes;            /* not yet sent, over all frames */
+    uint64_t file_bytes;     /* ever sent with sendfile (the caller may reset it) */
+    broker_out_pool_t *pool; /* where sent frames go; NULL frees them */
 } broker_outq_t;
 
 /* A frame with room for nparts parts, taking the memory of mem (left empty). */
@@ -54,11 +69,24 @@ void broker_out_frame_file(broker_out_frame_t *f, log_read_t *file);
 /* Frees a frame never queued, releasing its references. */
 void broker_out_frame_free(broker_out_frame_t *f);
 
-static inline void broker_outq_init(broker_outq_t *q)
+/*
+ * A frame for nparts parts, from the pool when one fits (pool may be NULL);
+ * *mem is its buffer, empty with room for mem_bytes, to encode into and hand
+ * back with broker_out_frame_set_mem (it may have grown meanwhile).
+ */
+broker_out_frame_t *broker_out_frame_get(broker_out_pool_t *pool, uint32_t nparts, size_t mem_bytes, buf_t *mem);
+void broker_out_frame_set_mem(broker_out_frame_t *f, buf_t *mem);
+/* Releases a frame's references and keeps it in pool, or frees it. */
+void broker_out_frame_put(broker_out_pool_t *pool, broker_out_frame_t *f);
+/* Frees every pooled frame (shutdown). */
+void broker_out_pool_fini(broker_out_pool_t *pool);
+
+static inline void broker_outq_init(broker_outq_t *q, broker_out_pool_t *pool)
 {
     q->head = q->tail = NULL;
     q->bytes = 0;
     q->file_bytes = 0;
+    q->pool = pool;
 }
 void broker_outq_push(broker_outq_t *q, broker_out_frame_t *f);
 /*

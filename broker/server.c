@@ -57,8 +57,10 @@ static void server_on_usr1(uv_signal_t *sig, int signum)
                 nparts++;
             }
     LOG_INFO("mem", "%zu partitions hold %zu bytes (indexes in memory, producer state)", nparts, partitions);
-    LOG_INFO("net", "sent %llu response bytes, %llu of them records sent from segment files with sendfile",
-             (unsigned long long)broker->mem.sent_bytes, (unsigned long long)broker->mem.sent_file);
+    LOG_INFO("net",
+             "sent %llu response bytes, %llu of them records sent from segment files with sendfile; "
+             "%u response frames pooled for reuse",
+             (unsigned long long)broker->mem.sent_bytes, (unsigned long long)broker->mem.sent_file, broker->out_pool.n);
     LOG_INFO("mem",
              "connections %d, request input buffers %zu bytes (queued.max.request.bytes %lld), "
              "queued responses %zu bytes, request arenas %zu bytes in use, produce scratch %zu bytes, "
@@ -238,5 +240,6 @@ void broker_fini(broker_t *broker)
     broker_storage_close(broker, clean);
     buf_fini(&broker->batch_scratch);
     buf_fini(&broker->fetch_data);
+    broker_out_pool_fini(&broker->out_pool);
     broker_conn_limits_fini(broker);
 }

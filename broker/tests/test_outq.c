@@ -98,7 +98,7 @@ static void test_frames_arrive_whole_and_in_order_through_a_full_socket(void **s
     assert_int_equal(r2.len, l2);
 
     broker_outq_t q;
-    broker_outq_init(&q);
+    broker_outq_init(&q, NULL);
     broker_outq_push(&q, frame_around("HEAD-ONE", &r1, "tail1"));
     broker_outq_push(&q, frame_around("HEAD-TWO", &r2, "tail-two"));
     size_t expect = 8 + l1 + 5 + 8 + l2 + 8;
@@ -127,7 +127,7 @@ static void test_a_deleted_segment_is_still_sent_from_its_open_file(void **state
     log_read_t rd;
     assert_int_equal(log_partition_read(fx->p, 0, 1 << 20, 1, &rd), 0);
     broker_outq_t q;
-    broker_outq_init(&q);
+    broker_outq_init(&q, NULL);
     broker_outq_push(&q, frame_around("H", &rd, "T"));
     /* Retention or DeleteTopics may unlink the files while the answer waits. */
     log_partition_close(fx->p);
@@ -151,7 +151,7 @@ static void test_a_range_past_the_end_of_the_file_is_an_error(void **state)
     assert_int_equal(log_partition_read(fx->p, 0, 1 << 20, 1, &rd), 0);
     rd.len += 1000; /* as if the file had been cut under a queued answer */
     broker_outq_t q;
-    broker_outq_init(&q);
+    broker_outq_init(&q, NULL);
     broker_outq_push(&q, frame_around("H", &rd, "T"));
     bool blocked = false;
     ssize_t n = 0;
@@ -174,7 +174,7 @@ static void test_clear_drops_unsent_frames_and_their_references(void **state)
     uint8_t *b1;
     tu_append(fx->p, 2, 1000, 1000, 3, &b1, &l1);
     broker_outq_t q;
-    broker_outq_init(&q);
+    broker_outq_init(&q, NULL);
     for (int i = 0; i < 3; i++) {
         log_read_t rd;
         assert_int_equal(log_partition_read(fx->p, 0, 1 << 20, 1, &rd), 0);
@@ -188,6 +188,55 @@ static void test_clear_drops_unsent_frames_and_their_references(void **state)
     free(b1);
 }
 
+static void test_sent_frames_are_reused_with_their_buffers(void **state)
+{
+    fixture_t *fx = *state;
+    broker_out_pool_t pool = {0};
+    broker_outq_t q;
+    broker_outq_init(&q, &pool);
+    buf_t mem;
+    broker_out_frame_t *f = broker_out_frame_get(&pool, 1, 100, &mem);
+    assert_non_null(f);
+    assert_true(mem.cap >= 100);
+    assert_int_equal(buf_append(&mem, "answer-one", 10), 0);
+    uint8_t *first_buf = mem.data;
+    broker_out_frame_set_mem(f, &mem);
+    broker_out_frame_mem(f, 0, 10);
+    broker_outq_push(&q, f);
+    int blocked;
+    uint8_t *got = drain(fx, &q, 10, &blocked);
+    assert_memory_equal(got, "answer-one", 10);
+    free(got);
+    assert_int_equal(pool.n, 1); /* sent, then kept */
+
+    /* The next answer gets the same frame and buffer back, empty. */
+    broker_out_frame_t *g = broker_out_frame_get(&pool, 1, 50, &mem);
+    assert_ptr_equal(g, f);
+    assert_ptr_equal(mem.data, first_buf);
+    assert_int_equal(mem.len, 0);
+    assert_int_equal(pool.n, 0);
+    assert_int_equal(buf_append(&mem, "two", 3), 0);
+    broker_out_frame_set_mem(g, &mem);
+    broker_out_frame_mem(g, 0, 3);
+    assert_int_equal(g->total, 3);
+    broker_outq_push(&q, g);
+    got = drain(fx, &q, 3, &blocked);
+    assert_memory_equal(got, "two", 3);
+    free(got);
+
+    /* Big answers and many-part frames are not kept. */
+    broker_out_frame_t *big = broker_out_frame_get(&pool, 1, BROKER_OUT_POOL_BYTES * 4, &mem);
+    broker_out_frame_set_mem(big, &mem);
+    broker_out_frame_put(&pool, big);
+    broker_out_frame_t *wide = broker_out_frame_get(&pool, 9, 10, &mem);
+    broker_out_frame_set_mem(wide, &mem);
+    broker_out_frame_put(&pool, wide);
+    assert_int_equal(pool.n, 1);
+    broker_out_pool_fini(&pool);
+    assert_int_equal(pool.n, 0);
+    assert_null(pool.free);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -195,6 +244,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_a_deleted_segment_is_still_sent_from_its_open_file, setup, teardown),
         cmocka_unit_test_setup_teardown(test_a_range_past_the_end_of_the_file_is_an_error, setup, teardown),
         cmocka_unit_test_setup_teardown(test_clear_drops_unsent_frames_and_their_references, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sent_frames_are_reused_with_their_buffers, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
