@@ -76,6 +76,19 @@ struct broker_req_s {
 
 typedef struct broker_conn_ip_s broker_conn_ip_t; /* connections per client address (conn.c) */
 
+/* Parked requests of one kind, so an event wakes only those it can complete. */
+typedef struct broker_parked_s {
+    list_t list;     /* broker_req_t.park_node */
+    bool waking;     /* being resumed */
+    bool wake_again; /* ... and asked again meanwhile */
+} broker_parked_t;
+
+/* What a parked request waits for. */
+typedef enum broker_wait_e {
+    BROKER_WAIT_DATA = 0,  /* an append or a transaction marker (Fetch) */
+    BROKER_WAIT_FLUSH = 1, /* an fsync (durable Produce, OffsetCommit) */
+} broker_wait_t;
+
 struct broker_conn_s {
     uv_poll_t poll;    /* readiness of fd; eddy reads and writes itself (writev, sendfile) */
     int fd;            /* the socket, owned */
@@ -123,7 +136,8 @@ struct broker_s {
     list_t conns;
     int nconns;
     uint64_t next_conn_id;
-    list_t parked; /* broker_req_t.park_node */
+    broker_parked_t parked;       /* waiting for data: long-poll Fetch (appends and markers wake it) */
+    broker_parked_t parked_flush; /* waiting for an fsync: durable Produce and OffsetCommit */
     broker_topics_t topics;
     char cluster_id[32];
     int64_t next_producer_id;
@@ -140,8 +154,6 @@ struct broker_s {
     uv_timer_t resume_timer; /* restarts reading once buffers drop below the bound */
     uv_signal_t sigusr1;     /* logs the memory accounting */
     bool stopping;
-    bool waking;     /* broker_resume_parked is running */
-    bool wake_again; /* ... and was asked again meanwhile */
     int exit_code;
 };
 
@@ -151,14 +163,16 @@ int broker_listen(broker_t *broker);
 void broker_stop(broker_t *broker);
 void broker_fini(broker_t *broker);
 
-/* Parks req until broker_wake finds it ready or deadline_ms (monotonic) passes. */
-void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms);
+/* Parks req until a wake of its kind finds it ready or deadline_ms (monotonic) passes. */
+void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms);
 /* Encodes and sends the response of a parked request, then resumes its connection. */
 void broker_req_finish(broker_req_t *req, broker_result_t result);
 /* Releases the segment references of req->files that no frame took. */
 void broker_req_release_files(broker_req_t *req);
-/* Offers every parked request a chance to complete (called after appends). */
+/* Offers requests waiting for data a chance to complete (after appends and markers). */
 void broker_wake_parked(broker_t *broker);
+/* The same for requests waiting for an fsync (after a flush job completes). */
+void broker_wake_flushed(broker_t *broker);
 /* The same, or with timed_out every parked request is answered now (shutdown). */
 void broker_resume_parked(broker_t *broker, bool timed_out);
 

@@ -609,13 +609,14 @@ static void conn_on_timer(uv_timer_t *t)
         broker_req_finish(req, r);
 }
 
-void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, int64_t deadline_ms)
+void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms)
 {
     broker_t *broker = req->broker;
     req->resume = resume;
     req->park_state = state;
     if (!req->parked) {
-        list_insert_tail(&broker->parked, &req->park_node);
+        list_insert_tail(kind == BROKER_WAIT_FLUSH ? &broker->parked_flush.list : &broker->parked.list,
+                         &req->park_node);
         req->parked = true;
         broker->mem.nparked++;
         if (req->api && req->api->key == PROTO_API_FETCH) {
@@ -627,8 +628,8 @@ void broker_req_park(broker_req_t *req, broker_resume_fn resume, void *state, in
         }
     }
     req->deadline_ms = deadline_ms;
-    int64_t wait = deadline_ms - (int64_t)uv_now(broker->loop);
-    uv_timer_start(&req->conn->timer, conn_on_timer, wait > 0 ? (uint64_t)wait : 0, 0);
+    int64_t delay = deadline_ms - (int64_t)uv_now(broker->loop);
+    uv_timer_start(&req->conn->timer, conn_on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
 }
 
 void broker_req_finish(broker_req_t *req, broker_result_t result)
@@ -652,30 +653,31 @@ void broker_req_finish(broker_req_t *req, broker_result_t result)
 /*
  * Finishing one parked request lets its connection run the next one, which
  * may append (and wake parked requests) or park: so this is re-entered. A
- * nested call only asks the outer one to go round again, and the outer one
- * works from a private list, putting each request back on the parked list
- * before resuming it, so nothing it holds is freed or moved under it.
+ * nested call for the same kind only asks the outer one to go round again,
+ * and the outer one works from a private list, putting each request back on
+ * its kind's list before resuming it, so nothing it holds is freed or moved
+ * under it.
  */
-void broker_resume_parked(broker_t *broker, bool timed_out)
+static void conn_resume_kind(broker_parked_t *pk, bool timed_out)
 {
-    if (broker->waking) {
-        broker->wake_again = true;
+    if (pk->waking) {
+        pk->wake_again = true;
         return;
     }
-    broker->waking = true;
+    pk->waking = true;
     do {
-        broker->wake_again = false;
+        pk->wake_again = false;
         list_t round;
         list_init(&round);
-        while (!list_empty(&broker->parked)) {
-            list_t *node = broker->parked.next;
+        while (!list_empty(&pk->list)) {
+            list_t *node = pk->list.next;
             list_remove(node);
             list_insert_tail(&round, node);
         }
         while (!list_empty(&round)) {
             list_t *node = round.next;
             list_remove(node);
-            list_insert_tail(&broker->parked, node);
+            list_insert_tail(&pk->list, node);
             broker_req_t *req = list_entry(node, broker_req_t, park_node);
             broker_result_t r = req->resume(req, timed_out);
             if (timed_out && r == BROKER_PARKED)
@@ -683,13 +685,24 @@ void broker_resume_parked(broker_t *broker, bool timed_out)
             if (r != BROKER_PARKED)
                 broker_req_finish(req, r);
         }
-    } while (broker->wake_again);
-    broker->waking = false;
+    } while (pk->wake_again);
+    pk->waking = false;
+}
+
+void broker_resume_parked(broker_t *broker, bool timed_out)
+{
+    conn_resume_kind(&broker->parked, timed_out);
+    conn_resume_kind(&broker->parked_flush, timed_out);
 }
 
 void broker_wake_parked(broker_t *broker)
 {
-    broker_resume_parked(broker, false);
+    conn_resume_kind(&broker->parked, false);
+}
+
+void broker_wake_flushed(broker_t *broker)
+{
+    conn_resume_kind(&broker->parked_flush, false);
 }
 
 /* The limit for host: its entry in max.connections.per.ip.overrides ("host:count,..."), else the default. */

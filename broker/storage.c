@@ -113,8 +113,8 @@ static void storage_job_done(uv_work_t *w, int status)
         part->flush_again = false;
         storage_flush_now(broker, t, part->index);
     }
-    /* Durable produces waiting for this fsync can now answer. */
-    broker_wake_parked(broker);
+    /* Durable produces and commits waiting for this fsync can now answer. */
+    broker_wake_flushed(broker);
 }
 
 /* Starts a flush job for one partition now, or notes that one more is needed. */

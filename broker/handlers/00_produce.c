@@ -219,7 +219,7 @@ broker_result_t broker_handle_produce(broker_req_t *req)
         broker_result_t r = produce_resume(req, false);
         if (r == BROKER_PARKED) {
             int64_t timeout = body->timeout_ms > 0 ? body->timeout_ms : 30000;
-            broker_req_park(req, produce_resume, park, (int64_t)uv_now(broker->loop) + timeout);
+            broker_req_park(req, BROKER_WAIT_FLUSH, produce_resume, park, (int64_t)uv_now(broker->loop) + timeout);
         }
         return r;
     }

@@ -315,6 +315,6 @@ broker_result_t broker_handle_fetch(broker_req_t *req)
     bool final = body->max_wait_ms <= 0 || req->broker->stopping;
     broker_result_t r = fetch_run(req, final);
     if (r == BROKER_PARKED)
-        broker_req_park(req, fetch_resume, NULL, (int64_t)uv_now(req->broker->loop) + body->max_wait_ms);
+        broker_req_park(req, BROKER_WAIT_DATA, fetch_resume, NULL, (int64_t)uv_now(req->broker->loop) + body->max_wait_ms);
     return r;
 }

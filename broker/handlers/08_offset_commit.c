@@ -97,7 +97,7 @@ broker_result_t broker_handle_offset_commit(broker_req_t *req)
         req->park_state = w;
         broker_result_t r = commit_resume(req, false);
         if (r == BROKER_PARKED)
-            broker_req_park(req, commit_resume, w, (int64_t)uv_now(req->broker->loop) + 30000);
+            broker_req_park(req, BROKER_WAIT_FLUSH, commit_resume, w, (int64_t)uv_now(req->broker->loop) + 30000);
         return r;
     }
     return BROKER_RESPOND;
