@@ -174,7 +174,11 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
      * socket takes them without waiting (a client may read them). */
     if (conn->out.head) {
         bool blocked;
+        size_t before = conn->out.bytes;
         (void)broker_outq_flush(&conn->out, conn->fd, &blocked);
+        conn->broker->mem.sent_bytes += before - conn->out.bytes;
+        conn->broker->mem.sent_file += conn->out.file_bytes;
+        conn->out.file_bytes = 0;
     }
     if (conn->req.group_waiting) {
         group_waiter_cancel(conn->broker->groups.coord, &conn->req.waiter);
@@ -605,8 +609,9 @@ static void conn_on_timer(uv_timer_t *t)
     if (!req->parked)
         return;
     broker_result_t r = req->resume(req, true);
-    if (r != BROKER_PARKED)
-        broker_req_finish(req, r);
+    if (r == BROKER_PARKED) /* past its deadline a request may not wait on with no timer */
+        r = BROKER_CLOSE;
+    broker_req_finish(req, r);
 }
 
 void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms)
@@ -848,7 +853,10 @@ void broker_conn_on_listener(uv_poll_t *h, int status, int events)
     broker_t *broker = h->data;
     (void)events;
     if (status < 0) {
-        LOG_WARN("net", "listener: %s", uv_strerror(status));
+        /* libuv has stopped the handle; the sweep starts it again. */
+        LOG_WARN("net", "listener: %s; accepting again after a pause", uv_strerror(status));
+        uv_poll_stop(h);
+        broker->accept_paused = true;
         return;
     }
     /* A bounded batch per wake-up, so a connection storm cannot starve the loop. */
@@ -860,10 +868,10 @@ void broker_conn_on_listener(uv_poll_t *h, int status, int events)
             (void)broker_conn_accept(broker, fd, (const struct sockaddr *)&ss);
             continue;
         }
-        if (errno == EINTR || errno == ECONNABORTED)
-            continue;
         if (errno == EAGAIN || errno == EWOULDBLOCK)
             return;
+        if (errno != EMFILE && errno != ENFILE && errno != ENOBUFS && errno != ENOMEM)
+            continue; /* EINTR, or an error of that one pending connection (ECONNABORTED, EPROTO, EPERM...) */
         static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(1);
         unsigned held;
         if (diag_ratelimit_ok(&rl, &held))
