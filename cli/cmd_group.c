@@ -713,40 +713,11 @@ static int group_delete(cli_ctx_t *ctx, int argc, char **argv)
     proto_delete_groups_resp_t resp;
     if (cli_call(conn, CLI_API_DELETE_GROUPS, ver, &req, &resp) != 0)
         return cli_request_failed(ctx);
-    int failed = 0;
-    cli_json_t js;
-    if (ctx->json) {
-        cli_json_init(&js, stdout);
-        cli_json_obj_begin(&js);
-        cli_json_key(&js, "groups");
-        cli_json_arr_begin(&js);
-    }
-    for (int32_t i = 0; i < resp.results.n; i++) {
-        const proto_delete_groups_resp_result_t *r = &resp.results.items[i];
-        if (r->error_code != KERR_NONE)
-            failed++;
-        if (ctx->json) {
-            cli_json_obj_begin(&js);
-            cli_json_key(&js, "group");
-            cli_json_strn(&js, (const char *)r->group_id.ptr, r->group_id.len);
-            cli_json_kint(&js, "error_code", r->error_code);
-            cli_json_kstr(&js, "error", r->error_code ? proto_kafka_error_name(r->error_code) : NULL);
-            cli_json_obj_end(&js);
-        } else if (r->error_code != KERR_NONE) {
-            cli_fail("cannot delete group %.*s: %s", (int)r->group_id.len, (const char *)r->group_id.ptr,
-                     cli_kafka_error(r->error_code, proto_str_c(NULL)));
-        } else {
-            printf("deleted group %.*s\n", (int)r->group_id.len, (const char *)r->group_id.ptr);
-        }
-    }
-    if (ctx->json) {
-        cli_json_arr_end(&js);
-        cli_json_obj_end(&js);
-        cli_json_finish(&js);
-    }
-    if (resp.results.n < argc)
-        return cli_fail("the broker answered for %d of %d groups", resp.results.n, argc);
-    return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    cli_results_t res;
+    cli_results_begin(&res, ctx, "groups", "group", "delete");
+    for (int32_t i = 0; i < resp.results.n; i++)
+        cli_results_add(&res, resp.results.items[i].group_id, resp.results.items[i].error_code, proto_str_c(NULL));
+    return cli_results_end(&res, argc);
 }
 
 int cli_cmd_group(cli_ctx_t *ctx, int argc, char **argv)

@@ -490,40 +490,13 @@ static int topic_delete(cli_ctx_t *ctx, int argc, char **argv)
     proto_delete_topics_resp_t resp;
     if (cli_call(conn, CLI_API_DELETE_TOPICS, ver, &req, &resp) != 0)
         return cli_request_failed(ctx);
-    int failed = 0;
-    cli_json_t js;
-    if (ctx->json) {
-        cli_json_init(&js, stdout);
-        cli_json_obj_begin(&js);
-        cli_json_key(&js, "topics");
-        cli_json_arr_begin(&js);
-    }
+    cli_results_t res;
+    cli_results_begin(&res, ctx, "topics", "topic", "delete");
     for (int32_t i = 0; i < resp.responses.n; i++) {
         const proto_delete_topics_resp_result_t *r = &resp.responses.items[i];
-        if (r->error_code != KERR_NONE)
-            failed++;
-        if (ctx->json) {
-            cli_json_obj_begin(&js);
-            cli_json_key(&js, "topic");
-            cli_json_strn(&js, (const char *)r->name.ptr, r->name.len);
-            cli_json_kint(&js, "error_code", r->error_code);
-            cli_json_kstr(&js, "error", r->error_code ? proto_kafka_error_name(r->error_code) : NULL);
-            cli_json_obj_end(&js);
-        } else if (r->error_code != KERR_NONE) {
-            cli_fail("cannot delete topic %.*s: %s", (int)r->name.len, (const char *)r->name.ptr,
-                     cli_kafka_error(r->error_code, r->error_message));
-        } else {
-            printf("deleted topic %.*s\n", (int)r->name.len, (const char *)r->name.ptr);
-        }
+        cli_results_add(&res, r->name, r->error_code, r->error_message);
     }
-    if (ctx->json) {
-        cli_json_arr_end(&js);
-        cli_json_obj_end(&js);
-        cli_json_finish(&js);
-    }
-    if (resp.responses.n < argc)
-        return cli_fail("the broker answered for %d of %d topics", resp.responses.n, argc);
-    return failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+    return cli_results_end(&res, argc);
 }
 
 int cli_cmd_topic(cli_ctx_t *ctx, int argc, char **argv)

@@ -342,3 +342,50 @@ int cli_describe_group(cli_ctx_t *ctx, const char *group, proto_describe_groups_
     }
     return cli_fail("the broker did not answer for group %s", group);
 }
+
+void cli_results_begin(cli_results_t *r, cli_ctx_t *ctx, const char *list_key, const char *kind, const char *verb)
+{
+    r->ctx = ctx;
+    r->kind = kind;
+    r->verb = verb;
+    r->failed = 0;
+    r->answered = 0;
+    if (ctx->json) {
+        cli_json_init(&r->js, stdout);
+        cli_json_obj_begin(&r->js);
+        cli_json_key(&r->js, list_key);
+        cli_json_arr_begin(&r->js);
+    }
+}
+
+void cli_results_add(cli_results_t *r, proto_str_t name, int16_t error_code, proto_str_t message)
+{
+    r->answered++;
+    if (error_code != KERR_NONE)
+        r->failed++;
+    if (r->ctx->json) {
+        cli_json_obj_begin(&r->js);
+        cli_json_key(&r->js, r->kind);
+        cli_json_strn(&r->js, (const char *)name.ptr, name.len);
+        cli_json_kint(&r->js, "error_code", error_code);
+        cli_json_kstr(&r->js, "error", error_code ? proto_kafka_error_name(error_code) : NULL);
+        cli_json_obj_end(&r->js);
+    } else if (error_code != KERR_NONE) {
+        cli_fail("cannot %s %s %.*s: %s", r->verb, r->kind, (int)name.len, (const char *)name.ptr,
+                 cli_kafka_error(error_code, message));
+    } else {
+        printf("%sd %s %.*s\n", r->verb, r->kind, (int)name.len, (const char *)name.ptr);
+    }
+}
+
+int cli_results_end(cli_results_t *r, int asked)
+{
+    if (r->ctx->json) {
+        cli_json_arr_end(&r->js);
+        cli_json_obj_end(&r->js);
+        cli_json_finish(&r->js);
+    }
+    if (r->answered < asked)
+        return cli_fail("the broker answered for %d of %d %ss", r->answered, asked, r->kind);
+    return r->failed ? CLI_EXIT_FAILED : CLI_EXIT_OK;
+}

@@ -90,6 +90,25 @@ int cli_unsupported(cli_ctx_t *ctx, int16_t key, const char *what);
  * storage, overwritten by the next call.
  */
 const char *cli_kafka_error(int16_t code, proto_str_t message);
+
+/*
+ * The answer of a command that acts on several named things (topic delete,
+ * group delete): "deleted topic NAME" per success and a failure line per
+ * error, or with --json {"topics": [{"topic": NAME, "error_code": N,
+ * "error": NAME or null}, ...]}.
+ */
+typedef struct cli_results_s {
+    cli_ctx_t *ctx;
+    cli_json_t js;
+    const char *kind; /* "topic" */
+    const char *verb; /* "delete" */
+    int failed;
+    int answered;
+} cli_results_t;
+void cli_results_begin(cli_results_t *r, cli_ctx_t *ctx, const char *list_key, const char *kind, const char *verb);
+void cli_results_add(cli_results_t *r, proto_str_t name, int16_t error_code, proto_str_t message);
+/* Closes the report; fails when some failed or the broker answered for fewer than asked. */
+int cli_results_end(cli_results_t *r, int asked);
 /* A wire string equals a C string (a null one equals nothing). */
 bool cli_str_eq(proto_str_t a, const char *b);
 /* Kafka's text form of a topic id (URL-safe base64, no padding), static storage. */

@@ -215,6 +215,7 @@ wait "$LIVE" 2>/dev/null
 # --- deletes, add-partitions ------------------------------------------------
 
 run 0 group delete "$G"
+grep -qx "deleted group $G" "$W/out" || fail "group delete must say: deleted group $G"
 run 0 group list --json
 check "group gone" "$(js "[g['group'] for g in d['groups'] if g['group'] == '$G']")" "[]"
 run 1 group delete "$G"
@@ -235,6 +236,7 @@ run 0 topic delete "$T" --json
 check "delete result" "$(js '[(t["topic"], t["error_code"]) for t in d["topics"]]')" "[('$T', 0)]"
 run 1 topic describe "$T"
 run 1 topic delete "$T"
+grep -q "cannot delete topic $T: UNKNOWN_TOPIC_OR_PARTITION" "$W/err" || fail "deleting a deleted topic must say why"
 
 # --- exit codes -------------------------------------------------------------
 
