@@ -95,13 +95,6 @@ static int fetch_aborted(broker_req_t *req, log_partition_t *log, int64_t fetch_
     return rc;
 }
 
-/* Whether records point at an entry of req->files rather than into fetch_data. */
-static bool fetch_is_file(const broker_req_t *req, const uint8_t *ptr)
-{
-    uintptr_t p = (uintptr_t)ptr, lo = (uintptr_t)req->files;
-    return req->nfiles > 0 && p >= lo && p < lo + (size_t)req->nfiles * sizeof(req->files[0]);
-}
-
 /*
  * Whether the records of rd can go to the client straight from the file:
  * zero copy is on, and the reader gets every byte as stored — read
@@ -256,11 +249,14 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
             }
         }
     }
+    /* Partitions and file slots are in request order: a slot holding a
+     * segment reference is file-backed; every other partition points into data. */
+    slot = 0;
     for (int32_t i = 0; i < resp->responses.n; i++) {
         proto_fetch_resp_topic_t *ot = &resp->responses.items[i];
-        for (int32_t j = 0; j < ot->partitions.n; j++) {
+        for (int32_t j = 0; j < ot->partitions.n; j++, slot++) {
             proto_bytes_t *r = &ot->partitions.items[j].records;
-            if (!fetch_is_file(req, r->ptr))
+            if (slot >= req->nfiles || !req->files[slot].seg)
                 r->ptr = r->len > 0 ? data->data + (uintptr_t)r->ptr : (const uint8_t *)"";
         }
     }
