@@ -104,7 +104,6 @@ struct broker_conn_s {
     bool reading;
     bool closing;
     int handles_open;
-    size_t write_pending; /* bytes queued in out (memory and file parts), not yet written */
     char peer[64];
     uint64_t id;
     /* Limits and accounting (conn.c). */

@@ -79,10 +79,10 @@ static bool conn_over_queued_bound(const broker_t *broker)
  */
 static bool conn_write_full(const broker_conn_t *conn)
 {
-    if (conn->write_pending >= CONN_MAX_WRITE_QUEUE)
+    if (conn->out.bytes >= CONN_MAX_WRITE_QUEUE)
         return true;
     int64_t bound = conn->broker->cfg->queued_max_response_bytes;
-    return bound >= 0 && conn->write_pending >= CONN_SHARE_WRITE_QUEUE &&
+    return bound >= 0 && conn->out.bytes >= CONN_SHARE_WRITE_QUEUE &&
            conn->broker->mem.write_pending >= (uint64_t)bound;
 }
 
@@ -188,8 +188,7 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     list_remove(&conn->node);
     conn->broker->nconns--;
     broker_req_release_files(&conn->req);
-    conn->broker->mem.write_pending -= conn->write_pending;
-    conn->write_pending = 0;
+    conn->broker->mem.write_pending -= conn->out.bytes;
     broker_outq_clear(&conn->out);
     uv_close((uv_handle_t *)&conn->timer, conn_handle_closed);
     if (conn->handles_open == 2)
@@ -257,7 +256,6 @@ static void conn_flush(broker_conn_t *conn)
     conn->broker->mem.sent_bytes += sent;
     conn->broker->mem.sent_file += conn->out.file_bytes;
     conn->out.file_bytes = 0;
-    conn->write_pending -= sent;
     conn->broker->mem.write_pending -= sent;
     if (n < 0) {
         broker_conn_close(conn, strerror((int)-n));
@@ -342,9 +340,8 @@ static void conn_update_reading(broker_conn_t *conn)
 /* Queues one response frame; written at the end of conn_process, or now once much is queued. */
 static void conn_queue(broker_conn_t *conn, broker_out_frame_t *f)
 {
-    if (conn->write_pending == 0) /* the no-progress clock starts with the queue */
+    if (conn->out.bytes == 0) /* the no-progress clock starts with the queue */
         conn->last_write_ms = (int64_t)uv_now(conn->broker->loop);
-    conn->write_pending += f->total;
     conn->broker->mem.write_pending += f->total;
     broker_outq_push(&conn->out, f);
     if (conn->out.bytes >= CONN_FLUSH_AT && !(conn->poll_events & UV_WRITABLE))
@@ -796,7 +793,7 @@ static void conn_on_sweep(uv_timer_t *t)
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
         if (conn->closing)
             continue;
-        if (conn->write_pending > 0 && now - conn->last_write_ms > idle) {
+        if (conn->out.bytes > 0 && now - conn->last_write_ms > idle) {
             broker_conn_close(conn, "does not read its responses");
             continue;
         }
@@ -807,7 +804,7 @@ static void conn_on_sweep(uv_timer_t *t)
             broker_conn_close(conn, conn->in.len > conn->in_head ? "partial request, no progress" : "idle");
             continue;
         }
-        if (now - last > CONN_TRIM_AFTER_MS && conn->in.len == 0 && conn->write_pending == 0) {
+        if (now - last > CONN_TRIM_AFTER_MS && conn->in.len == 0 && conn->out.bytes == 0) {
             /* Quiet: an idle connection should cost its socket and this struct, no buffers. */
             if (conn->in.cap) {
                 buf_fini(&conn->in);

@@ -209,7 +209,7 @@ static void server_close_idle(uv_timer_t *t)
     list_foreach_safe (pos, tmp, &broker->conns) {
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
         /* Give pending writes up to ~2 s to reach the client. */
-        if (conn->write_pending == 0 || ticks > 100)
+        if (conn->out.bytes == 0 || ticks > 100)
             broker_conn_close(conn, NULL);
         else
             left = true;
