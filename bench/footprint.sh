@@ -20,12 +20,9 @@
 # checked: the exit status is 0 when every phase ran to completion.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-if [[ ! -d $build && -d $root/$build ]]; then
-    build=$root/$build
-fi
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "footprint.sh: no build directory '${1:-build-bench}'" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build_dir "${1:-}"
 eddy=${BENCH_EDDY:-$build/eddy}
 bench=$build/bench_footprint
 for exe in "$eddy" "$bench"; do

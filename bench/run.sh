@@ -19,12 +19,9 @@
 # are reported, never checked: nothing here fails because a number is low.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-build=${1:-build-bench}
-if [[ ! -d $build && -d $root/$build ]]; then
-    build=$root/$build
-fi
-build=$(cd "$build" 2>/dev/null && pwd) || { echo "run.sh: no build directory '${1:-build-bench}'" >&2; exit 2; }
+# shellcheck source=bench/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+bench_build_dir "${1:-}"
 eddy=${BENCH_EDDY:-$build/eddy}
 bench=$build/bench_rdkafka
 for exe in "$eddy" "$bench"; do
