@@ -44,6 +44,7 @@ static const cfg_prop_t cfg_props[] = {
     P("log.index.size.max.bytes", CFG_I32, log_index_size_max_bytes, "10485760", 64, INT32_MAX),
     P("fetch.max.bytes", CFG_I32, fetch_max_bytes, "57671680", 1024, INT32_MAX),
     P("log.message.timestamp.type", CFG_STR, log_message_timestamp_type, "CreateTime", 0, 0),
+    P("log.message.downconversion.enable", CFG_BOOL, log_message_downconversion_enable, "true", 0, 0),
     P("max.connections", CFG_I32, max_connections, "10000", 1, INT32_MAX),
     P("log.level", CFG_STR, log_level, "info", 0, 0),
     P("delete.topic.enable", CFG_BOOL, delete_topic_enable, "true", 0, 0),

@@ -197,6 +197,8 @@ static const broker_bcfg_def_t bcfg_defs[] = {
       "Committed offsets of empty groups expire after this."),
     B("offsets.retention.check.interval.ms", BROKER_CFG_LONG, K_I64, offsets_retention_check_interval_ms, "600000",
       "How often expired offsets are looked for."),
+    B("log.message.downconversion.enable", BROKER_CFG_BOOLEAN, K_BOOL, log_message_downconversion_enable, "true",
+      "Default of message.downconversion.enable: whether Fetch v0-3 get down-converted message sets."),
     /* Topic defaults without a static property in eddy: settable at run time only. */
     D("compression.type", BROKER_CFG_STRING, "producer", "Default of the topic config compression.type."),
     D("compression.gzip.level", BROKER_CFG_INT, "-1", "Default of compression.gzip.level (accepted, ignored)."),
@@ -205,8 +207,6 @@ static const broker_bcfg_def_t bcfg_defs[] = {
     D("log.segment.delete.delay.ms", BROKER_CFG_LONG, "60000", "Default of file.delete.delay.ms (ignored)."),
     D("log.local.retention.bytes", BROKER_CFG_LONG, "-2", "Default of local.retention.bytes (ignored)."),
     D("log.local.retention.ms", BROKER_CFG_LONG, "-2", "Default of local.retention.ms (ignored)."),
-    D("log.message.downconversion.enable", BROKER_CFG_BOOLEAN, "true",
-      "Default of message.downconversion.enable."),
     D("log.message.format.version", BROKER_CFG_STRING, "3.0-IV1", "Default of message.format.version (ignored)."),
     D("log.message.timestamp.after.max.ms", BROKER_CFG_LONG, "9223372036854775807",
       "Default of message.timestamp.after.max.ms (ignored)."),

@@ -63,6 +63,8 @@ TESTS = [
     ("kcat_legacy_0_9_0", ["bash", "test_kcat_legacy.sh", "0.9.0"], []),
     ("kcat_legacy_0_10_0", ["bash", "test_kcat_legacy.sh", "0.10.0"], []),
     ("legacy_wire", ["@PYTHON", "test_legacy_wire.py"], []),
+    ("legacy_wire_broker_default", ["@PYTHON", "test_legacy_wire.py", "broker_default"],
+     ["--log.message.downconversion.enable", "false"]),
     ("sarama_legacy_0_8_2", ["bash", "test_go_legacy.sh", "0.8.2"], []),
     ("sarama_legacy_0_10_0", ["bash", "test_go_legacy.sh", "0.10.0"], []),
     ("kafkago_legacy", ["bash", "test_go_legacy.sh", "kafka-go"], []),

@@ -176,10 +176,32 @@ def create_topic(conn, name, configs=()):
     check(res and res[0][1] == 0, "create topic %s %r" % (name, res))
 
 
+def main_broker_default():
+    """Run with --log.message.downconversion.enable false: the broker default, and a topic overriding it."""
+    c = kw.Conn(BOOT, timeout=5.0)
+    create_topic(c, TOPIC)
+    on = NAME + "_on"
+    create_topic(c, on, [("message.downconversion.enable", "true")])
+    s0 = message(0, b"k0", b"v0")
+    for t in (TOPIC, on):
+        check(produce(c, 0, s0, topic=t)[:2] == (NONE, 0), "Produce v0 to %s" % t)
+    for version in (0, 3):
+        err, _, recs = fetch(c, version, 0)
+        check(err == UNSUPPORTED_VERSION, "Fetch v%d with the broker default false -> UNSUPPORTED_VERSION (%d)"
+              % (version, err))
+        err, _, recs = fetch(c, version, 0, topic=on)
+        check(err == NONE and [m[4] for m in parse_set(recs)] == [b"k0"],
+              "Fetch v%d of a topic overriding it with true is down-converted" % version)
+    print("%d checks failed" % len(failures))
+    return 1 if failures else 0
+
+
 def main():
     if not BOOT:
         print("EDDY_BOOTSTRAP is not set")
         return 2
+    if sys.argv[1:] == ["broker_default"]:
+        return main_broker_default()
     c = kw.Conn(BOOT, timeout=5.0)
 
     # ApiVersions advertises exactly what is served, old versions included.
