@@ -375,6 +375,29 @@ def main():
     check(list_offsets_v0(c, 1, 10) == (NONE, []), "ListOffsets v0 a timestamp before every segment: none")
     check(list_offsets_v0(c, -3, 1)[0] == UNSUPPORTED_VERSION, "ListOffsets v0 timestamp -3 -> UNSUPPORTED_VERSION")
     check(list_offsets_v0(c, -1, 1, topic=NAME + "_missing")[0] == 3, "ListOffsets v0 unknown topic")
+    # Several segments: every boundary, newest first; a timestamp picks by the segment files' times.
+    seg = NAME + "_segs"
+    create_topic(c, seg, [("segment.bytes", "200")])
+    for i in range(6):
+        err, base, _ = produce(c, 0, message(0, b"key%d" % i, b"x" * 120), topic=seg)
+        check(err == NONE and base == i, "Produce v0 to %s: offset %d" % (seg, base))
+        time.sleep(0.02)
+    data_dir = os.environ.get("EDDY_DATA_DIR")
+    if data_dir:
+        logs = sorted(f for f in os.listdir(os.path.join(data_dir, seg + "-0")) if f.endswith(".log"))
+        bases = [int(f[:-4]) for f in logs]
+        last_size = os.path.getsize(os.path.join(data_dir, seg + "-0", logs[-1]))
+        newest_first = ([6] if last_size > 0 else []) + sorted(bases, reverse=True)
+        check(len(bases) >= 3, "segment.bytes=200 rolled segments: %r" % bases)
+        check(list_offsets_v0(c, -1, 100, topic=seg) == (NONE, newest_first),
+              "ListOffsets v0 latest lists every boundary newest first: %r" % (newest_first,))
+        check(list_offsets_v0(c, -1, 2, topic=seg) == (NONE, newest_first[:2]), "ListOffsets v0 latest, 2 offsets")
+        check(list_offsets_v0(c, -2, 100, topic=seg) == (NONE, [0]), "ListOffsets v0 earliest with segments")
+        # The second segment's file time: asking for it gives that boundary and the older ones.
+        mtime = int(os.stat(os.path.join(data_dir, seg + "-0", logs[1])).st_mtime * 1000)
+        got = list_offsets_v0(c, mtime, 100, topic=seg)
+        check(got[0] == NONE and got[1][:1] == [bases[1]] and got[1][-1] == 0,
+              "ListOffsets v0 at the second segment's time starts at its base: %r" % (got,))
 
     print("%d checks failed" % len(failures))
     return 1 if failures else 0
