@@ -68,6 +68,7 @@ TESTS = [
     ("sarama_legacy_0_8_2", ["bash", "test_go_legacy.sh", "0.8.2"], []),
     ("sarama_legacy_0_10_0", ["bash", "test_go_legacy.sh", "0.10.0"], []),
     ("kafkago_legacy", ["bash", "test_go_legacy.sh", "kafka-go"], []),
+    ("kafka_python_legacy", ["@PYTHON", "test_kafka_python_legacy.py"], []),
     ("rdkafka_roundtrip", ["@ROUNDTRIP", "--messages", "100000", "--partitions", "4",
                            "--codec", "lz4"], []),
     ("rdkafka_roundtrip_idempotent", ["@ROUNDTRIP", "--messages", "20000", "--partitions", "3",
