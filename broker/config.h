@@ -29,8 +29,9 @@ typedef struct broker_config_s {
     int32_t log_index_interval_bytes;
     int32_t log_index_size_max_bytes;
     int32_t fetch_max_bytes;
+    /* log.message.downconversion.enable: default of message.downconversion.enable (Fetch v0-3) */
+    bool log_message_downconversion_enable;
     char *log_message_timestamp_type; /* CreateTime or LogAppendTime */
-    bool log_message_downconversion_enable; /* default of message.downconversion.enable (Fetch v0-3) */
     int32_t max_connections;
     char *log_level; /* eddy's own: error, warn, info, debug */
     bool delete_topic_enable;

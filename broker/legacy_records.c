@@ -41,7 +41,8 @@ int16_t broker_legacy_produce(broker_req_t *req, const broker_topic_t *t, int32_
         static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(10);
         unsigned held;
         if (diag_ratelimit_ok(&rl, &held))
-            LOG_WARN("produce", "rejected a legacy message set for %s-%d from connection %llu (%s): %s (%u earlier not logged)",
+            LOG_WARN("produce",
+                     "rejected a legacy message set for %s-%d from connection %llu (%s): %s (%u earlier not logged)",
                      t->name, partition, (unsigned long long)req->conn->id, req->conn->peer,
                      proto_kafka_error_name(err), held);
     }

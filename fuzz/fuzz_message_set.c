@@ -99,8 +99,8 @@ static void fix_crcs(uint8_t *p, size_t len)
 {
     size_t pos = 0;
     while (len - pos >= PROTO_LEGACY_LOG_OVERHEAD + PROTO_LEGACY_MIN_SIZE_V0) {
-        uint32_t size = ((uint32_t)p[pos + 8] << 24) | ((uint32_t)p[pos + 9] << 16) | ((uint32_t)p[pos + 10] << 8) |
-                        p[pos + 11];
+        uint32_t size =
+            ((uint32_t)p[pos + 8] << 24) | ((uint32_t)p[pos + 9] << 16) | ((uint32_t)p[pos + 10] << 8) | p[pos + 11];
         if (size < PROTO_LEGACY_MIN_SIZE_V0 || size > len - pos - PROTO_LEGACY_LOG_OVERHEAD)
             return;
         uint8_t *m = p + pos + PROTO_LEGACY_LOG_OVERHEAD;

@@ -41,11 +41,11 @@
 #include "base/buf.h"
 #include "protocol/reader.h"
 
-#define PROTO_LEGACY_LOG_OVERHEAD 12 /* offset + message_size */
-#define PROTO_LEGACY_MIN_SIZE_V0  14 /* crc + magic + attributes + two lengths */
-#define PROTO_LEGACY_MIN_SIZE_V1  22 /* ... + timestamp */
-#define PROTO_LEGACY_MAGIC_OFFSET 16
-#define PROTO_LEGACY_CODEC_MASK   0x07
+#define PROTO_LEGACY_LOG_OVERHEAD    12 /* offset + message_size */
+#define PROTO_LEGACY_MIN_SIZE_V0     14 /* crc + magic + attributes + two lengths */
+#define PROTO_LEGACY_MIN_SIZE_V1     22 /* ... + timestamp */
+#define PROTO_LEGACY_MAGIC_OFFSET    16
+#define PROTO_LEGACY_CODEC_MASK      0x07
 #define PROTO_LEGACY_LOG_APPEND_TIME 0x08
 
 typedef struct proto_legacy_msg_s {

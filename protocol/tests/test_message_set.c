@@ -92,8 +92,8 @@ static int bytes_eq(proto_bytes_t a, proto_bytes_t b)
 }
 
 /* Validates the v2 batch in out and checks record i against keys/values/timestamps. */
-static void expect_batch(const buf_t *out, int n, const char *const *keys, const char *const *values,
-                         const int64_t *ts, proto_codec_t codec)
+static void expect_batch(const buf_t *out, int n, const char *const *keys, const char *const *values, const int64_t *ts,
+                         proto_codec_t codec)
 {
     proto_batch_limits_t blim = {1 << 20, 8 << 20, 1};
     buf_t scratch;
@@ -530,7 +530,8 @@ static void parse_down(const buf_t *set, int8_t magic, got_t *g)
         uint8_t *fixed = NULL;
         if (codec == PROTO_CODEC_LZ4) {
             size_t hc = 6 + ((src[4] & 0x08) ? 8 : 0) + ((src[4] & 0x01) ? 4 : 0);
-            uint8_t want = magic == 0 ? (uint8_t)(proto_xxh32(src, hc) >> 8) : (uint8_t)(proto_xxh32(src + 4, hc - 4) >> 8);
+            uint8_t want =
+                magic == 0 ? (uint8_t)(proto_xxh32(src, hc) >> 8) : (uint8_t)(proto_xxh32(src + 4, hc - 4) >> 8);
             assert_int_equal(src[hc], want); /* Kafka's broken checksum for magic 0 */
             fixed = malloc((size_t)m.value.len);
             memcpy(fixed, src, (size_t)m.value.len);
