@@ -35,6 +35,7 @@
     X(KERR_INVALID_SESSION_TIMEOUT, 26)                \
     X(KERR_REBALANCE_IN_PROGRESS, 27)                  \
     X(KERR_INVALID_COMMIT_OFFSET_SIZE, 28)             \
+    X(KERR_INVALID_TIMESTAMP, 32)                      \
     X(KERR_TOPIC_AUTHORIZATION_FAILED, 29)             \
     X(KERR_UNSUPPORTED_VERSION, 35)                    \
     X(KERR_TOPIC_ALREADY_EXISTS, 36)                   \

@@ -1,8 +1,7 @@
 /*
  * Topic and broker config registry: validators, how defaults resolve
  * through the layers (topic override, dynamic per-broker, dynamic default,
- * static, built-in), the order synonyms are listed in, list operations, and
- * broker-side recompression keeping every header field but the codec.
+ * static, built-in), the order synonyms are listed in, and list operations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -253,69 +252,6 @@ static void compression_names_map_to_codecs(void **state)
     assert_int_equal(broker_cfg_compression_codec("none"), -2);
 }
 
-static void recompression_keeps_every_header_field_but_the_codec(void **state)
-{
-    (void)state;
-    proto_batch_build_t spec;
-    proto_batch_build_init(&spec);
-    spec.codec = PROTO_CODEC_GZIP;
-    spec.producer_id = 77;
-    spec.producer_epoch = 3;
-    spec.base_sequence = 10;
-    spec.base_timestamp = 1700000000000;
-    spec.attributes = PROTO_BATCH_TRANSACTIONAL;
-    proto_record_spec_t recs[3];
-    char vals[3][32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(vals[i], sizeof(vals[i]), "value-%d-%s", i, "xxxxxxxxxxxxxxxx");
-        recs[i] = (proto_record_spec_t){
-            {(const uint8_t *)"k", 1}, {(const uint8_t *)vals[i], (int32_t)strlen(vals[i])}, i * 5, NULL, 0};
-    }
-    buf_t in;
-    buf_init(&in);
-    assert_int_equal(proto_batch_build(&in, &spec, recs, 3), 0);
-    proto_batch_header_t before, after;
-    assert_int_equal(proto_batch_header_parse(in.data, in.len, &before), 0);
-
-    broker_topic_t t = {.compression = PROTO_CODEC_ZSTD};
-    arena_t arena;
-    arena_init(&arena, 1u << 20);
-    buf_t scratch;
-    buf_init(&scratch);
-    uint8_t *batch = in.data;
-    size_t len = in.len;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &batch, &len), KERR_NONE);
-    assert_ptr_not_equal(batch, in.data);
-    assert_int_equal(proto_batch_header_parse(batch, len, &after), 0);
-    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_ZSTD);
-    assert_int_equal(after.attributes & ~PROTO_BATCH_CODEC_MASK, before.attributes & ~PROTO_BATCH_CODEC_MASK);
-    assert_int_equal(after.last_offset_delta, before.last_offset_delta);
-    assert_true(after.base_timestamp == before.base_timestamp && after.max_timestamp == before.max_timestamp);
-    assert_true(after.producer_id == 77 && after.producer_epoch == 3 && after.base_sequence == 10);
-    assert_int_equal(after.records_count, 3);
-    assert_true(proto_batch_crc_ok(batch, len));
-    proto_batch_limits_t lim = {.max_batch_bytes = 1u << 20, .max_decompressed_bytes = 1u << 20, .allow_zstd = 1};
-    assert_int_equal(proto_batch_validate(batch, len, &lim, &scratch, &after), KERR_NONE);
-
-    /* Same codec: left alone. "producer": left alone. */
-    uint8_t *same = batch;
-    size_t same_len = len;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_ptr_equal(same, batch);
-    t.compression = -1;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_ptr_equal(same, batch);
-    /* Back to uncompressed: the records section is the plain records again. */
-    t.compression = PROTO_CODEC_NONE;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_int_equal(proto_batch_validate(same, same_len, &lim, &scratch, &after), KERR_NONE);
-    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_NONE);
-
-    buf_fini(&scratch);
-    buf_fini(&in);
-    arena_fini(&arena);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,7 +264,6 @@ int main(void)
         cmocka_unit_test(static_values_read_back_as_text),
         cmocka_unit_test(list_append_and_subtract_keep_items_unique),
         cmocka_unit_test(compression_names_map_to_codecs),
-        cmocka_unit_test(recompression_keeps_every_header_field_but_the_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
