@@ -43,9 +43,11 @@ compat: build-test
 
 gen:
 	@python3 protocol/gen/gen_messages.py
+	@python3 broker/gen/gen_configs.py
 
 gen-check:
 	@python3 protocol/gen/gen_messages.py --check
+	@python3 broker/gen/gen_configs.py --check
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^protocol/gen/')

@@ -406,7 +406,7 @@ static void broker_dyn_load(broker_topics_t *topics)
         *eq = 0;
         const char *key = line + (node ? 5 : 8), *val = eq + 1;
         char why[256];
-        if (broker_bcfg_validate_dynamic(key, val, why, sizeof(why)) != KERR_NONE) {
+        if (broker_bcfg_validate_dynamic(key, val, node, why, sizeof(why)) != KERR_NONE) {
             LOG_WARN("topics", "%s: ignoring %s: %s", topics->broker_props_path, key, why);
             continue;
         }
@@ -676,7 +676,7 @@ int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const bro
 {
     errmsg[0] = 0;
     for (int i = 0; i < nconfigs; i++) {
-        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, errmsg, errlen);
+        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, node, errmsg, errlen);
         if (e != KERR_NONE)
             return e;
         for (int j = 0; j < i; j++)

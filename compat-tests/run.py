@@ -81,6 +81,8 @@ TESTS = [
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
     ("eddyctl", ["bash", "test_eddyctl.sh"], ["--group.initial.rebalance.delay.ms", "0"]),
     ("admin_configs", ["@PYTHON", "test_admin_configs.py"], ["--log.retention.check.interval.ms", "200"]),
+    ("admin_broker_configs", ["@PYTHON", "test_admin_broker_configs.py"],
+     ["--num.network.threads", "5", "--ssl.keystore.password", "hunter2"]),
     ("kafkajs_admin", ["node", "js/test_kafkajs_admin.js"], []),
     ("groups_confluent_share", ["@PYTHON", "test_groups_confluent.py", "share"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),

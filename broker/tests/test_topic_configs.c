@@ -75,19 +75,15 @@ static void error_messages_name_the_config_and_the_problem(void **state)
 static void every_default_passes_its_own_validator(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < broker_tcfg_count; i++) {
-        const broker_tcfg_def_t *def = &broker_tcfg_defs[i];
+    for (size_t i = 0; i < broker_cfg_topic_count; i++) {
+        const broker_tcfg_def_t *def = &broker_cfg_topic_defs[i];
         char err[256];
         if (broker_tcfg_validate(def->name, def->default_value, err, sizeof(err)) != KERR_NONE)
             fail_msg("%s: default %s rejected: %s", def->name, def->default_value, err);
         assert_non_null(def->doc);
-        if (i > 0)
-            assert_true(strcmp(broker_tcfg_defs[i - 1].name, def->name) < 0); /* sorted, no duplicates */
         /* Every broker default of a topic config is describable on the BROKER resource. */
-        if (def->broker[0]) {
-            assert_non_null(broker_bcfg_find(def->broker[0]));
-            assert_ptr_equal(broker_bcfg_dynamic_topic_def(def->broker[0]), def);
-        }
+        for (int k = 0; k < BROKER_CFG_MAX_SYNONYMS && def->broker[k]; k++)
+            assert_non_null(broker_bcfg_find(def->broker[k]));
     }
     for (size_t i = 0; i < broker_bcfg_count(); i++)
         assert_ptr_not_equal(broker_bcfg_at(i)->doc, NULL);
@@ -189,20 +185,40 @@ static void synonyms_are_listed_override_first_then_broker_layers_then_default(v
     broker_config_free(&cfg);
 }
 
-static void only_topic_defaults_are_dynamic_broker_configs(void **state)
+static int16_t dyn(const char *name, const char *value, bool node, char *err)
+{
+    return broker_bcfg_validate_dynamic(name, value, node, err, 256);
+}
+
+static void dynamic_broker_configs_follow_kafkas_update_modes(void **state)
 {
     (void)state;
     char err[256];
-    assert_int_equal(broker_bcfg_validate_dynamic("log.retention.ms", "1000", err, sizeof(err)), KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("compression.type", "lz4", err, sizeof(err)), KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("log.cleaner.min.cleanable.ratio", "0.1", err, sizeof(err)),
-                     KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("message.max.bytes", "-3", err, sizeof(err)), KERR_INVALID_CONFIG);
-    assert_int_equal(broker_bcfg_validate_dynamic("listeners", "PLAINTEXT://:1", err, sizeof(err)),
-                     KERR_INVALID_CONFIG);
-    assert_non_null(strstr(err, "properties file"));
-    assert_int_equal(broker_bcfg_validate_dynamic("no.such", "1", err, sizeof(err)), KERR_INVALID_CONFIG);
-    assert_non_null(strstr(err, "Unknown broker config"));
+    /* Topic defaults, live. */
+    assert_int_equal(dyn("log.retention.ms", "1000", false, err), KERR_NONE);
+    assert_int_equal(dyn("compression.type", "lz4", true, err), KERR_NONE);
+    assert_int_equal(dyn("log.cleaner.min.cleanable.ratio", "0.1", false, err), KERR_NONE);
+    /* Accepted-only properties Kafka can change at run time: sasl.* per broker only. */
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "58000", true, err), KERR_NONE);
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "58000", false, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "broker id must be specified"));
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "soon", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "sasl.kerberos.min.time.before.relogin"));
+    assert_int_equal(dyn("log.cleaner.threads", "2", false, err), KERR_NONE);
+    assert_int_equal(dyn("log.cleaner.threads", "-1", false, err), KERR_INVALID_REQUEST);
+    /* Bad values, read-only properties, listener-only security configs: INVALID_REQUEST as in Kafka. */
+    assert_int_equal(dyn("message.max.bytes", "-3", false, err), KERR_INVALID_REQUEST);
+    assert_int_equal(dyn("log.dirs", "/elsewhere", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "Cannot update these configs dynamically: Set(log.dirs)"));
+    assert_int_equal(dyn("log.retention.hours", "5", true, err), KERR_INVALID_REQUEST);
+    /* Kafka may change listeners at run time; eddy only reads them at start, so it says no. */
+    assert_int_equal(dyn("listeners", "PLAINTEXT://:1", true, err), KERR_INVALID_REQUEST);
+    assert_int_equal(dyn("ssl.keystore.location", "/k", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "per-listener"));
+    /* Names no row has are custom configs, kept as Kafka keeps them. */
+    assert_int_equal(dyn("no.such", "1", true, err), KERR_NONE);
+    assert_int_equal(dyn("listener.name.internal.ssl.keystore.location", "/k", true, err), KERR_NONE);
+    assert_int_equal(dyn("log.retention.ms", NULL, true, err), KERR_INVALID_REQUEST);
 }
 
 static void static_values_read_back_as_text(void **state)
@@ -260,7 +276,7 @@ int main(void)
         cmocka_unit_test(every_default_passes_its_own_validator),
         cmocka_unit_test(defaults_resolve_through_the_layers),
         cmocka_unit_test(synonyms_are_listed_override_first_then_broker_layers_then_default),
-        cmocka_unit_test(only_topic_defaults_are_dynamic_broker_configs),
+        cmocka_unit_test(dynamic_broker_configs_follow_kafkas_update_modes),
         cmocka_unit_test(static_values_read_back_as_text),
         cmocka_unit_test(list_append_and_subtract_keep_items_unique),
         cmocka_unit_test(compression_names_map_to_codecs),
