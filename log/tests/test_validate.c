@@ -45,7 +45,7 @@ static void build(buf_t *out, int n, int codec, bool keyless, int16_t attributes
     spec.base_timestamp = BASE;
     spec.attributes = attributes;
     proto_record_spec_t recs[16];
-    static char vals[16][24];
+    static char vals[16][40];
     for (int i = 0; i < n; i++) {
         snprintf(vals[i], sizeof(vals[i]), "value-%d-xxxxxxxxxx", i);
         recs[i] = (proto_record_spec_t){keyless ? (proto_bytes_t){NULL, -1} : (proto_bytes_t){(const uint8_t *)"k", 1},
