@@ -1,6 +1,7 @@
 #include "broker/config.h"
 
 #include "base/diag.h"
+#include "broker/api_floor.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -91,6 +92,8 @@ static const cfg_prop_t cfg_props[] = {
     P("eddy.queued.max.response.bytes", CFG_I64, queued_max_response_bytes, "536870912", -1, INT64_MAX),
     /* false: Fetch copies records through memory (for comparison, or a filesystem without sendfile). */
     P("eddy.fetch.zero.copy", CFG_BOOL, fetch_zero_copy, "true", 0, 0),
+    /* kafka-4.0: serve and advertise only Kafka 4.0's minimum versions (KIP-896); see broker/api_floor.h. */
+    P("eddy.min.api.versions", CFG_STR, min_api_versions, "kafka-3.9", 0, 0),
 };
 #define CFG_NPROPS (sizeof(cfg_props) / sizeof(cfg_props[0]))
 
@@ -362,6 +365,9 @@ int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen)
     if (broker_config_cleanup_policy(cfg->log_cleanup_policy) < 0)
         return cfg_err(err, errlen, "log.cleanup.policy: expected delete, compact or compact,delete, got '%s'",
                        cfg->log_cleanup_policy);
+    if ((cfg->api_floor = broker_api_floor_parse(cfg->min_api_versions)) < 0)
+        return cfg_err(err, errlen, "eddy.min.api.versions: expected kafka-3.9 or kafka-4.0, got '%s'",
+                       cfg->min_api_versions);
     if (strchr(cfg->log_dirs, ','))
         return cfg_err(err, errlen, "log.dirs: eddy uses one data directory, got '%s'%s", cfg->log_dirs, "");
     return 0;

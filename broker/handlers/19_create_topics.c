@@ -1,7 +1,9 @@
 /*
- * CreateTopics (19), v2-7. Per topic: num_partitions and replication_factor
- * may be -1 (v4+) for the broker defaults; manual assignments are accepted
- * only when every replica is this broker. v1+ validate_only; v5 flexible,
+ * CreateTopics (19), v0-7. Per topic: num_partitions and replication_factor
+ * may be -1 (v4+) for the broker defaults (Kafka's broker takes -1 in any
+ * version; only its client refuses to send it before v4); manual
+ * assignments are accepted only when every replica is this broker. v1+
+ * validate_only and error_message; v2 throttle_time_ms; v5 flexible,
  * and the answer then carries the partition count, replication factor and
  * the topic's config overrides; v7 returns the topic id. A name that appears
  * twice in one request fails for both entries, as in Kafka.

@@ -1,7 +1,11 @@
 /*
- * DescribeConfigs (32), v1-4. Per resource (TOPIC or BROKER) the configs
+ * DescribeConfigs (32), v0-4. Per resource (TOPIC or BROKER) the configs
  * asked for (configuration_keys; null = all; unknown names are left out),
- * each with its value, read_only, config_source and is_sensitive. v1 adds
+ * each with its value, read_only, config_source and is_sensitive. v0 has
+ * is_default instead of config_source: true when the value is the built-in
+ * default (Kafka 3.9's broker leaves it false for every entry, a leftover
+ * of its rewrite around config_source; clients such as sarama's
+ * ClusterAdmin read it as "not overridden", so eddy fills it). v1 adds
  * config_source and, when include_synonyms, the synonyms in precedence
  * order (topic override, then the broker properties' dynamic, static and
  * default values); v3 adds config_type and, when include_documentation, the
@@ -39,6 +43,7 @@ static bool fill_config(broker_req_t *req, proto_describe_configs_resp_config_t 
     c->value = value ? arena_str(req, value) : proto_str_c(NULL);
     c->read_only = read_only;
     c->config_source = (int8_t)syn[0].source;
+    c->is_default = syn[0].source == BROKER_CFG_SRC_DEFAULT;
     c->is_sensitive = false;
     c->config_type = (int8_t)type;
     c->documentation = body->include_documentation ? proto_str_c(doc) : proto_str_c(NULL);

@@ -332,6 +332,7 @@ typedef struct proto_offset_commit_req_partition_s {
     int32_t partition_index; /* v0+ */
     int64_t committed_offset; /* v0+ */
     int32_t committed_leader_epoch; /* v6+ */
+    int64_t commit_timestamp; /* v1-1 */
     proto_str_t committed_metadata; /* v0+, nullable */
 } proto_offset_commit_req_partition_t;
 extern const proto_struct_desc_t proto_offset_commit_req_partition_desc;
@@ -1007,6 +1008,7 @@ typedef struct proto_describe_configs_resp_config_s {
     proto_str_t name; /* v0+ */
     proto_str_t value; /* v0+, nullable */
     bool read_only; /* v0+ */
+    bool is_default; /* v0-0 */
     int8_t config_source; /* v1+ */
     bool is_sensitive; /* v0+ */
     PROTO_ARRAY_OF(proto_describe_configs_resp_synonym_t) synonyms; /* v1+ */
