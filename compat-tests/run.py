@@ -105,6 +105,9 @@ TESTS = [
     ("zero_copy_off", ["@PYTHON", "test_zero_copy.py", "copy"], ["--eddy.fetch.zero.copy", "false"]),
     ("hostile_conn_limits", ["@PYTHON", "test_hostile.py", "limits"],
      ["--max.connections.per.ip", "2", "--max.connections.per.ip.overrides", "10.9.9.9:1,127.0.0.1:6"]),
+    ("legacy_apis_wire", ["@PYTHON", "test_legacy_apis_wire.py"], []),
+    ("legacy_apis_wire_kafka40", ["@PYTHON", "test_legacy_apis_wire.py", "kafka-4.0"],
+     ["--eddy.min.api.versions", "kafka-4.0"]),
 ]
 
 

@@ -108,6 +108,7 @@ broker_result_t broker_handle_create_topics(broker_req_t *req)
         const proto_create_topics_req_topic_t *rt = &body->topics.items[i];
         proto_create_topics_resp_topic_t *out = &resp->topics.items[i];
         out->name = rt->name;
+        out->error_message = proto_str_c(NULL); /* Kafka answers null on success */
         out->num_partitions = -1;
         out->replication_factor = -1;
         out->configs.n = -1;
