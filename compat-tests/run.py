@@ -67,6 +67,7 @@ TESTS = [
                                       "--codec", "none", "--auto-create"],
      ["--num.partitions", "2"]),
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
+    ("kafka_python_legacy", ["@PYTHON", "test_kafka_python_legacy.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
     ("eddyctl", ["bash", "test_eddyctl.sh"], ["--group.initial.rebalance.delay.ms", "0"]),
