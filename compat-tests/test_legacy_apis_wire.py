@@ -4,10 +4,11 @@ and the eddy.min.api.versions=kafka-4.0 floor that closes them again.
 
 Default broker (kafka-3.9): ApiVersions lists OffsetCommit/OffsetFetch
 0-9, CreateTopics 0-7, DeleteTopics 0-6, DescribeConfigs 0-4,
-AddOffsetsToTxn/TxnOffsetCommit 0-4; CreateTopics v0/v1, OffsetCommit
-v0/v1, OffsetFetch v0/v1, DescribeConfigs v0, DeleteTopics v0,
-AddOffsetsToTxn v4 and TxnOffsetCommit v3/v4 answer as Kafka 3.9 (KRaft)
-does, with no byte left over.
+AddOffsetsToTxn/TxnOffsetCommit 0-4, AddPartitionsToTxn 0-5; CreateTopics
+v0/v1, OffsetCommit v0/v1, OffsetFetch v0/v1, DescribeConfigs v0,
+DeleteTopics v0, AddOffsetsToTxn v4, TxnOffsetCommit v3/v4 and
+AddPartitionsToTxn v3-v5 (the batch form, verify_only) answer as Kafka 3.9
+(KRaft) does, with no byte left over.
 
 `test_legacy_apis_wire.py kafka-4.0` (broker started with
 --eddy.min.api.versions kafka-4.0): ApiVersions lists Kafka 4.0's minimums
@@ -28,12 +29,13 @@ T = kw.EMPTY_TAGS
 failures = []
 
 OFFSET_COMMIT, OFFSET_FETCH, FIND_COORDINATOR, JOIN_GROUP = 8, 9, 10, 11
-CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID = 19, 20, 22
+CREATE_TOPICS, DELETE_TOPICS, INIT_PRODUCER_ID, ADD_PARTITIONS_TO_TXN = 19, 20, 22, 24
 ADD_OFFSETS_TO_TXN, TXN_OFFSET_COMMIT = 25, 28
 DESCRIBE_CONFIGS, DESCRIBE_LOG_DIRS, DELETE_GROUPS = 32, 35, 42
 
 NONE, UNKNOWN_TOPIC, ILLEGAL_GENERATION, UNSUPPORTED_VERSION = 0, 3, 22, 35
-TOPIC_EXISTS, INVALID_PARTITIONS, INVALID_TXN_STATE = 36, 37, 48
+TOPIC_AUTHORIZATION_FAILED, TOPIC_EXISTS, INVALID_PARTITIONS, INVALID_TXN_STATE = 29, 36, 37, 48
+OPERATION_NOT_ATTEMPTED = 55
 TRANSACTION_ABORTABLE = 120
 
 
@@ -190,6 +192,40 @@ def decode_txn_offset_commit_flex(body, version):
     return out
 
 
+def add_partitions_batch(transactions):
+    """AddPartitionsToTxn v4/v5: [(txn_id, pid, epoch, verify_only, {topic: [partitions]})]."""
+    def topic(item):
+        return kw.compact_string(item[0]) + kw.compact_array(item[1], kw.i32) + T
+
+    def txn(x):
+        tid, pid, epoch, verify, topics = x
+        return (kw.compact_string(tid) + kw.i64(pid) + kw.i16(epoch) + kw.boolean(verify)
+                + kw.compact_array(sorted(topics.items()), topic) + T)
+    return kw.compact_array(transactions, txn) + T
+
+
+def decode_add_partitions_batch(body, version):
+    """-> (top-level error, {txn_id: {(topic, partition): error}})."""
+    r = kw.Reader(body)
+    r.i32()
+    err = r.i16()
+    out = {}
+    for _ in range(r.compact_array_len()):
+        tid = r.compact_string()
+        res = out.setdefault(tid, {})
+        for _ in range(r.compact_array_len()):
+            name = r.compact_string()
+            for _ in range(r.compact_array_len()):
+                idx, perr = r.i32(), r.i16()
+                r.tagged_fields()
+                res[(name, idx)] = perr
+            r.tagged_fields()
+        r.tagged_fields()
+    r.tagged_fields()
+    done(r, "AddPartitionsToTxn v%d" % version)
+    return err, out
+
+
 def expect_closed(c, api_key, version, body=b""):
     """Kafka closes the connection on a version it does not serve; reopen afterwards."""
     try:
@@ -207,6 +243,7 @@ def run_kafka_3_9():
     c = kw.Conn(BOOT, timeout=5.0)
     want = {OFFSET_COMMIT: (0, 9), OFFSET_FETCH: (0, 9), CREATE_TOPICS: (0, 7), DELETE_TOPICS: (0, 6),
             DESCRIBE_CONFIGS: (0, 4), ADD_OFFSETS_TO_TXN: (0, 4), TXN_OFFSET_COMMIT: (0, 4),
+            ADD_PARTITIONS_TO_TXN: (0, 5),
             FIND_COORDINATOR: (0, 6), JOIN_GROUP: (0, 9), 3: (0, 12), DELETE_GROUPS: (0, 2)}
     for v in (0, 3):
         err, keys, _ = api_versions(c, v)
@@ -299,6 +336,43 @@ def run_kafka_3_9():
     got = decode_txn_offset_commit_flex(c.call(TXN_OFFSET_COMMIT, 4, txn_offset_commit_flex(
         txn_id, "gt", pid, epoch, topic, 0, 5)), 4)
     check(got == {(topic, 0): NONE}, "TxnOffsetCommit v4 in the transaction: %r" % got)
+
+    # AddPartitionsToTxn v4/v5, the broker-to-broker batch: verify_only checks, the others add.
+    err, got = decode_add_partitions_batch(c.call(ADD_PARTITIONS_TO_TXN, 4, add_partitions_batch(
+        [(txn_id, pid, epoch, True, {topic: [0]}), (NAME + "_none", 5, 0, True, {topic: [1]})])), 4)
+    check(err == NONE and got == {txn_id: {(topic, 0): TRANSACTION_ABORTABLE},
+                                  NAME + "_none": {(topic, 1): 49}},
+          "AddPartitionsToTxn v4 verify_only before adding: %r" % got)
+    err, got = decode_add_partitions_batch(c.call(ADD_PARTITIONS_TO_TXN, 4, add_partitions_batch(
+        [(txn_id, pid, epoch, False, {topic: [0], "nosuch": [0]})])), 4)
+    check(got == {txn_id: {(topic, 0): OPERATION_NOT_ATTEMPTED, ("nosuch", 0): UNKNOWN_TOPIC}},
+          "AddPartitionsToTxn v4 with an unknown topic adds nothing: %r" % got)
+    err, got = decode_add_partitions_batch(c.call(ADD_PARTITIONS_TO_TXN, 5, add_partitions_batch(
+        [(txn_id, pid, epoch, False, {topic: [0], "__consumer_offsets": [0]})])), 5)
+    check(got == {txn_id: {(topic, 0): NONE, ("__consumer_offsets", 0): NONE}},
+          "AddPartitionsToTxn v5 adds (internal topics allowed broker-to-broker): %r" % got)
+    err, got = decode_add_partitions_batch(c.call(ADD_PARTITIONS_TO_TXN, 5, add_partitions_batch(
+        [(txn_id, pid, epoch, True, {topic: [0, 1]})])), 5)
+    check(got == {txn_id: {(topic, 0): NONE, (topic, 1): TRANSACTION_ABORTABLE}},
+          "AddPartitionsToTxn v5 verify_only after adding: %r" % got)
+    # v3, a client's: internal topics are not the client's to add.
+    body = (kw.compact_string(txn_id) + kw.i64(pid) + kw.i16(epoch) + kw.compact_array(
+        [("__consumer_offsets", [1]), (topic, [1])],
+        lambda x: kw.compact_string(x[0]) + kw.compact_array(x[1], kw.i32) + T) + T)
+    r = kw.Reader(c.call(ADD_PARTITIONS_TO_TXN, 3, body))
+    r.i32()
+    got = {}
+    for _ in range(r.compact_array_len()):
+        name = r.compact_string()
+        for _ in range(r.compact_array_len()):
+            idx, perr = r.i32(), r.i16()
+            r.tagged_fields()
+            got[(name, idx)] = perr
+        r.tagged_fields()
+    r.tagged_fields()
+    done(r, "AddPartitionsToTxn v3")
+    check(got == {("__consumer_offsets", 1): TOPIC_AUTHORIZATION_FAILED, (topic, 1): OPERATION_NOT_ATTEMPTED},
+          "AddPartitionsToTxn v3 naming an internal topic: %r" % got)
 
     # DeleteTopics v0: no throttle_time_ms.
     got = decode_delete_topics_v0(c.call(DELETE_TOPICS, 0, kw.array([topic, "nosuch"], kw.string) + kw.i32(5000)))

@@ -44,6 +44,7 @@ static void kafka_3_9_serves_every_schema_version_and_advertises_what_it_serves(
     assert_int_equal(served(PROTO_API_DESCRIBE_CONFIGS, BROKER_API_FLOOR_KAFKA_3_9), 0);
     assert_int_equal(proto_api_find(PROTO_API_ADD_OFFSETS_TO_TXN)->max_version, 4);
     assert_int_equal(proto_api_find(PROTO_API_TXN_OFFSET_COMMIT)->max_version, 4);
+    assert_int_equal(proto_api_find(PROTO_API_ADD_PARTITIONS_TO_TXN)->max_version, 5);
 }
 
 static void kafka_4_0_raises_the_kip_896_minimums(void **state)

@@ -751,6 +751,21 @@ static const proto_field_t proto_init_producer_id_resp_fields[] = {
 };
 const proto_struct_desc_t proto_init_producer_id_resp_desc = {"InitProducerId", sizeof(proto_init_producer_id_resp_t), 4, proto_init_producer_id_resp_fields};
 
+static const proto_field_t proto_add_partitions_to_txn_req_txn_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_txn_topic_desc = {"TxnTopic", sizeof(proto_add_partitions_to_txn_req_txn_topic_t), 2, proto_add_partitions_to_txn_req_txn_topic_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_req_transaction_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"verify_only", PROTO_T_BOOL, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, verify_only), sizeof(bool), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, topics), sizeof(proto_add_partitions_to_txn_req_txn_topic_t), &proto_add_partitions_to_txn_req_txn_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_transaction_desc = {"Transaction", sizeof(proto_add_partitions_to_txn_req_transaction_t), 5, proto_add_partitions_to_txn_req_transaction_fields};
+
 static const proto_field_t proto_add_partitions_to_txn_req_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
     {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
@@ -758,12 +773,31 @@ static const proto_field_t proto_add_partitions_to_txn_req_topic_fields[] = {
 const proto_struct_desc_t proto_add_partitions_to_txn_req_topic_desc = {"Topic", sizeof(proto_add_partitions_to_txn_req_topic_t), 2, proto_add_partitions_to_txn_req_topic_fields};
 
 static const proto_field_t proto_add_partitions_to_txn_req_fields[] = {
+    {"transactions", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, transactions), sizeof(proto_add_partitions_to_txn_req_transaction_t), &proto_add_partitions_to_txn_req_transaction_desc, 0, 0},
     {"v3_and_below_transactional_id", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_transactional_id), sizeof(proto_str_t), NULL, 0, 0},
     {"v3_and_below_producer_id", PROTO_T_INT64, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_id), sizeof(int64_t), NULL, 0, 0},
     {"v3_and_below_producer_epoch", PROTO_T_INT16, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_epoch), sizeof(int16_t), NULL, 0, 0},
     {"v3_and_below_topics", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_topics), sizeof(proto_add_partitions_to_txn_req_topic_t), &proto_add_partitions_to_txn_req_topic_desc, 0, 0},
 };
-const proto_struct_desc_t proto_add_partitions_to_txn_req_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_req_t), 4, proto_add_partitions_to_txn_req_fields};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_req_t), 5, proto_add_partitions_to_txn_req_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_partition_result_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_partition_result_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"partition_error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_partition_result_t, partition_error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_partition_result_desc = {"TxnPartitionResult", sizeof(proto_add_partitions_to_txn_resp_txn_partition_result_t), 2, proto_add_partitions_to_txn_resp_txn_partition_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_topic_result_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_topic_result_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"results_by_partition", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_topic_result_t, results_by_partition), sizeof(proto_add_partitions_to_txn_resp_txn_partition_result_t), &proto_add_partitions_to_txn_resp_txn_partition_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_topic_result_desc = {"TxnTopicResult", sizeof(proto_add_partitions_to_txn_resp_txn_topic_result_t), 2, proto_add_partitions_to_txn_resp_txn_topic_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_result_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_result_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"topic_results", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_result_t, topic_results), sizeof(proto_add_partitions_to_txn_resp_txn_topic_result_t), &proto_add_partitions_to_txn_resp_txn_topic_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_result_desc = {"TxnResult", sizeof(proto_add_partitions_to_txn_resp_txn_result_t), 2, proto_add_partitions_to_txn_resp_txn_result_fields};
 
 static const proto_field_t proto_add_partitions_to_txn_resp_partition_result_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_partition_result_t, partition_index), sizeof(int32_t), NULL, 0, 0},
@@ -779,9 +813,11 @@ const proto_struct_desc_t proto_add_partitions_to_txn_resp_topic_result_desc = {
 
 static const proto_field_t proto_add_partitions_to_txn_resp_fields[] = {
     {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"results_by_transaction", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, results_by_transaction), sizeof(proto_add_partitions_to_txn_resp_txn_result_t), &proto_add_partitions_to_txn_resp_txn_result_desc, 0, 0},
     {"results_by_topic_v3_and_below", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, results_by_topic_v3_and_below), sizeof(proto_add_partitions_to_txn_resp_topic_result_t), &proto_add_partitions_to_txn_resp_topic_result_desc, 0, 0},
 };
-const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_resp_t), 2, proto_add_partitions_to_txn_resp_fields};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_resp_t), 4, proto_add_partitions_to_txn_resp_fields};
 
 static const proto_field_t proto_add_offsets_to_txn_req_fields[] = {
     {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
@@ -1234,7 +1270,7 @@ const proto_api_desc_t proto_api_table[] = {
     {20, "DeleteTopics", 0, 6, 0, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
     {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
-    {24, "AddPartitionsToTxn", 0, 3, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
+    {24, "AddPartitionsToTxn", 0, 5, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
     {25, "AddOffsetsToTxn", 0, 4, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
     {26, "EndTxn", 0, 4, 0, 3, &proto_end_txn_req_desc, &proto_end_txn_resp_desc},
     {28, "TxnOffsetCommit", 0, 4, 0, 3, &proto_txn_offset_commit_req_desc, &proto_txn_offset_commit_resp_desc},
