@@ -109,6 +109,8 @@ TESTS = [
     ("legacy_apis_wire", ["@PYTHON", "test_legacy_apis_wire.py"], []),
     ("legacy_apis_wire_kafka40", ["@PYTHON", "test_legacy_apis_wire.py", "kafka-4.0"],
      ["--eddy.min.api.versions", "kafka-4.0"]),
+    ("legacy_apis_wire_nodelete", ["@PYTHON", "test_legacy_apis_wire.py", "nodelete"],
+     ["--delete.topic.enable", "false"]),
 ]
 
 

@@ -14,7 +14,11 @@ AddPartitionsToTxn v3-v5 (the batch form, verify_only) answer as Kafka 3.9
 --eddy.min.api.versions kafka-4.0): ApiVersions lists Kafka 4.0's minimums
 (Produce still from 0), every version below them closes the connection,
 the lowest kept version still works, and ApiVersions at an unknown version
-still gets the UNSUPPORTED_VERSION fallback. Uses EDDY_BOOTSTRAP.
+still gets the UNSUPPORTED_VERSION fallback.
+
+`test_legacy_apis_wire.py nodelete` (--delete.topic.enable false):
+DeleteTopics fails every topic, known or not, with INVALID_REQUEST before v3
+and TOPIC_DELETION_DISABLED from v3. Uses EDDY_BOOTSTRAP.
 """
 import os
 import sys
@@ -428,12 +432,41 @@ def run_kafka_4_0():
     c.close()
 
 
+# ---------------------------------------------------------------- delete.topic.enable=false
+
+def run_nodelete():
+    c = kw.Conn(BOOT, timeout=5.0)
+    topic = NAME + "_t"
+    _, res = decode_create_topics(c.call(CREATE_TOPICS, 0, create_topics_v0([(topic, 1, 1, {})])), 0)
+    check(res == [(topic, NONE, "<absent>")], "CreateTopics v0: %r" % res)
+    for v in (0, 1, 2):
+        body = kw.array([topic, "nosuch"], kw.string) + kw.i32(5000)
+        r = kw.Reader(c.call(DELETE_TOPICS, v, body))
+        if v >= 1:
+            r.i32()
+        got = {}
+        for _ in range(r.array_len()):
+            name, err = r.string(), r.i16()
+            got[name] = err
+        done(r, "DeleteTopics v%d" % v)
+        check(got == {topic: 42, "nosuch": 42}, "DeleteTopics v%d with deletion disabled: INVALID_REQUEST (%r)" % (v, got))
+    r = kw.Reader(c.call(DELETE_TOPICS, 3, kw.array([topic, "nosuch"], kw.string) + kw.i32(5000)))
+    r.i32()
+    got = {}
+    for _ in range(r.array_len()):
+        name, err = r.string(), r.i16()
+        got[name] = err
+    check(got == {topic: 73, "nosuch": 73}, "DeleteTopics v3 with deletion disabled: TOPIC_DELETION_DISABLED (%r)" % got)
+    check(exists(c, topic), "the topic is still there")
+    c.close()
+
+
 def main():
     if not BOOT:
         print("EDDY_BOOTSTRAP is not set")
         return 2
     mode = sys.argv[1] if len(sys.argv) > 1 else "kafka-3.9"
-    run_kafka_4_0() if mode == "kafka-4.0" else run_kafka_3_9()
+    {"kafka-4.0": run_kafka_4_0, "nodelete": run_nodelete}.get(mode, run_kafka_3_9)()
     if failures:
         print("%d check(s) failed" % len(failures))
         return 1
