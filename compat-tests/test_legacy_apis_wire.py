@@ -318,6 +318,11 @@ def run_kafka_3_9():
                                                                            True, False)},
               "DescribeConfigs v0 broker: num.partitions 1, the default (%r)" % (cfgs,))
         check(res[2][0] == UNKNOWN_TOPIC and res[2][4] == {}, "DescribeConfigs v0 unknown topic: %r" % (res[2],))
+    # An empty key list asks for every key, like null (Kafka's ConfigHelper), not for none.
+    _, every = decode_describe_configs_v0(c.call(DESCRIBE_CONFIGS, 0, describe_configs_v0([(2, topic, None)])))
+    _, empty = decode_describe_configs_v0(c.call(DESCRIBE_CONFIGS, 0, describe_configs_v0([(2, topic, [])])))
+    check(len(every[0][4]) > 10 and empty[0][4] == every[0][4],
+          "DescribeConfigs v0 with [] keys: %d configs, with null: %d" % (len(empty[0][4]), len(every[0][4])))
 
     # AddOffsetsToTxn v4 / TxnOffsetCommit v4 (TRANSACTION_ABORTABLE) against v3 (INVALID_TXN_STATE).
     txn_id = NAME + "_txn"

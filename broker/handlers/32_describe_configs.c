@@ -1,6 +1,7 @@
 /*
  * DescribeConfigs (32), v0-4. Per resource (TOPIC or BROKER) the configs
- * asked for (configuration_keys; null = all; unknown names are left out),
+ * asked for (configuration_keys; null or empty = all, as Kafka's
+ * ConfigHelper reads it; unknown names are left out),
  * each with its value, read_only, config_source and is_sensitive. v0 has
  * is_default instead of config_source: true when the value is the built-in
  * default (Kafka 3.9's broker leaves it false for every entry, a leftover
@@ -17,7 +18,7 @@
 
 static bool wanted(broker_req_t *req, const proto_describe_configs_req_resource_t *rr, const char *name)
 {
-    if (rr->configuration_keys.n < 0)
+    if (rr->configuration_keys.n <= 0)
         return true;
     for (int32_t i = 0; i < rr->configuration_keys.n; i++) {
         proto_str_t k = rr->configuration_keys.items[i];
