@@ -6,7 +6,9 @@
  * epoch; v3 (flexible) carries generation, member and instance ids,
  * validated like OffsetCommit. A group partition that is not in the
  * transaction answers TRANSACTION_ABORTABLE to v4 and INVALID_TXN_STATE to
- * v0-3 (which do not know it), as Kafka 3.9's verification does.
+ * v0-3 (which do not know it), as Kafka 3.9's verification does. v0-1
+ * get COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS, which
+ * producers before Kafka 2.0's fix (KAFKA-7296) mishandle.
  */
 #include "base/clock.h"
 #include "broker/broker.h"
@@ -72,7 +74,10 @@ broker_result_t broker_handle_txn_offset_commit(broker_req_t *req)
             return BROKER_CLOSE;
         for (int32_t j = 0; j < np; j++, k++) {
             ot->partitions.items[j].partition_index = parts[k].partition;
-            ot->partitions.items[j].error_code = parts[k].error_code;
+            ot->partitions.items[j].error_code =
+                req->version < 2 && parts[k].error_code == KERR_COORDINATOR_LOAD_IN_PROGRESS
+                    ? KERR_COORDINATOR_NOT_AVAILABLE
+                    : parts[k].error_code;
         }
     }
     return BROKER_RESPOND;

@@ -54,12 +54,22 @@ static void kafka_4_0_raises_the_kip_896_minimums(void **state)
     static const struct {
         int16_t key, min;
     } want[] = {
-        {PROTO_API_PRODUCE, 3},          {PROTO_API_FETCH, 4},         {PROTO_API_LIST_OFFSETS, 1},
-        {PROTO_API_OFFSET_COMMIT, 2},    {PROTO_API_OFFSET_FETCH, 1},  {PROTO_API_CREATE_TOPICS, 2},
-        {PROTO_API_DELETE_TOPICS, 1},    {PROTO_API_DESCRIBE_CONFIGS, 1}, {PROTO_API_DESCRIBE_LOG_DIRS, 1},
+        {PROTO_API_PRODUCE, 3},
+        {PROTO_API_FETCH, 4},
+        {PROTO_API_LIST_OFFSETS, 1},
+        {PROTO_API_OFFSET_COMMIT, 2},
+        {PROTO_API_OFFSET_FETCH, 1},
+        {PROTO_API_CREATE_TOPICS, 2},
+        {PROTO_API_DELETE_TOPICS, 1},
+        {PROTO_API_DESCRIBE_CONFIGS, 1},
+        {PROTO_API_DESCRIBE_LOG_DIRS, 1},
         /* Kept at 0 by Kafka 4.0 (JoinGroup again from 4.0.1). */
-        {PROTO_API_METADATA, 0},         {PROTO_API_FIND_COORDINATOR, 0}, {PROTO_API_JOIN_GROUP, 0},
-        {PROTO_API_DELETE_GROUPS, 0},    {PROTO_API_API_VERSIONS, 0},  {PROTO_API_HEARTBEAT, 0},
+        {PROTO_API_METADATA, 0},
+        {PROTO_API_FIND_COORDINATOR, 0},
+        {PROTO_API_JOIN_GROUP, 0},
+        {PROTO_API_DELETE_GROUPS, 0},
+        {PROTO_API_API_VERSIONS, 0},
+        {PROTO_API_HEARTBEAT, 0},
     };
     for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
         const proto_api_desc_t *api = proto_api_find(want[i].key);
