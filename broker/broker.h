@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "base/map.h"
+#include "broker/api_floor.h"
 #include "broker/config.h"
 #include "broker/groups.h"
 #include "broker/internal_topics.h"

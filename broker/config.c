@@ -1,6 +1,7 @@
 #include "broker/config.h"
 
 #include "base/diag.h"
+#include "broker/api_floor.h"
 #include "broker/config_table.h"
 
 #include <ctype.h>
@@ -318,6 +319,9 @@ int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen)
     if (broker_config_cleanup_policy(cfg->log_cleanup_policy) < 0)
         return cfg_err(err, errlen, "log.cleanup.policy: expected delete, compact or compact,delete, got '%s'",
                        cfg->log_cleanup_policy);
+    if ((cfg->api_floor = broker_api_floor_parse(cfg->min_api_versions)) < 0)
+        return cfg_err(err, errlen, "eddy.min.api.versions: expected kafka-3.9 or kafka-4.0, got '%s'",
+                       cfg->min_api_versions);
     if (strchr(cfg->log_dirs, ','))
         return cfg_err(err, errlen, "log.dirs: eddy uses one data directory, got '%s'%s", cfg->log_dirs, "");
     return 0;

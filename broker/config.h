@@ -86,6 +86,7 @@ typedef struct broker_config_s {
     bool fetch_zero_copy;                   /* eddy.fetch.zero.copy: Fetch records go out with sendfile */
     int32_t max_parked_fetches;             /* eddy's own: beyond it a Fetch answers at once */
     int64_t queued_max_response_bytes;      /* eddy's own: all unread responses together; -1: no bound */
+    char *min_api_versions;                 /* eddy.min.api.versions: kafka-3.9 or kafka-4.0 */
 
     /* Properties without a field above (accepted only), as set: name -> text. */
     broker_topic_config_t *extra;
@@ -96,6 +97,7 @@ typedef struct broker_config_s {
     int listen_port;
     char advertised_host[256];
     int advertised_port;
+    int api_floor; /* broker_api_floor_t parsed from min_api_versions */
 } broker_config_t;
 
 void broker_config_defaults(broker_config_t *cfg);

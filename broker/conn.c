@@ -496,7 +496,7 @@ static void conn_api_versions_fallback(broker_conn_t *conn, const proto_req_head
     proto_wr_i16(&wr, KERR_UNSUPPORTED_VERSION);
     proto_wr_i32(&wr, 1);
     proto_wr_i16(&wr, api->key);
-    proto_wr_i16(&wr, api->adv_min_version);
+    proto_wr_i16(&wr, broker_api_min_advertised(api, conn->broker->cfg->api_floor));
     proto_wr_i16(&wr, api->max_version);
     if (!wr.err) {
         proto_wr_patch_i32(&wr, 0, (int32_t)(out.len - 4));
@@ -524,7 +524,8 @@ static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t 
         return false;
     }
     int16_t v = req->hdr.api_version;
-    if (v < api->min_version || v > api->max_version) {
+    /* Below the eddy.min.api.versions floor is unsupported like below the schema: Kafka 4.0 closes too. */
+    if (v < broker_api_min_served(api, conn->broker->cfg->api_floor) || v > api->max_version) {
         if (api->key == PROTO_API_API_VERSIONS) {
             conn_api_versions_fallback(conn, &req->hdr, api);
             return !conn->closing;

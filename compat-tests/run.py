@@ -77,6 +77,7 @@ TESTS = [
                                       "--codec", "none", "--auto-create"],
      ["--num.partitions", "2"]),
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
+    ("kafka_python_legacy", ["@PYTHON", "test_kafka_python_legacy.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
     ("eddyctl", ["bash", "test_eddyctl.sh"], ["--group.initial.rebalance.delay.ms", "0"]),
@@ -119,6 +120,11 @@ TESTS = [
      ["--max.connections.per.ip", "2", "--max.connections.per.ip.overrides", "10.9.9.9:1,127.0.0.1:6"]),
     ("rdkafka_lenient", ["@PYTHON", "test_rdkafka_lenient.py"],
      ["--group.initial.rebalance.delay.ms", "0"]),
+    ("legacy_apis_wire", ["@PYTHON", "test_legacy_apis_wire.py"], []),
+    ("legacy_apis_wire_kafka40", ["@PYTHON", "test_legacy_apis_wire.py", "kafka-4.0"],
+     ["--eddy.min.api.versions", "kafka-4.0"]),
+    ("legacy_apis_wire_nodelete", ["@PYTHON", "test_legacy_apis_wire.py", "nodelete"],
+     ["--delete.topic.enable", "false"]),
 ]
 
 # Tests that measure the broker's memory, sockets or fsync counts, or kill it

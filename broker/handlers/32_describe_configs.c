@@ -1,7 +1,12 @@
 /*
- * DescribeConfigs (32), v1-4. Per resource (TOPIC or BROKER) the configs
- * asked for (configuration_keys; null = all; unknown names are left out),
- * each with its value, read_only, config_source and is_sensitive. v1 adds
+ * DescribeConfigs (32), v0-4. Per resource (TOPIC or BROKER) the configs
+ * asked for (configuration_keys; null or empty = all, as Kafka's
+ * ConfigHelper reads it; unknown names are left out),
+ * each with its value, read_only, config_source and is_sensitive. v0 has
+ * is_default instead of config_source: true when the value is the built-in
+ * default (Kafka 3.9's broker leaves it false for every entry, a leftover
+ * of its rewrite around config_source; clients such as sarama's
+ * ClusterAdmin read it as "not overridden", so eddy fills it). v1 adds
  * config_source and, when include_synonyms, the synonyms in precedence
  * order (topic override, then the broker properties' dynamic, static and
  * default values); v3 adds config_type and, when include_documentation, the
@@ -15,7 +20,7 @@
 
 static bool wanted(broker_req_t *req, const proto_describe_configs_req_resource_t *rr, const char *name)
 {
-    if (rr->configuration_keys.n < 0)
+    if (rr->configuration_keys.n <= 0)
         return true;
     for (int32_t i = 0; i < rr->configuration_keys.n; i++) {
         proto_str_t k = rr->configuration_keys.items[i];
@@ -42,6 +47,7 @@ static bool fill_config(broker_req_t *req, proto_describe_configs_resp_config_t 
     c->value = value && !sensitive ? arena_str(req, value) : proto_str_c(NULL);
     c->read_only = read_only;
     c->config_source = (int8_t)syn[0].source;
+    c->is_default = syn[0].source == BROKER_CFG_SRC_DEFAULT;
     c->is_sensitive = sensitive;
     c->config_type = (int8_t)type;
     c->documentation = body->include_documentation ? proto_str_c(doc) : proto_str_c(NULL);
