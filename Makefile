@@ -43,9 +43,11 @@ compat: build-test
 
 gen:
 	@python3 protocol/gen/gen_messages.py
+	@python3 broker/gen/gen_configs.py
 
 gen-check:
 	@python3 protocol/gen/gen_messages.py --check
+	@python3 broker/gen/gen_configs.py --check
 
 format:
 	@clang-format -i $$(git ls-files '*.c' '*.h' | grep -v '^protocol/gen/')
@@ -78,7 +80,7 @@ bench: deps-test
 # target found a crash (its input is left in fuzz-run/<target>/).
 FUZZ_BUILD   ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= record_batch request records decompress log_recovery group_ops internal_records message_set
+FUZZ_TARGETS ?= record_batch request records decompress log_recovery group_ops internal_records append_validate message_set
 .PHONY: fuzz
 fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang libclang-rt-14-dev"; exit 1; }

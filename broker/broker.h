@@ -21,6 +21,7 @@
 #include "base/buf.h"
 #include "base/list.h"
 #include "base/map.h"
+#include "broker/api_floor.h"
 #include "broker/config.h"
 #include "broker/groups.h"
 #include "broker/internal_topics.h"
@@ -123,6 +124,8 @@ typedef struct broker_memstats_s {
     int nmem_paused;      /* connections paused by queued.max.request.bytes */
     uint64_t sent_bytes;  /* response bytes written since start */
     uint64_t sent_file;   /* ... of which went from segment files with sendfile */
+    uint64_t trailing_requests; /* requests with bytes after their known fields (ignored, as Kafka does) */
+    uint64_t trailing_bytes;    /* ... and how many bytes that was */
 } broker_memstats_t;
 
 struct broker_s {

@@ -1,9 +1,12 @@
 /*
  * broker/config: the broker's settings, by Kafka's own property names.
  *
- * One table lists every property with its type, default and place in
- * broker_config_t; one generic setter parses a value into that place. Values
- * come, lowest precedence first, from the defaults, a `key=value` file,
+ * The rows of broker/config_table (generated from broker/configs.def) list
+ * every property with its type, default, validator and place in
+ * broker_config_t; one generic setter checks a value against its row and
+ * parses it into that place, or, for a property eddy only accepts, keeps it
+ * as text in `extra` so DescribeConfigs can show it. Values come, lowest
+ * precedence first, from the defaults, a `key=value` file,
  * `EDDY_<KEY_WITH_UNDERSCORES>` environment variables, then `--key value`
  * command-line flags. The config owns its strings.
  */
@@ -13,6 +16,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/* A key=value pair: a topic override, a dynamic broker config, a property kept as text. */
+typedef struct broker_topic_config_s {
+    char *key;
+    char *value;
+} broker_topic_config_t;
 
 typedef struct broker_config_s {
     char *listeners;            /* PLAINTEXT://host:port */
@@ -29,8 +38,6 @@ typedef struct broker_config_s {
     int32_t log_index_interval_bytes;
     int32_t log_index_size_max_bytes;
     int32_t fetch_max_bytes;
-    /* log.message.downconversion.enable: default of message.downconversion.enable (Fetch v0-3) */
-    bool log_message_downconversion_enable;
     char *log_message_timestamp_type; /* CreateTime or LogAppendTime */
     int32_t max_connections;
     char *log_level; /* eddy's own: error, warn, info, debug */
@@ -79,17 +86,24 @@ typedef struct broker_config_s {
     bool fetch_zero_copy;                   /* eddy.fetch.zero.copy: Fetch records go out with sendfile */
     int32_t max_parked_fetches;             /* eddy's own: beyond it a Fetch answers at once */
     int64_t queued_max_response_bytes;      /* eddy's own: all unread responses together; -1: no bound */
+    char *min_api_versions;                 /* eddy.min.api.versions: kafka-3.9 or kafka-4.0 */
+
+    /* Properties without a field above (accepted only), as set: name -> text. */
+    broker_topic_config_t *extra;
+    int nextra;
 
     /* Derived from listeners / advertised.listeners by broker_config_finish. */
     char listen_host[256];
     int listen_port;
     char advertised_host[256];
     int advertised_port;
+    int api_floor; /* broker_api_floor_t parsed from min_api_versions */
 } broker_config_t;
 
 void broker_config_defaults(broker_config_t *cfg);
 void broker_config_free(broker_config_t *cfg);
-/* Sets one property by name; 0, or -1 with a message in err (size errlen). */
+/* Sets one property by name; 0, or -1 with a message in err (size errlen) that starts
+ * "unknown property" when no row has that name. */
 int broker_config_set(broker_config_t *cfg, const char *key, const char *value, char *err, size_t errlen);
 int broker_config_load_file(broker_config_t *cfg, const char *path, char *err, size_t errlen);
 int broker_config_load_env(broker_config_t *cfg, char *const *envp, char *err, size_t errlen);
@@ -106,5 +120,7 @@ int broker_config_cleanup_policy(const char *value);
 int64_t broker_config_retention_ms(const broker_config_t *cfg);
 /* Validates and derives the listener fields. */
 int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen);
+/* The text of a property kept in extra (set statically), or NULL. */
+const char *broker_config_extra(const broker_config_t *cfg, const char *name);
 
 #endif

@@ -34,7 +34,12 @@
 #include "broker/conn.h"
 
 #define CONN_READ_CHUNK      (64u * 1024u)
-#define CONN_MAX_WRITE_QUEUE (64u * 1024u * 1024u) /* pause a client that does not read its answers */
+#define CONN_MAX_WRITE_QUEUE (64u * 1024u * 1024u) /* unsent bytes, file ranges included */
+/* Memory a connection's unsent answers may hold before it takes no more
+ * requests: Kafka mutes a channel while its response is unsent, so one
+ * client cannot make it hold more than an answer; here one client that
+ * pipelines small requests and never reads costs about this much. */
+#define CONN_MAX_HELD (1024u * 1024u)
 #define CONN_ARENA_LIMIT     (512u * 1024u * 1024u)
 #define CONN_MIN_INPUT_BOUND (1024u * 1024u)
 /* Over eddy.queued.max.response.bytes, connections with more unread than this pause. */
@@ -72,14 +77,15 @@ static bool conn_over_queued_bound(const broker_t *broker)
 }
 
 /*
- * Whether conn must stop taking requests until its answers drain: 64 MiB of
- * its own, or more than a small share while all queues together are over
+ * Whether conn must stop taking requests until its answers drain: 1 MiB of
+ * memory held by its queue or 64 MiB unsent (sendfile ranges hold no
+ * memory), or more than a small share while all queues together are over
  * eddy.queued.max.response.bytes (so non-readers cannot add up, and clients
  * that read keep going).
  */
 static bool conn_write_full(const broker_conn_t *conn)
 {
-    if (conn->out.bytes >= CONN_MAX_WRITE_QUEUE)
+    if (conn->out.bytes >= CONN_MAX_WRITE_QUEUE || conn->out.held >= CONN_MAX_HELD)
         return true;
     int64_t bound = conn->broker->cfg->queued_max_response_bytes;
     return bound >= 0 && conn->out.bytes >= CONN_SHARE_WRITE_QUEUE &&
@@ -490,7 +496,7 @@ static void conn_api_versions_fallback(broker_conn_t *conn, const proto_req_head
     proto_wr_i16(&wr, KERR_UNSUPPORTED_VERSION);
     proto_wr_i32(&wr, 1);
     proto_wr_i16(&wr, api->key);
-    proto_wr_i16(&wr, api->adv_min_version);
+    proto_wr_i16(&wr, broker_api_min_advertised(api, conn->broker->cfg->api_floor));
     proto_wr_i16(&wr, api->max_version);
     if (!wr.err) {
         proto_wr_patch_i32(&wr, 0, (int32_t)(out.len - 4));
@@ -518,7 +524,8 @@ static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t 
         return false;
     }
     int16_t v = req->hdr.api_version;
-    if (v < api->min_version || v > api->max_version) {
+    /* Below the eddy.min.api.versions floor is unsupported like below the schema: Kafka 4.0 closes too. */
+    if (v < broker_api_min_served(api, conn->broker->cfg->api_floor) || v > api->max_version) {
         if (api->key == PROTO_API_API_VERSIONS) {
             conn_api_versions_fallback(conn, &req->hdr, api);
             return !conn->closing;
@@ -541,13 +548,21 @@ static bool conn_handle_frame(broker_conn_t *conn, const uint8_t *frame, size_t 
         broker_conn_close(conn, "out of memory");
         return false;
     }
-    if (proto_msg_decode(api->request, &rd, v, flex, &req->arena, req->body) != 0 || proto_rd_remaining(&rd)) {
+    if (proto_msg_decode(api->request, &rd, v, flex, &req->arena, req->body) != 0) {
         char why[128];
-        snprintf(why, sizeof(why), "malformed %s v%d request (%s, reader line %d)", api->name, v,
-                 rd.err ? "decode error" : "trailing bytes", rd.line);
+        snprintf(why, sizeof(why), "malformed %s v%d request (decode error, reader line %d)", api->name, v, rd.line);
         arena_reset(&req->arena);
         broker_conn_close(conn, why);
         return false;
+    }
+    /* Kafka reads the fields it knows and ignores what is left (librdkafka
+     * 2.15's all-topics Metadata v12 and 2.0.2's ListGroups v4 leave bytes). */
+    size_t left = proto_rd_remaining(&rd);
+    if (left) {
+        conn->broker->mem.trailing_requests++;
+        conn->broker->mem.trailing_bytes += left;
+        LOG_DEBUG("net", "conn %llu: %s v%d corr %d: %zu bytes after the request ignored", (unsigned long long)conn->id,
+                  api->name, v, req->hdr.correlation_id, left);
     }
     proto_msg_init(api->response, v, req->resp);
     LOG_DEBUG("net", "conn %llu: %s v%d corr %d", (unsigned long long)conn->id, api->name, v, req->hdr.correlation_id);

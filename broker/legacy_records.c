@@ -8,7 +8,7 @@
 /* The same bound Produce puts on a v2 batch's decompressed records. */
 #define LEGACY_MAX_DECOMPRESSED (256u * 1024u * 1024u)
 
-int16_t broker_legacy_produce(broker_req_t *req, const broker_topic_t *t, int32_t partition, const uint8_t **data,
+int16_t broker_legacy_produce(broker_req_t *req, const broker_topic_t *t, int32_t partition, uint8_t **data,
                               size_t *len)
 {
     if (*len == 0 || !proto_legacy_magic(*data, *len))

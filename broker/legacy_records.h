@@ -21,7 +21,7 @@
  * the set held no complete message (Kafka appends nothing and answers
  * NONE). A magic 2 batch is left alone. Returns a Kafka error code.
  */
-int16_t broker_legacy_produce(broker_req_t *req, const broker_topic_t *t, int32_t partition, const uint8_t **data,
+int16_t broker_legacy_produce(broker_req_t *req, const broker_topic_t *t, int32_t partition, uint8_t **data,
                               size_t *len);
 
 /*

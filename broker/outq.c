@@ -124,9 +124,15 @@ void broker_out_pool_fini(broker_out_pool_t *pool)
     pool->n = 0;
 }
 
+size_t broker_out_frame_held(const broker_out_frame_t *f)
+{
+    return sizeof(*f) + (size_t)f->cap * sizeof(f->parts[0]) + f->mem_cap;
+}
+
 void broker_outq_push(broker_outq_t *q, broker_out_frame_t *f)
 {
     f->next = NULL;
+    q->held += broker_out_frame_held(f);
     if (q->tail)
         q->tail->next = f;
     else
@@ -155,6 +161,7 @@ static void outq_advance(broker_outq_t *q, size_t n)
             q->head = f->next;
             if (!q->head)
                 q->tail = NULL;
+            q->held -= broker_out_frame_held(f);
             broker_out_frame_put(q->pool, f);
         }
     }
@@ -223,4 +230,5 @@ void broker_outq_clear(broker_outq_t *q)
     }
     q->tail = NULL;
     q->bytes = 0;
+    q->held = 0;
 }

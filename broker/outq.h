@@ -56,6 +56,7 @@ typedef struct broker_out_pool_s {
 typedef struct broker_outq_s {
     broker_out_frame_t *head, *tail;
     size_t bytes;            /* not yet sent, over all frames */
+    size_t held;             /* memory the queued frames hold: structs and buffers (not file ranges) */
     uint64_t file_bytes;     /* ever sent with sendfile (the caller may reset it) */
     broker_out_pool_t *pool; /* where sent frames go; NULL frees them */
 } broker_outq_t;
@@ -85,10 +86,13 @@ static inline void broker_outq_init(broker_outq_t *q, broker_out_pool_t *pool)
 {
     q->head = q->tail = NULL;
     q->bytes = 0;
+    q->held = 0;
     q->file_bytes = 0;
     q->pool = pool;
 }
 void broker_outq_push(broker_outq_t *q, broker_out_frame_t *f);
+/* The memory one frame holds while queued: its struct, parts and buffer. */
+size_t broker_out_frame_held(const broker_out_frame_t *f);
 /*
  * Writes to the non-blocking socket fd until the queue is empty or the socket
  * is full (*blocked set). Returns the bytes written, or a negative errno on a

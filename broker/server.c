@@ -42,11 +42,14 @@ static void server_on_usr1(uv_signal_t *sig, int signum)
 {
     broker_t *broker = sig->data;
     (void)signum;
-    size_t arenas = 0;
+    size_t arenas = 0, held = 0, held_max = 0;
     list_t *pos, *tmp;
     list_foreach_safe (pos, tmp, &broker->conns) {
         broker_conn_t *conn = list_entry(pos, broker_conn_t, node);
         arenas += conn->req.arena.total;
+        held += conn->out.held;
+        if (conn->out.held > held_max)
+            held_max = conn->out.held;
     }
     size_t partitions = 0, nparts = 0, tpos = 0;
     broker_topic_t *t;
@@ -61,6 +64,9 @@ static void server_on_usr1(uv_signal_t *sig, int signum)
              "sent %llu response bytes, %llu of them records sent from segment files with sendfile; "
              "%u response frames pooled for reuse",
              (unsigned long long)broker->mem.sent_bytes, (unsigned long long)broker->mem.sent_file, broker->out_pool.n);
+    LOG_INFO("mem", "unsent answers hold %zu bytes of memory, at most %zu on one connection", held, held_max);
+    LOG_INFO("net", "%llu requests carried %llu bytes after their known fields (ignored)",
+             (unsigned long long)broker->mem.trailing_requests, (unsigned long long)broker->mem.trailing_bytes);
     LOG_INFO("mem",
              "connections %d, request input buffers %zu bytes (queued.max.request.bytes %lld), "
              "queued responses %zu bytes, request arenas %zu bytes in use, produce scratch %zu bytes, "

@@ -1,18 +1,18 @@
 /*
- * broker/topic_configs: the registry of every topic config eddy knows and of
- * the broker properties DescribeConfigs shows, by Kafka's names.
+ * broker/topic_configs: how config values resolve, and which changes the
+ * config APIs may make, over the rows of broker/config_table.
  *
- * One table describes each topic config: its type (DescribeConfigs'
- * config_type numbering), the broker properties that supply its default (in
- * Kafka's order of precedence, with the factor that turns hours or minutes
- * into milliseconds), its validator (type, range, allowed values), a short
- * documentation string, and whether eddy acts on it or only accepts and
- * stores it. A second table lists the broker's own properties (the ones
- * broker/config.c parses) so that the static values can be read back as
- * text. Resolving a value walks the layers Kafka walks: the topic's
- * override, the dynamic per-broker value, the dynamic cluster default, the
- * static property file / flags, then the built-in default; the same walk
- * yields the synonyms DescribeConfigs lists.
+ * Resolving a topic config walks the layers Kafka walks: the topic's
+ * override, then for each broker property supplying its default (highest
+ * precedence first, scaled from hours or minutes to milliseconds) the
+ * dynamic per-broker value, the dynamic cluster default and the static value
+ * (file, environment, flags), then the built-in default; the same walk
+ * yields the synonyms DescribeConfigs lists. A broker property resolves the
+ * same way without the topic layer. Checks answer with Kafka's error codes:
+ * INVALID_CONFIG for topic configs, and for the BROKER resource what Kafka's
+ * broker-side validation gives (INVALID_REQUEST for a property that cannot
+ * change at run time, or not at that level, or a value that does not parse;
+ * names Kafka does not know are custom configs, accepted and stored).
  *
  * This module owns no state: the topic overrides and the dynamic broker
  * configs belong to broker/topics, which passes them in. It knows nothing of
@@ -26,25 +26,7 @@
 #include <stdint.h>
 
 #include "broker/config.h"
-
-/* A key=value pair: a topic override or a dynamic broker config. */
-typedef struct broker_topic_config_s {
-    char *key;
-    char *value;
-} broker_topic_config_t;
-
-/* DescribeConfigs config_type (Kafka's ConfigType ids). */
-typedef enum broker_cfg_type_e {
-    BROKER_CFG_BOOLEAN = 1,
-    BROKER_CFG_STRING = 2,
-    BROKER_CFG_INT = 3,
-    BROKER_CFG_SHORT = 4,
-    BROKER_CFG_LONG = 5,
-    BROKER_CFG_DOUBLE = 6,
-    BROKER_CFG_LIST = 7,
-    BROKER_CFG_CLASS = 8,
-    BROKER_CFG_PASSWORD = 9,
-} broker_cfg_type_t;
+#include "broker/config_table.h"
 
 /* DescribeConfigs config_source (Kafka's ConfigSource ids). */
 typedef enum broker_cfg_source_e {
@@ -55,26 +37,9 @@ typedef enum broker_cfg_source_e {
     BROKER_CFG_SRC_DEFAULT = 5,         /* DEFAULT_CONFIG */
 } broker_cfg_source_t;
 
-#define BROKER_CFG_MAX_SYNONYMS 3
-#define BROKER_CFG_VALUE_MAX    256 /* longest value accepted, terminator included */
-
-typedef struct broker_tcfg_def_s {
-    const char *name;
-    broker_cfg_type_t type;
-    const char *default_value; /* when no broker property supplies one */
-    int64_t min, max;          /* INT, SHORT, LONG */
-    double dmin, dmax;         /* DOUBLE */
-    const char *allowed;       /* STRING / LIST: comma-separated allowed values; NULL: any */
-    /* Broker properties supplying the default, highest precedence first, and
-     * the factor each is multiplied by (hours -> ms); NULL-terminated. */
-    const char *broker[BROKER_CFG_MAX_SYNONYMS];
-    int64_t scale[BROKER_CFG_MAX_SYNONYMS];
-    bool honoured; /* false: accepted and stored, no effect on one broker */
-    const char *doc;
-} broker_tcfg_def_t;
-
-extern const broker_tcfg_def_t broker_tcfg_defs[];
-extern const size_t broker_tcfg_count;
+/* Rows of broker/config_table: topic configs and broker properties share one shape. */
+typedef broker_cfg_def_t broker_tcfg_def_t;
+typedef broker_cfg_def_t broker_bcfg_def_t;
 
 const broker_tcfg_def_t *broker_tcfg_find(const char *name);
 /*
@@ -83,33 +48,22 @@ const broker_tcfg_def_t *broker_tcfg_find(const char *name);
  */
 int16_t broker_tcfg_validate(const char *name, const char *value, char *errmsg, size_t errlen);
 
-/* The broker properties DescribeConfigs (resource BROKER) lists. */
-typedef struct broker_bcfg_def_s {
-    const char *name;
-    broker_cfg_type_t type;
-    int kind;      /* storage in broker_config_t (topic_configs.c); 0: not in it (dynamic-only) */
-    size_t offset; /* in broker_config_t */
-    const char *default_value;
-    const char *doc;
-} broker_bcfg_def_t;
-
-/* Every broker property, then the topic defaults eddy has no static property for. */
+/* The broker properties DescribeConfigs (resource BROKER) lists: every broker row. */
 size_t broker_bcfg_count(void);
 const broker_bcfg_def_t *broker_bcfg_at(size_t i);
 const broker_bcfg_def_t *broker_bcfg_find(const char *name);
 /*
- * The topic config a dynamic broker property is the default of (the first
- * synonym of that topic config), or NULL when the property cannot be
- * changed at run time.
+ * Checks one dynamic broker config for this node (node) or the cluster
+ * default: the property may change at run time at that level, and the value
+ * fits its row. Names in no row are custom configs and pass, as in Kafka.
+ * KERR_NONE, or KERR_INVALID_REQUEST with Kafka's sentence in errmsg.
  */
-const broker_tcfg_def_t *broker_bcfg_dynamic_topic_def(const char *name);
+int16_t broker_bcfg_validate_dynamic(const char *name, const char *value, bool node, char *errmsg, size_t errlen);
 /*
  * Writes the static value of the property into out as text; returns true
- * when it was set (differs from the built-in default). Dynamic-only
- * properties give their default and false.
+ * when it was set (differs from the built-in default, or was given for a
+ * property without a field). Otherwise writes the default ("" for none).
  */
-/* Checks a value for a dynamic broker property (as the topic config it feeds); KERR_INVALID_CONFIG otherwise. */
-int16_t broker_bcfg_validate_dynamic(const char *name, const char *value, char *errmsg, size_t errlen);
 bool broker_bcfg_static(const broker_config_t *cfg, const broker_bcfg_def_t *def, char *out, size_t len);
 
 /* Where values come from, besides a topic's own overrides. */
@@ -124,6 +78,7 @@ typedef struct broker_cfg_layers_s {
 typedef struct broker_cfg_synonym_s {
     const char *name;
     char value[BROKER_CFG_VALUE_MAX];
+    bool is_null; /* a default of none: described as a null value */
     broker_cfg_source_t source;
     int64_t scale; /* factor from this synonym's unit to the config's */
 } broker_cfg_synonym_t;

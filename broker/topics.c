@@ -123,6 +123,14 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
     char v[BROKER_CFG_VALUE_MAX];
     topic_value(topics, t, "message.timestamp.type", v, sizeof(v));
     t->log_append_time = strcmp(v, "LogAppendTime") == 0;
+    /* Kafka 3.9: before/after left at their default fall back to the deprecated difference. */
+    int64_t diff = topic_i64(topics, t, "message.timestamp.difference.max.ms");
+    t->timestamp_before_max_ms = topic_i64(topics, t, "message.timestamp.before.max.ms");
+    t->timestamp_after_max_ms = topic_i64(topics, t, "message.timestamp.after.max.ms");
+    if (t->timestamp_before_max_ms == INT64_MAX)
+        t->timestamp_before_max_ms = diff;
+    if (t->timestamp_after_max_ms == INT64_MAX)
+        t->timestamp_after_max_ms = diff;
     int64_t mmb = topic_i64(topics, t, "max.message.bytes");
     t->max_message_bytes = mmb < 0 ? 0 : mmb > INT32_MAX ? INT32_MAX : (int32_t)mmb;
     t->flush_messages = topic_i64(topics, t, "flush.messages");
@@ -400,7 +408,7 @@ static void broker_dyn_load(broker_topics_t *topics)
         *eq = 0;
         const char *key = line + (node ? 5 : 8), *val = eq + 1;
         char why[256];
-        if (broker_bcfg_validate_dynamic(key, val, why, sizeof(why)) != KERR_NONE) {
+        if (broker_bcfg_validate_dynamic(key, val, node, why, sizeof(why)) != KERR_NONE) {
             LOG_WARN("topics", "%s: ignoring %s: %s", topics->broker_props_path, key, why);
             continue;
         }
@@ -670,7 +678,7 @@ int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const bro
 {
     errmsg[0] = 0;
     for (int i = 0; i < nconfigs; i++) {
-        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, errmsg, errlen);
+        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, node, errmsg, errlen);
         if (e != KERR_NONE)
             return e;
         for (int j = 0; j < i; j++)
@@ -751,53 +759,6 @@ int16_t broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *t,
         return KERR_KAFKA_STORAGE_ERROR;
     }
     LOG_INFO("topics", "topic %s grew from %d to %d partitions", t->name, old, count);
-    return KERR_NONE;
-}
-
-int16_t broker_topic_recompress(const broker_topic_t *t, arena_t *arena, buf_t *scratch, uint8_t **batch, size_t *len)
-{
-    if (t->compression < 0 || *len < PROTO_BATCH_HEADER_SIZE)
-        return KERR_NONE;
-    proto_batch_header_t hdr;
-    if (proto_batch_header_parse(*batch, *len, &hdr) != 0)
-        return KERR_CORRUPT_MESSAGE;
-    int codec = hdr.attributes & PROTO_BATCH_CODEC_MASK;
-    if (codec == t->compression || (hdr.attributes & PROTO_BATCH_CONTROL))
-        return KERR_NONE;
-    /* The batch was validated, so its records decompress within this bound. */
-    proto_reader_t rd;
-    if (proto_batch_records(*batch, *len, &hdr, scratch, 256u * 1024u * 1024u, &rd) != 0)
-        return KERR_INVALID_RECORD;
-    size_t plain_len = (size_t)(rd.end - rd.p);
-    buf_t packed;
-    buf_init(&packed);
-    int rc = proto_compress((proto_codec_t)t->compression, rd.p, plain_len, &packed);
-    size_t total = PROTO_BATCH_HEADER_SIZE + packed.len;
-    uint8_t *out = rc == 0 && total - PROTO_BATCH_LOG_OVERHEAD <= INT32_MAX ? arena_alloc(arena, total) : NULL;
-    if (!out) {
-        buf_fini(&packed);
-        return KERR_UNKNOWN_SERVER_ERROR;
-    }
-    /* Same header, new codec bits and length; the records section is recompressed as a whole. */
-    memcpy(out, *batch, PROTO_BATCH_HEADER_SIZE);
-    if (packed.len)
-        memcpy(out + PROTO_BATCH_HEADER_SIZE, packed.data, packed.len);
-    buf_fini(&packed);
-    uint32_t blen = (uint32_t)(total - PROTO_BATCH_LOG_OVERHEAD);
-    out[8] = (uint8_t)(blen >> 24);
-    out[9] = (uint8_t)(blen >> 16);
-    out[10] = (uint8_t)(blen >> 8);
-    out[11] = (uint8_t)blen;
-    uint16_t attrs = (uint16_t)((hdr.attributes & ~PROTO_BATCH_CODEC_MASK) | t->compression);
-    out[PROTO_BATCH_ATTR_OFFSET] = (uint8_t)(attrs >> 8);
-    out[PROTO_BATCH_ATTR_OFFSET + 1] = (uint8_t)attrs;
-    uint32_t crc = proto_batch_compute_crc(out, total);
-    out[PROTO_BATCH_CRC_OFFSET] = (uint8_t)(crc >> 24);
-    out[PROTO_BATCH_CRC_OFFSET + 1] = (uint8_t)(crc >> 16);
-    out[PROTO_BATCH_CRC_OFFSET + 2] = (uint8_t)(crc >> 8);
-    out[PROTO_BATCH_CRC_OFFSET + 3] = (uint8_t)crc;
-    *batch = out;
-    *len = total;
     return KERR_NONE;
 }
 

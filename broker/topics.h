@@ -59,6 +59,8 @@ typedef struct broker_topic_s {
     int64_t retention_bytes;
     bool compacted;  /* cleanup.policy includes compact */
     int compression; /* compression.type as a codec (0-4), -1: keep the producer's */
+    int64_t timestamp_before_max_ms; /* message.timestamp.before.max.ms (or the deprecated difference) */
+    int64_t timestamp_after_max_ms;  /* message.timestamp.after.max.ms (or the deprecated difference) */
     /* message.downconversion.enable: Fetch v0-3 get converted batches */
     bool downconversion;
     /* A deleted topic whose flush jobs are still running waits here to be freed. */
@@ -155,18 +157,5 @@ enum { BROKER_RESOURCE_TOPIC = 2, BROKER_RESOURCE_BROKER = 4 };
  */
 int16_t broker_topics_config_resource(broker_topics_t *topics, int8_t type, const char *name, size_t len,
                                       broker_topic_t **topic, bool *node, char *errmsg, size_t errlen);
-
-/*
- * Broker-side recompression for topics whose compression.type names a
- * codec: when the validated batch at *batch (*len bytes, header hdr) uses a
- * different codec, its records are decompressed (into scratch) and
- * recompressed, and *batch / *len are pointed at a new batch in arena with
- * the same header fields (offsets, timestamps, producer id/epoch/sequence,
- * other attribute bits) but the topic's codec and a new CRC. The records
- * themselves are carried byte for byte. KERR_NONE (also when nothing needed
- * doing), or a Kafka error code for the partition.
- */
-int16_t broker_topic_recompress(const broker_topic_t *topic, arena_t *arena, buf_t *scratch, uint8_t **batch,
-                                size_t *len);
 
 #endif

@@ -13,6 +13,13 @@ OS-chosen port. The test process sees:
     EDDY_DATA_DIR    the broker's --log.dirs (for tests that inspect it)
     PYTHON           the Debian interpreter that has kafka-python and confluent-kafka
 
+Tests run three at a time (-j / COMPAT_JOBS), except the ALONE ones, which
+measure the broker's memory, sockets or fsyncs and run one by one at the end;
+each line gives the test's duration. Every test whose client is librdkafka
+also runs as NAME@rdkafka-2.15.1, on the newest librdkafka (built once by
+scripts/librdkafka.sh and loaded with LD_LIBRARY_PATH; EDDY_RDKAFKA_VERSION
+says which version the test must find itself on).
+
 A test fails if its command exits non-zero or times out, if the broker dies
 during the test, does not exit 0 within a few seconds of SIGTERM, or writes a
 sanitizer report to stderr. The last line printed is `N passed, M failed`; the
@@ -23,12 +30,15 @@ Debian packages, not pip packages.
 """
 
 import argparse
+import concurrent.futures
 import os
+import re
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -68,7 +78,7 @@ TESTS = [
     ("sarama_legacy_0_8_2", ["bash", "test_go_legacy.sh", "0.8.2"], []),
     ("sarama_legacy_0_10_0", ["bash", "test_go_legacy.sh", "0.10.0"], []),
     ("kafkago_legacy", ["bash", "test_go_legacy.sh", "kafka-go"], []),
-    ("kafka_python_legacy", ["@PYTHON", "test_kafka_python_legacy.py"], []),
+    ("kafka_python_old_records", ["@PYTHON", "test_kafka_python_old_records.py"], []),
     ("rdkafka_roundtrip", ["@ROUNDTRIP", "--messages", "100000", "--partitions", "4",
                            "--codec", "lz4"], []),
     ("rdkafka_roundtrip_idempotent", ["@ROUNDTRIP", "--messages", "20000", "--partitions", "3",
@@ -77,10 +87,13 @@ TESTS = [
                                       "--codec", "none", "--auto-create"],
      ["--num.partitions", "2"]),
     ("kafka_python", ["@PYTHON", "test_kafka_python.py"], []),
+    ("kafka_python_legacy", ["@PYTHON", "test_kafka_python_legacy.py"], []),
     ("confluent_kafka", ["@PYTHON", "test_confluent_kafka.py"], []),
     ("kafkajs", ["node", "js/test_kafkajs.js"], []),
     ("eddyctl", ["bash", "test_eddyctl.sh"], ["--group.initial.rebalance.delay.ms", "0"]),
     ("admin_configs", ["@PYTHON", "test_admin_configs.py"], ["--log.retention.check.interval.ms", "200"]),
+    ("admin_broker_configs", ["@PYTHON", "test_admin_broker_configs.py"],
+     ["--num.network.threads", "5", "--ssl.keystore.password", "hunter2"]),
     ("kafkajs_admin", ["node", "js/test_kafkajs_admin.js"], []),
     ("groups_confluent_share", ["@PYTHON", "test_groups_confluent.py", "share"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
@@ -115,7 +128,25 @@ TESTS = [
     ("zero_copy_off", ["@PYTHON", "test_zero_copy.py", "copy"], ["--eddy.fetch.zero.copy", "false"]),
     ("hostile_conn_limits", ["@PYTHON", "test_hostile.py", "limits"],
      ["--max.connections.per.ip", "2", "--max.connections.per.ip.overrides", "10.9.9.9:1,127.0.0.1:6"]),
+    ("rdkafka_lenient", ["@PYTHON", "test_rdkafka_lenient.py"],
+     ["--group.initial.rebalance.delay.ms", "0"]),
+    ("legacy_apis_wire", ["@PYTHON", "test_legacy_apis_wire.py"], []),
+    ("legacy_apis_wire_kafka40", ["@PYTHON", "test_legacy_apis_wire.py", "kafka-4.0"],
+     ["--eddy.min.api.versions", "kafka-4.0"]),
+    ("legacy_apis_wire_nodelete", ["@PYTHON", "test_legacy_apis_wire.py", "nodelete"],
+     ["--delete.topic.enable", "false"]),
 ]
+
+# Tests that measure the broker's memory, sockets or fsync counts, or kill it
+# on purpose: they run one at a time after the others, with nothing beside them.
+ALONE = {"hostile", "hostile_conn_limits", "crash_consistency", "durable_group_commit", "non_reader"}
+
+# Tests whose client is librdkafka (kcat, the C programs, confluent-kafka):
+# each runs a second time on the newest librdkafka, loaded through
+# LD_LIBRARY_PATH in place of Debian's 2.0.2 (same soname and ABI).
+RDKAFKA_NEW_VERSION = "2.15.1"
+RDKAFKA_NEW_SUFFIX = "@rdkafka-" + RDKAFKA_NEW_VERSION
+RDKAFKA_TESTS = ("kcat_", "rdkafka_", "groups_kcat", "eos_txn_rdkafka_c", "rdkafka_lenient")
 
 
 # Interpreters for test files found by name (test_*.py, test_*.sh, js/test_*.js)
@@ -132,7 +163,22 @@ def all_tests():
             rel = os.path.join(subdir, f) if subdir else f
             if f.startswith("test_") and f.endswith(ext) and rel not in mentioned:
                 tests.append((f[len("test_"):-len(ext)], [interp, rel], []))
+    tests += [(name + RDKAFKA_NEW_SUFFIX, cmd, args) for name, cmd, args in list(tests)
+              if name.startswith(RDKAFKA_TESTS)]
     return tests
+
+
+def rdkafka_new_libdir(cache={}):
+    """Directory of the newest librdkafka.so.1 (built once by scripts/librdkafka.sh), or an error."""
+    if "dir" not in cache:
+        script = os.path.join(HERE, "..", "scripts", "librdkafka.sh")
+        p = subprocess.run(["bash", script], capture_output=True, text=True)
+        libdir = p.stdout.strip().splitlines()[-1] if p.stdout.strip() else ""
+        if p.returncode != 0 or not os.path.exists(os.path.join(libdir, "librdkafka.so.1")):
+            cache["dir"], cache["err"] = None, "scripts/librdkafka.sh failed: %s" % p.stderr[-2000:]
+        else:
+            cache["dir"], cache["err"] = libdir, None
+    return cache["dir"], cache["err"]
 
 
 class Broker:
@@ -241,6 +287,12 @@ def run_test(name, cmd, broker_args, args):
     missing = precheck(cmd)
     if missing:
         return [missing], None, test_log
+    extra_env = {}
+    if name.endswith(RDKAFKA_NEW_SUFFIX):
+        libdir, err = rdkafka_new_libdir()
+        if err:
+            return [err], None, test_log
+        extra_env = {"LD_LIBRARY_PATH": libdir, "EDDY_RDKAFKA_VERSION": RDKAFKA_NEW_VERSION}
 
     broker = Broker(args.eddy, name, broker_args, args.log_dir)
     errors = []
@@ -255,10 +307,11 @@ def run_test(name, cmd, broker_args, args):
         "EDDY_BOOTSTRAP": broker.bootstrap,
         "EDDY_BIN": args.eddy,
         "EDDY_BUILD_DIR": args.build_dir,
-        "EDDY_TEST_NAME": name,
+        "EDDY_TEST_NAME": re.sub(r"[^A-Za-z0-9_-]", "_", name),  # a prefix of topic names
         "EDDY_DATA_DIR": broker.data_dir,
         "PYTHON": PYTHON,
     })
+    env.update(extra_env)
     with open(test_log, "wb") as out:
         proc = subprocess.Popen(cmd, cwd=HERE, env=env, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, start_new_session=True)
@@ -285,6 +338,8 @@ def main():
     ap.add_argument("--log-dir", help="where broker and test logs go (default: a new /tmp/compat-logs-*)")
     ap.add_argument("--timeout", type=float, default=TEST_TIMEOUT_S, help="per-test timeout, seconds")
     ap.add_argument("--list", action="store_true", help="list test names and exit")
+    ap.add_argument("-j", "--jobs", type=int, default=int(os.environ.get("COMPAT_JOBS", "3")),
+                    help="tests run side by side (default 3, or $COMPAT_JOBS)")
     args = ap.parse_args()
 
     selected = [t for t in all_tests() if not args.filters or any(f in t[0] for f in args.filters)]
@@ -302,32 +357,52 @@ def main():
     os.makedirs(args.log_dir, exist_ok=True)
     print("eddy: %s\nlogs: %s" % (args.eddy, args.log_dir), flush=True)
 
-    passed = failed = 0
-    suite_start = time.monotonic()
-    for name, cmd, broker_args in selected:
+    # Every test has a broker of its own, so most run side by side; the
+    # ALONE ones run afterwards, one at a time.
+    together = [t for t in selected if t[0] not in ALONE]
+    alone = [t for t in selected if t[0] in ALONE]
+    results = {}
+    lock = threading.Lock()
+    counts = {"passed": 0, "failed": 0}
+
+    def one(test):
+        name, cmd, broker_args = test
         start = time.monotonic()
         errors, broker, test_log = run_test(name, cmd, broker_args, args)
         took = time.monotonic() - start
-        if not errors:
-            passed += 1
-            print("PASS %-32s %6.2fs" % (name, took), flush=True)
-            if broker:
-                broker.cleanup()
-            continue
-        failed += 1
-        print("FAIL %-32s %6.2fs" % (name, took))
-        for e in errors:
-            print("  - " + e)
-        print("  --- test output (%s), last %d lines:" % (test_log, TAIL_LINES))
-        print("    " + tail(test_log).replace("\n", "\n    "))
-        if broker:
-            print("  --- broker stderr (%s), last %d lines:" % (broker.stderr_path, TAIL_LINES))
-            print("    " + tail(broker.stderr_path).replace("\n", "\n    "))
-            print("  --- broker data dir kept: %s" % broker.data_dir)
-        sys.stdout.flush()
-    print("suite took %.1fs" % (time.monotonic() - suite_start))
-    print("%d passed, %d failed" % (passed, failed))
-    return 1 if failed else 0
+        with lock:
+            report(name, took, errors, broker, test_log)
+            counts["failed" if errors else "passed"] += 1
+        if not errors and broker:
+            broker.cleanup()
+
+    suite_start = time.monotonic()
+    if together:
+        with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            for f in [pool.submit(one, t) for t in together]:
+                f.result()
+    for t in alone:
+        one(t)
+    print("suite took %.1fs (%d at a time)" % (time.monotonic() - suite_start, args.jobs))
+    print("%d passed, %d failed" % (counts["passed"], counts["failed"]))
+    return 1 if counts["failed"] else 0
+
+
+def report(name, took, errors, broker, test_log):
+    """Prints one test's outcome (with its logs' tails when it failed)."""
+    if not errors:
+        print("PASS %-40s %6.2fs" % (name, took), flush=True)
+        return
+    print("FAIL %-40s %6.2fs" % (name, took))
+    for e in errors:
+        print("  - " + e)
+    print("  --- test output (%s), last %d lines:" % (test_log, TAIL_LINES))
+    print("    " + tail(test_log).replace("\n", "\n    "))
+    if broker:
+        print("  --- broker stderr (%s), last %d lines:" % (broker.stderr_path, TAIL_LINES))
+        print("    " + tail(broker.stderr_path).replace("\n", "\n    "))
+        print("  --- broker data dir kept: %s" % broker.data_dir)
+    sys.stdout.flush()
 
 
 if __name__ == "__main__":

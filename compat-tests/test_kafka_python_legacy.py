@@ -1,103 +1,121 @@
 #!/usr/bin/python3
-"""kafka-python 2.0.2 pinned to old broker versions (EDDY_BOOTSTRAP).
+"""kafka-python 2.0.2 sending the old API versions Kafka 3.9 still serves
+(EDDY_BOOTSTRAP).
 
-With api_version given, kafka-python skips ApiVersions and uses that
-version's requests: (0, 8, 2) Produce v0 / Fetch v0 / ListOffsets v0 with
-magic 0; (0, 9) Produce v1 / Fetch v1, magic 0; (0, 10, 0) Produce v2 /
-Fetch v2, magic 1 with timestamps. For each, keyed messages (plain and gzip,
-a null key and a tombstone among them) are produced with kafka-python's own
-legacy message-set writer, end/beginning offsets are asked for, and a
-consumer by assignment reads everything back; every key, value and offset
-(and for magic 1 the explicit CreateTime timestamps) is compared.
+- KafkaAdminClient pinned to CreateTopics v0, DescribeConfigs v0 and
+  DeleteTopics v0 (its own v0 request and response classes; the admin
+  client would otherwise take the broker's maximum).
+- KafkaConsumer with api_version=(0, 8, 2): FindCoordinator v0, then
+  OffsetCommit v1 and OffsetFetch v1 for a manually assigned partition; the
+  commit is read back with the admin client's newer OffsetFetch too.
+- KafkaConsumer with api_version=(0, 8, 1): OffsetCommit v0 and OffsetFetch
+  v0, which Kafka 3.9 without ZooKeeper answers with UNSUPPORTED_VERSION,
+  and which leave the v1 offsets alone.
+Every request version is checked from what the client really sent.
 """
 
 import os
 import sys
-import time
 
-from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+from kafka import KafkaConsumer, TopicPartition
+from kafka.admin import ConfigResource, ConfigResourceType, KafkaAdminClient, NewTopic
+from kafka.errors import UnsupportedVersionError
+from kafka.structs import OffsetAndMetadata
 
 BOOTSTRAP = os.environ["EDDY_BOOTSTRAP"]
 PREFIX = os.environ.get("EDDY_TEST_NAME", "kafka_python_legacy")
-N = 30
-failures = []
+TOPIC = PREFIX + "_t"
 
 
-def check(cond, what):
-    print(("ok   " if cond else "FAIL ") + what)
+def check(cond, msg):
+    print(("ok   " if cond else "FAIL ") + msg)
     if not cond:
-        failures.append(what)
+        sys.exit(1)
 
 
-def messages():
-    out = []
-    for i in range(N):
-        key = None if i == 3 else b"key-%02d" % i
-        value = None if i == 7 else b"value-%02d the quick brown fox" % i
-        out.append((key, value, 1700000000000 + i))
-    return out
+def record_sends(client, sent):
+    """Wrap KafkaClient.send so the test sees every request class it sends."""
+    orig = client.send
 
-
-def run(api_version, compression):
-    topic = "%s_%s_%s" % (PREFIX, "_".join(map(str, api_version)), compression or "none")
-    tp = TopicPartition(topic, 0)
-    magic1 = api_version >= (0, 10)
-    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, api_version=api_version, acks=1,
-                             compression_type=compression, linger_ms=50, retries=10,
-                             client_id="eddy-compat-kpy-legacy")
-    sent = messages()
-    futures = []
-    for key, value, ts in sent:
-        kwargs = {"timestamp_ms": ts} if magic1 else {}
-        futures.append(producer.send(topic, key=key, value=value, partition=0, **kwargs))
-    producer.flush(30)
-    offsets = []
-    for f in futures:
-        try:
-            offsets.append(f.get(timeout=30).offset)
-        except Exception as e:  # noqa: BLE001 - any failure is the finding
-            check(False, "%s: produce failed: %r" % (topic, e))
-            producer.close()
-            return
-    producer.close()
-    check(offsets == list(range(N)), "%s: offsets 0..%d assigned in order" % (topic, N - 1))
-
-    consumer = KafkaConsumer(bootstrap_servers=BOOTSTRAP, api_version=api_version, group_id=None,
-                             enable_auto_commit=False, consumer_timeout_ms=10000,
-                             client_id="eddy-compat-kpy-legacy")
-    end = consumer.end_offsets([tp])[tp]
-    begin = consumer.beginning_offsets([tp])[tp]
-    check((begin, end) == (0, N), "%s: beginning/end offsets (ListOffsets) %r" % (topic, (begin, end)))
-    consumer.assign([tp])
-    consumer.seek_to_beginning(tp)
-    got = []
-    deadline = time.monotonic() + 20
-    while len(got) < N and time.monotonic() < deadline:
-        for recs in consumer.poll(timeout_ms=500).values():
-            got.extend(recs)
-    consumer.close()
-    check(len(got) == N, "%s: consumed %d of %d" % (topic, len(got), N))
-    ok = True
-    for i, r in enumerate(got[:N]):
-        key, value, ts = sent[i]
-        if (r.offset, r.key, r.value) != (i, key, value):
-            ok = False
-            print("     %s: record %d is %r" % (topic, i, (r.offset, r.key, r.value)))
-        if magic1 and r.timestamp != ts:
-            ok = False
-            print("     %s: record %d timestamp %r, want %r" % (topic, i, r.timestamp, ts))
-        if not magic1 and r.timestamp not in (None, -1):
-            ok = False
-            print("     %s: magic 0 record %d has timestamp %r" % (topic, i, r.timestamp))
-    check(ok, "%s: every offset, key, value%s" % (topic, " and timestamp" if magic1 else ""))
+    def send(node_id, request, *args, **kwargs):
+        sent.append(type(request).__name__)
+        return orig(node_id, request, *args, **kwargs)
+    client.send = send
 
 
 def main():
-    for api_version in ((0, 8, 2), (0, 9), (0, 10, 0)):
-        for compression in (None, "gzip"):
-            run(api_version, compression)
-    print("%d checks failed" % len(failures))
-    return 1 if failures else 0
+    admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP, client_id=PREFIX + "-admin")
+    sent = []
+    record_sends(admin._client, sent)
+    matching = admin._matching_api_version
+    admin._matching_api_version = lambda op: 0 if op[0].API_KEY in (19, 20, 32) else matching(op)
+
+    res = admin.create_topics([NewTopic(TOPIC, 2, 1, topic_configs={"cleanup.policy": "compact"})])
+    check(type(res).__name__ == "CreateTopicsResponse_v0" and res.topic_errors == [(TOPIC, 0)],
+          "CreateTopics v0: %r" % (res,))
+    res = admin.describe_configs([ConfigResource(ConfigResourceType.TOPIC, TOPIC,
+                                                 {"cleanup.policy": None, "retention.ms": None})])
+    check(len(res) == 1 and type(res[0]).__name__ == "DescribeConfigsResponse_v0", "DescribeConfigs v0 answered")
+    (err, _, rtype, rname, entries), = res[0].resources
+    got = {e[0]: (e[1], e[2], e[3], e[4]) for e in entries}
+    check((err, rtype, rname) == (0, 2, TOPIC), "DescribeConfigs v0 resource %r" % ((err, rtype, rname),))
+    check(got == {"cleanup.policy": ("compact", False, False, False),
+                  "retention.ms": ("604800000", False, True, False)},
+          "DescribeConfigs v0 entries (value, read_only, is_default, is_sensitive): %r" % got)
+
+    tp0, tp1 = TopicPartition(TOPIC, 0), TopicPartition(TOPIC, 1)
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=PREFIX + "_g", api_version=(0, 8, 2),
+                      enable_auto_commit=False, client_id=PREFIX + "-v1")
+    csent = []
+    record_sends(c._client, csent)
+    c.assign([tp0, tp1])
+    c.commit({tp0: OffsetAndMetadata(17, "meta-17"), tp1: OffsetAndMetadata(4, "")})
+    c.close()
+    # A second consumer, so committed() asks the broker instead of the first one's cache.
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=PREFIX + "_g", api_version=(0, 8, 2),
+                      enable_auto_commit=False, client_id=PREFIX + "-v1-read")
+    record_sends(c._client, csent)
+    c.assign([tp0, tp1])
+    check(c.committed(tp0) == 17 and c.committed(tp1) == 4, "OffsetFetch v1 reads the v1 commit back")
+    check("GroupCoordinatorRequest_v0" in csent and "OffsetCommitRequest_v1" in csent
+          and "OffsetFetchRequest_v1" in csent, "the (0, 8, 2) consumers sent %r" % sorted(set(csent)))
+    c.close()
+    offsets = admin.list_consumer_group_offsets(PREFIX + "_g")
+    check(offsets.get(tp0) == OffsetAndMetadata(17, "meta-17") and offsets.get(tp1) == OffsetAndMetadata(4, ""),
+          "a newer OffsetFetch sees the v1 commit: %r" % offsets)
+
+    c = KafkaConsumer(bootstrap_servers=BOOTSTRAP, group_id=PREFIX + "_g", api_version=(0, 8, 1),
+                      enable_auto_commit=False, client_id=PREFIX + "-v0")
+    csent = []
+    record_sends(c._client, csent)
+    c.assign([tp0])
+    try:
+        c.commit({tp0: OffsetAndMetadata(99, "v0")})
+        v0_commit = "accepted"
+    except UnsupportedVersionError:
+        v0_commit = "unsupported"
+    check(v0_commit == "unsupported", "OffsetCommit v0 answers UNSUPPORTED_VERSION as Kafka 3.9 without ZooKeeper")
+    try:
+        c.committed(tp0)
+        v0_fetch = "answered"
+    except UnsupportedVersionError:
+        v0_fetch = "unsupported"
+    check(v0_fetch == "unsupported", "OffsetFetch v0 answers UNSUPPORTED_VERSION")
+    check("OffsetCommitRequest_v0" in csent and "OffsetFetchRequest_v0" in csent,
+          "the (0, 8, 1) consumer sent %r" % sorted(set(csent)))
+    c.close()
+    offsets = admin.list_consumer_group_offsets(PREFIX + "_g")
+    check(offsets.get(tp0) == OffsetAndMetadata(17, "meta-17"), "the v0 commit changed nothing: %r" % offsets)
+
+    res = admin.delete_topics([TOPIC])
+    check(type(res).__name__ == "DeleteTopicsResponse_v0" and res.topic_error_codes == [(TOPIC, 0)],
+          "DeleteTopics v0: %r" % (res,))
+    check(TOPIC not in admin.list_topics(), "the topic is gone")
+    check({"CreateTopicsRequest_v0", "DescribeConfigsRequest_v0", "DeleteTopicsRequest_v0"} <= set(sent),
+          "the admin client sent %r" % sorted(set(sent)))
+    admin.close()
+    print("all checks passed")
+    return 0
 
 
 if __name__ == "__main__":

@@ -312,6 +312,13 @@ typedef struct group_commit_args_s {
  * NONE, or the error all partitions got.
  */
 int16_t group_offset_commit(group_coordinator_t *coord, const group_commit_args_t *args, int64_t now_ms);
+/*
+ * The same with each partition's commit time given (OffsetCommit v1's
+ * commit_timestamp, parallel to args->partitions; -1: now). Retention of a
+ * simple consumer's offset counts from it, as in Kafka.
+ */
+int16_t group_offset_commit_at(group_coordinator_t *coord, const group_commit_args_t *args, const int64_t *commit_ts,
+                               int64_t now_ms);
 
 typedef struct group_fetch_partition_s {
     proto_str_t topic;

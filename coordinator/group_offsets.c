@@ -151,7 +151,9 @@ static int16_t validate_commit(const group_t *grp, const group_commit_args_t *ar
     return grp->state != GROUP_EMPTY ? GROUP_ERR_UNKNOWN_MEMBER_ID : GROUP_ERR_NONE;
 }
 
-static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const group_commit_args_t *args)
+/* commit_ts: each partition's commit time (OffsetCommit v1), -1 for now; NULL: all now. */
+static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const group_commit_args_t *args,
+                             const int64_t *commit_ts)
 {
     grec_batch_t b;
     grec_batch_init(&b);
@@ -166,6 +168,7 @@ static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const gro
         }
         okey_t k;
         okey_make(&k, cp->topic, cp->partition);
+        int64_t ts = commit_ts && commit_ts[i] != -1 ? commit_ts[i] : coord->now; /* Kafka keeps any value but -1 */
         offset_t tmp = {
             .key = k.p,
             .klen = k.len,
@@ -174,7 +177,7 @@ static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const gro
             .leader_epoch = cp->leader_epoch,
             .metadata = {(char *)(uintptr_t)(cp->metadata.len > 0 ? cp->metadata.ptr : (const uint8_t *)""),
                          cp->metadata.len > 0 ? cp->metadata.len : 0},
-            .commit_ts = coord->now,
+            .commit_ts = ts,
             .expire_ts = expire,
         };
         grec_add_offset(&b, gstr_view(grp->id), &tmp);
@@ -197,12 +200,18 @@ static int16_t store_offsets(group_coordinator_t *coord, group_t *grp, const gro
         /* A commit with a retention time is stored as a v1 value, which has no leader epoch:
          * keep memory equal to what a replay of that record rebuilds. */
         off_put(coord, grp, cp->topic, cp->partition, cp->offset, expire >= 0 ? -1 : cp->leader_epoch, cp->metadata,
-                coord->now, expire);
+                commit_ts && commit_ts[i] != -1 ? commit_ts[i] : coord->now, expire);
     }
     return GROUP_ERR_NONE;
 }
 
 int16_t group_offset_commit(group_coordinator_t *coord, const group_commit_args_t *args, int64_t now_ms)
+{
+    return group_offset_commit_at(coord, args, NULL, now_ms);
+}
+
+int16_t group_offset_commit_at(group_coordinator_t *coord, const group_commit_args_t *args, const int64_t *commit_ts,
+                               int64_t now_ms)
 {
     coord_enter(coord, now_ms);
     int16_t err = GROUP_ERR_NONE;
@@ -229,7 +238,7 @@ int16_t group_offset_commit(group_coordinator_t *coord, const group_commit_args_
             member_t *m = grp_member(grp, args->member_id);
             if (m && (grp->state == GROUP_STABLE || grp->state == GROUP_PREPARING_REBALANCE))
                 grp_arm_session(coord, m, m->session_timeout_ms);
-            (void)store_offsets(coord, grp, args);
+            (void)store_offsets(coord, grp, args, commit_ts);
         }
     }
     if (err) {

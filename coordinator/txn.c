@@ -788,6 +788,31 @@ int16_t txn_partition_in_transaction(const txn_coordinator_t *coord, int64_t pro
                                                                             : TXN_ERR_TRANSACTION_ABORTABLE;
 }
 
+int16_t txn_verify_partitions(txn_coordinator_t *coord, proto_str_t transactional_id, int64_t producer_id,
+                              int16_t producer_epoch, txn_partition_t *partitions, int32_t count, int64_t now_ms)
+{
+    enter(coord, now_ms);
+    int16_t err = TXN_ERR_NONE;
+    for (int32_t i = 0; i < count; i++)
+        if (partitions[i].error_code)
+            err = TXN_ERR_OPERATION_NOT_ATTEMPTED;
+    if (err) {
+        for (int32_t i = 0; i < count; i++)
+            if (!partitions[i].error_code)
+                partitions[i].error_code = TXN_ERR_OPERATION_NOT_ATTEMPTED;
+        return err;
+    }
+    txn_t *txn;
+    err = lookup_for_request(coord, transactional_id, producer_id, producer_epoch, &txn);
+    if (!err && (txn->state == TXN_PREPARE_COMMIT || txn->state == TXN_PREPARE_ABORT))
+        err = TXN_ERR_CONCURRENT_TRANSACTIONS;
+    for (int32_t i = 0; i < count; i++) {
+        bool in = !err && txn_tps_has(txn, partitions[i].topic, partitions[i].partition);
+        partitions[i].error_code = err ? err : in ? TXN_ERR_NONE : TXN_ERR_TRANSACTION_ABORTABLE;
+    }
+    return err;
+}
+
 /* ---- introspection ---- */
 
 int16_t txn_describe(const txn_coordinator_t *coord, proto_str_t transactional_id, arena_t *arena,

@@ -180,6 +180,16 @@ int16_t txn_add_partitions(txn_coordinator_t *coord, proto_str_t transactional_i
                            int64_t now_ms);
 
 /*
+ * AddPartitionsToTxn v4+ with verify_only: changes nothing, answers per
+ * partition NONE when it is in the producer's transaction and
+ * TRANSACTION_ABORTABLE when not; a request-level error (unknown producer
+ * id mapping, fencing, CONCURRENT_TRANSACTIONS while Prepare*) goes on every
+ * partition; preset partition errors make the others OPERATION_NOT_ATTEMPTED.
+ */
+int16_t txn_verify_partitions(txn_coordinator_t *coord, proto_str_t transactional_id, int64_t producer_id,
+                              int16_t producer_epoch, txn_partition_t *partitions, int32_t count, int64_t now_ms);
+
+/*
  * AddOffsetsToTxn v0-3: adds __consumer_offsets-<offsets_partition> (the
  * broker passes group_partition_for(group_id)) with AddPartitions' rules.
  */

@@ -296,6 +296,12 @@ def drive(client, bootstrap, args):
     elif client == "kafkajs":
         env["NODE_PATH"] = args.node_path
         run_step(client, ["node", "-e", KAFKAJS], env, timeout=120)
+    elif client == "kpylegacy":
+        # kafka-python pinned to the old versions Kafka 3.9 still serves (v0/v1 commits, v0 admin).
+        env["EDDY_BOOTSTRAP"] = bootstrap
+        test = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "compat-tests",
+                            "test_kafka_python_legacy.py")
+        run_step(client, [args.python, test], env, timeout=120)
 
 
 def replay_ok(replay, path):
@@ -338,7 +344,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--broker", required=True, help="path to the eddy binary")
     ap.add_argument("--out", required=True, help="corpus directory to write into")
-    ap.add_argument("--clients", default="kcat,confluent,kafkapython,kafkajs")
+    ap.add_argument("--clients", default="kcat,confluent,kafkapython,kafkajs",
+                    help="comma-separated; kpylegacy (kafka-python on old versions) is opt-in")
     ap.add_argument("--per-key", type=int, default=2)
     ap.add_argument("--python", default="/usr/bin/python3")
     ap.add_argument("--node-path", default=os.path.join(

@@ -86,7 +86,7 @@ static void decode_body(const proto_struct_desc_t *desc, proto_reader_t *rd, int
     arena_init(&arena, FUZZ_ARENA_LIMIT);
     void *msg = arena_alloc(&arena, desc->size);
     if (msg && proto_msg_decode(desc, rd, version, flex, &arena, msg) == 0) {
-        /* The broker also rejects trailing bytes; the round trip holds either way. */
+        /* The broker ignores bytes left after the message, as Kafka does; the round trip holds either way. */
         check_roundtrip(desc, version, flex, msg);
     }
     arena_fini(&arena);

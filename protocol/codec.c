@@ -96,13 +96,7 @@ static void decode_value(const proto_field_t *f, proto_reader_t *rd, int16_t ver
 {
     bool nullable = field_nullable(f, version);
     switch ((proto_type_t)f->type) {
-    case PROTO_T_BOOL: {
-        int8_t v = proto_rd_i8(rd);
-        if (v != 0 && v != 1)
-            PROTO_RD_FAIL(rd, PROTO_EINVALID);
-        *(bool *)p = v == 1;
-        break;
-    }
+    case PROTO_T_BOOL: *(bool *)p = proto_rd_i8(rd) != 0; break; /* any non-zero byte is true, as in Kafka */
     case PROTO_T_INT8: *(int8_t *)p = proto_rd_i8(rd); break;
     case PROTO_T_INT16: *(int16_t *)p = proto_rd_i16(rd); break;
     case PROTO_T_INT32: *(int32_t *)p = proto_rd_i32(rd); break;
@@ -153,16 +147,27 @@ static void decode_field(const proto_field_t *f, proto_reader_t *rd, int16_t ver
         decode_value(f, rd, version, flex, arena, (char *)a->items + (size_t)i * f->elem_size, depth);
 }
 
-static const proto_field_t *find_tag(const proto_struct_desc_t *desc, uint32_t tag, int16_t version)
+/* The field a tag names in this struct, present or not at this version. */
+static const proto_field_t *find_tag(const proto_struct_desc_t *desc, uint32_t tag)
 {
     for (uint32_t i = 0; i < desc->nfields; i++) {
         const proto_field_t *f = &desc->fields[i];
-        if (f->tag >= 0 && (uint32_t)f->tag == tag && field_present(f, version))
+        if (f->tag >= 0 && (uint32_t)f->tag == tag)
             return f;
     }
     return NULL;
 }
 
+/*
+ * Decoding follows Kafka's generated readers, leniency included, so that a
+ * request means here what it means to Kafka:
+ *   - tagged fields may come in any order (a repeated tag overwrites);
+ *   - a known tag's value is read from the stream itself and its size is not
+ *     consulted (Kafka reads the field, then the next tag); only unknown tags
+ *     are skipped by their size;
+ *   - a tag the schema has but not at this version is an error (Kafka throws);
+ *   - bytes left after the message are the caller's to ignore.
+ */
 static int decode_struct(const proto_struct_desc_t *desc, proto_reader_t *rd, int16_t version, bool flex,
                          arena_t *arena, void *out, int depth)
 {
@@ -181,35 +186,26 @@ static int decode_struct(const proto_struct_desc_t *desc, proto_reader_t *rd, in
     if (!flex || rd->err)
         return rd->err;
     uint32_t count = proto_rd_uvarint(rd);
-    if (count > proto_rd_remaining(rd)) {
+    /* Each tagged field takes at least two bytes (tag, size). */
+    if (count > proto_rd_remaining(rd) / 2) {
         PROTO_RD_FAIL(rd, PROTO_ECOUNT);
         return rd->err;
     }
-    int64_t last_tag = -1;
     for (uint32_t i = 0; i < count && !rd->err; i++) {
         uint32_t tag = proto_rd_uvarint(rd);
         uint32_t size = proto_rd_uvarint(rd);
         if (rd->err)
             break;
-        /* Tags must ascend (and so cannot repeat). */
-        if ((int64_t)tag <= last_tag) {
+        const proto_field_t *f = find_tag(desc, tag);
+        if (!f) {
+            proto_rd_skip(rd, size); /* unknown tags are skipped, as the protocol requires */
+            continue;
+        }
+        if (!field_present(f, version)) {
             PROTO_RD_FAIL(rd, PROTO_EINVALID);
             break;
         }
-        last_tag = tag;
-        const uint8_t *body = proto_rd_raw(rd, size);
-        if (!body)
-            break;
-        const proto_field_t *f = find_tag(desc, tag, version);
-        if (!f)
-            continue; /* unknown tags are skipped, as the protocol requires */
-        proto_reader_t sub;
-        proto_reader_init(&sub, body, size);
-        decode_field(f, &sub, version, flex, arena, (char *)out + f->offset, depth);
-        if (!sub.err && proto_rd_remaining(&sub))
-            PROTO_RD_FAIL(&sub, PROTO_ETRAILING);
-        if (sub.err)
-            proto_rd_fail(rd, sub.err, sub.line);
+        decode_field(f, rd, version, flex, arena, (char *)out + f->offset, depth);
     }
     return rd->err;
 }

@@ -28,7 +28,6 @@
     X(KERR_NOT_COORDINATOR, 16)                        \
     X(KERR_RECORD_LIST_TOO_LARGE, 18)                  \
     X(KERR_INVALID_REQUIRED_ACKS, 21)                  \
-    X(KERR_INVALID_TIMESTAMP, 32)                      \
     X(KERR_ILLEGAL_GENERATION, 22)                     \
     X(KERR_INCONSISTENT_GROUP_PROTOCOL, 23)            \
     X(KERR_INVALID_GROUP_ID, 24)                       \
@@ -36,6 +35,7 @@
     X(KERR_INVALID_SESSION_TIMEOUT, 26)                \
     X(KERR_REBALANCE_IN_PROGRESS, 27)                  \
     X(KERR_INVALID_COMMIT_OFFSET_SIZE, 28)             \
+    X(KERR_INVALID_TIMESTAMP, 32)                      \
     X(KERR_TOPIC_AUTHORIZATION_FAILED, 29)             \
     X(KERR_UNSUPPORTED_VERSION, 35)                    \
     X(KERR_TOPIC_ALREADY_EXISTS, 36)                   \

@@ -74,8 +74,9 @@ void proto_rd_skip(proto_reader_t *rd, size_t n)
 static proto_bytes_t rd_view(proto_reader_t *rd, int64_t len, int nullable, int line)
 {
     proto_bytes_t v = {NULL, -1};
+    /* Kafka reads any negative length as null, and refuses it only where null is not allowed. */
     if (len < 0) {
-        if (len != -1 || !nullable)
+        if (!nullable)
             proto_rd_fail(rd, PROTO_ENEGATIVE, line);
         return v;
     }
@@ -135,10 +136,9 @@ int32_t proto_rd_array_len(proto_reader_t *rd, int compact, size_t min_elem_size
     }
     if (rd->err)
         return 0;
-    if (n < -1) {
-        PROTO_RD_FAIL(rd, PROTO_ENEGATIVE);
-        return 0;
-    }
+    /* Any negative count reads as null, as in Kafka; the caller refuses it where null is not allowed. */
+    if (n < 0)
+        return -1;
     if (n > 0) {
         /* Every element takes at least one byte on the wire, even an empty struct's tag section. */
         size_t min = min_elem_size ? min_elem_size : 1;

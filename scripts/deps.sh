@@ -2,7 +2,8 @@
 # Installs what building and testing eddy needs on Debian 12, and only what
 # is missing: Debian packages through apt-get (when run as root; otherwise it
 # prints the command to run), and kafkajs for the JavaScript client tests
-# through npm, pinned by compat-tests/js/package-lock.json.
+# through npm, pinned by compat-tests/js/package-lock.json, and librdkafka
+# 2.15.1 built from the source npm ships (scripts/librdkafka.sh, cached).
 #   scripts/deps.sh build   -- what `make build` / `make run` need
 #   scripts/deps.sh test    -- that plus the client libraries the tests drive
 set -euo pipefail
@@ -37,4 +38,10 @@ fi
 
 if [ "$what" = test ] && [ ! -f compat-tests/js/node_modules/kafkajs/package.json ]; then
     (cd compat-tests/js && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+# The newest librdkafka, which the compat suite runs its librdkafka clients on
+# besides Debian's 2.0.2: built once from npm's source into ~/.cache/eddy.
+if [ "$what" = test ]; then
+    scripts/librdkafka.sh >/dev/null
 fi

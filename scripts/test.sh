@@ -51,6 +51,7 @@ step() { echo; echo "==> $*"; }
 
 step "generated code is up to date"
 if python3 protocol/gen/gen_messages.py --check; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("generated files stale"); fi
+if python3 broker/gen/gen_configs.py --check; then passed=$((passed + 1)); else failed=$((failed + 1)); failures+=("generated config table stale"); fi
 
 step "unit tests (build)"
 run_ctest build "unit"

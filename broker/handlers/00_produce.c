@@ -16,7 +16,7 @@
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/legacy_records.h"
-#include "protocol/record.h"
+#include "log/validate.h"
 #include "protocol/record_batch.h"
 
 #define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
@@ -58,18 +58,64 @@ static broker_result_t produce_resume(broker_req_t *req, bool timed_out)
     return pending ? BROKER_PARKED : BROKER_RESPOND;
 }
 
-/* Compaction keeps the latest record per key, so a compacted topic refuses records without one (as Kafka does). */
-static bool produce_keys_present(broker_req_t *req, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr)
+/* The topic's rules for a client's batch (log/validate.h), read at this request's version and time. */
+static void produce_rules(const broker_req_t *req, const broker_topic_t *t, log_validate_rules_t *rules)
 {
-    proto_reader_t rd;
-    if (proto_batch_records(batch, len, hdr, &req->broker->batch_scratch, PRODUCE_MAX_DECOMPRESSED, &rd) != 0)
-        return false;
-    proto_record_t rec;
-    while (proto_rd_remaining(&rd) > 0) {
-        if (proto_record_next(&rd, &rec) != 0 || rec.key.len < 0)
-            return false;
+    log_validate_rules_init(rules, (size_t)t->max_message_bytes, clock_wall_ms());
+    rules->max_decompressed_bytes = PRODUCE_MAX_DECOMPRESSED;
+    rules->allow_zstd = req->version >= 7 || req->version < 3; /* Kafka checks the codec only from v3 */
+    rules->compacted = t->compacted;
+    rules->log_append_time = t->log_append_time;
+    rules->timestamp_before_max_ms = t->timestamp_before_max_ms;
+    rules->timestamp_after_max_ms = t->timestamp_after_max_ms;
+    rules->target_codec = t->compression;
+}
+
+/* Record-level refusals go back as Kafka sends them: record_errors (v8+) and the message. */
+static void produce_record_errors(broker_req_t *req, const log_validated_t *v, proto_produce_resp_partition_t *out)
+{
+    if (v->nrecord_errors == 0)
+        return;
+    out->error_message = proto_str_c(v->message);
+    int32_t n = v->nrecord_errors < LOG_VALIDATE_RECORD_ERRORS_MAX ? v->nrecord_errors : LOG_VALIDATE_RECORD_ERRORS_MAX;
+    if (!BROKER_FILL_ARRAY(req, out->record_errors, proto_produce_resp_record_error_desc, n))
+        return;
+    for (int32_t i = 0; i < n; i++) {
+        out->record_errors.items[i].batch_index = v->record_errors[i];
+        out->record_errors.items[i].batch_index_error_message = proto_str_c(v->message);
     }
-    return true;
+}
+
+/* Appends a validated batch; the log checks producer ids, epochs and sequences. */
+static int16_t produce_append(broker_req_t *req, broker_topic_t *t, broker_partition_t *part, int32_t index,
+                              const log_validated_t *v, proto_produce_resp_partition_t *out)
+{
+    const proto_batch_header_t *hdr = &v->hdr;
+    if (hdr->attributes & PROTO_BATCH_TRANSACTIONAL) {
+        /* KIP-890 part 1: a transactional batch only goes to a partition added to its transaction. */
+        int16_t e = txn_partition_in_transaction(req->broker->txns.coord, hdr->producer_id, hdr->producer_epoch,
+                                                 (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len}, index);
+        if (e != KERR_NONE)
+            return e == 120 && req->version < 11 ? KERR_INVALID_TXN_STATE : e;
+    }
+    /* A retried batch the log already holds is answered with its original offset, not written again. */
+    log_append_result_t res;
+    int rc = log_partition_append_checked(part->log, v->batch, v->len, -1, &res);
+    switch (rc) {
+    case 0: break;
+    case LOG_EOUT_OF_ORDER_SEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
+    case LOG_EINVALID_PRODUCER_EPOCH: return KERR_INVALID_PRODUCER_EPOCH;
+    case LOG_EINVALID_TXN_STATE: return KERR_INVALID_TXN_STATE;
+    case LOG_ETOOLARGE: return KERR_MESSAGE_TOO_LARGE;
+    default:
+        LOG_ERROR("produce", "append to %s-%d failed: %s", t->name, index, log_strerror(rc));
+        return KERR_KAFKA_STORAGE_ERROR;
+    }
+    out->base_offset = res.base_offset;
+    out->log_append_time_ms = res.duplicate && t->log_append_time ? res.log_append_time : v->log_append_time;
+    out->log_start_offset = log_partition_start_offset(part->log);
+    broker_storage_appended(req->broker, t, index);
+    return KERR_NONE;
 }
 
 static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const proto_produce_req_partition_t *rp,
@@ -80,7 +126,7 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!part->log)
         return KERR_KAFKA_STORAGE_ERROR;
-    const uint8_t *data = rp->records.ptr;
+    uint8_t *data = broker_mutable(rp->records.ptr);
     size_t len = rp->records.len > 0 ? (size_t)rp->records.len : 0;
     if (req->version < 3) {
         /* A legacy message set goes on as the v2 batch Kafka converts it to; none complete: nothing appended. */
@@ -88,74 +134,34 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         if (lerr != KERR_NONE || len == 0)
             return lerr;
     }
-    if (len == 0) {
-        out->error_message = proto_str_c("Produce request carries no record batch");
-        return KERR_INVALID_RECORD;
-    }
-    proto_batch_header_t hdr;
-    /* One batch per partition: a complete first batch that does not fill the field means more follow. */
-    if (proto_batch_header_parse(data, len, &hdr) == 0 && proto_batch_total_size(&hdr) < len) {
-        out->error_message = proto_str_c("Produce requests must carry exactly one record batch per partition");
-        return KERR_INVALID_RECORD;
-    }
-    proto_batch_limits_t lim = {
-        .max_batch_bytes = (size_t)t->max_message_bytes,
-        .max_decompressed_bytes = PRODUCE_MAX_DECOMPRESSED,
-        .allow_zstd = req->version >= 7 || req->version < 3, /* Kafka checks the codec only from v3 */
-    };
-    int16_t err = proto_batch_validate(data, len, &lim, &req->broker->batch_scratch, &hdr);
-    if (req->broker->batch_scratch.cap > 16u * 1024u * 1024u)
-        buf_fini(&req->broker->batch_scratch); /* do not keep a huge one-off buffer */
+    if (len == 0)
+        return KERR_INVALID_RECORD; /* Kafka: at least one record batch per partition */
+    log_validate_rules_t rules;
+    produce_rules(req, t, &rules);
+    log_validated_t v;
+    buf_t *scratch = &req->broker->batch_scratch;
+    buf_t rebuilt; /* only a batch that must be rebuilt allocates */
+    buf_init(&rebuilt);
+    /* The batch is checked and stamped where it lies in the request frame. */
+    int16_t err = log_validate_batch(&rules, data, len, scratch, &rebuilt, &v);
+    if (scratch->cap > 16u * 1024u * 1024u)
+        buf_fini(scratch); /* do not keep a huge one-off buffer */
     if (err != KERR_NONE) {
         static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(10);
         unsigned held;
         if (diag_ratelimit_ok(&rl, &held))
-            LOG_WARN("produce", "rejected a batch for %s-%d from connection %llu (%s): %s (%u earlier not logged)",
+            LOG_WARN("produce", "rejected a batch for %s-%d from connection %llu (%s): %s: %s (%u earlier not logged)",
                      t->name, rp->index, (unsigned long long)req->conn->id, req->conn->peer,
-                     proto_kafka_error_name(err), held);
-        return err;
+                     proto_kafka_error_name(err), v.message ? v.message : "", held);
+        produce_record_errors(req, &v, out);
+    } else {
+        if (v.ignored)
+            LOG_DEBUG("produce", "%s-%d: %zu bytes after the batch dropped, as Kafka does", t->name, rp->index,
+                      v.ignored);
+        err = produce_append(req, t, part, rp->index, &v, out);
     }
-    if (hdr.attributes & PROTO_BATCH_TRANSACTIONAL) {
-        /* KIP-890 part 1: a transactional batch only goes to a partition added to its transaction. */
-        int16_t e = txn_partition_in_transaction(req->broker->txns.coord, hdr.producer_id, hdr.producer_epoch,
-                                                 (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len},
-                                                 rp->index);
-        if (e != KERR_NONE)
-            return e == 120 && req->version < 11 ? KERR_INVALID_TXN_STATE : e;
-    }
-    if (t->compacted && !produce_keys_present(req, data, len, &hdr)) {
-        out->error_message = proto_str_c("Compacted topic cannot accept message without key.");
-        return KERR_INVALID_RECORD;
-    }
-    uint8_t *batch = broker_mutable(data);
-    /* compression.type naming a codec: the batch may be replaced by a recompressed copy. */
-    int16_t recompress_err = broker_topic_recompress(t, &req->arena, &req->broker->batch_scratch, &batch, &len);
-    if (recompress_err != KERR_NONE)
-        return recompress_err;
-    int64_t now = -1;
-    if (t->log_append_time) {
-        now = clock_wall_ms();
-        proto_batch_set_log_append_time(batch, len, now);
-    }
-    /* The log checks producer ids, epochs and sequences: a retried batch it
-     * already holds is answered with its original offset, not written again. */
-    log_append_result_t res;
-    int rc = log_partition_append_checked(part->log, batch, len, -1, &res);
-    switch (rc) {
-    case 0: break;
-    case LOG_EOUT_OF_ORDER_SEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
-    case LOG_EINVALID_PRODUCER_EPOCH: return KERR_INVALID_PRODUCER_EPOCH;
-    case LOG_EINVALID_TXN_STATE: return KERR_INVALID_TXN_STATE;
-    case LOG_ETOOLARGE: return KERR_MESSAGE_TOO_LARGE;
-    default:
-        LOG_ERROR("produce", "append to %s-%d failed: %s", t->name, rp->index, log_strerror(rc));
-        return KERR_KAFKA_STORAGE_ERROR;
-    }
-    out->base_offset = res.base_offset;
-    out->log_append_time_ms = res.duplicate && t->log_append_time ? res.log_append_time : now;
-    out->log_start_offset = log_partition_start_offset(part->log);
-    broker_storage_appended(req->broker, t, rp->index);
-    return KERR_NONE;
+    buf_fini(&rebuilt);
+    return err;
 }
 
 static int32_t ntopics_parts(const proto_produce_req_t *body)

@@ -1,10 +1,15 @@
 /*
- * OffsetCommit (8), v2-9. v2-4 carry retention_time_ms; v5 drops it; v6
- * adds committed_leader_epoch; v7 group_instance_id; v8 flexible; v9 is the
- * same for classic groups. generation -1 with an empty member id is a
- * "simple" commit from a consumer outside any group. Partitions of topics
- * that do not exist get UNKNOWN_TOPIC_OR_PARTITION; the rest are validated
- * and written to __consumer_offsets by coordinator/group_offsets.c.
+ * OffsetCommit (8), v0-9. v0 has no generation or member: Kafka 3.9 wrote
+ * it to ZooKeeper, and without ZooKeeper (KRaft) a v0 commit that names any
+ * existing partition fails whole with UNSUPPORTED_VERSION; eddy, having no
+ * ZooKeeper either, answers the same. v1 adds generation, member and a
+ * per-partition commit_timestamp (-1: now) that becomes the offset's commit
+ * time; v2-4 carry retention_time_ms instead; v5 drops it; v6 adds
+ * committed_leader_epoch; v7 group_instance_id; v8 flexible; v9 is the same
+ * for classic groups. generation -1 with an empty member id is a "simple"
+ * commit from a consumer outside any group. Partitions of topics that do
+ * not exist get UNKNOWN_TOPIC_OR_PARTITION; the rest are validated and
+ * written to __consumer_offsets by coordinator/group_offsets.c.
  */
 #include "base/clock.h"
 #include "broker/broker.h"
@@ -41,9 +46,11 @@ broker_result_t broker_handle_offset_commit(broker_req_t *req)
     for (int32_t i = 0; i < ntopics; i++)
         total += body->topics.items[i].partitions.n > 0 ? body->topics.items[i].partitions.n : 0;
     group_commit_partition_t *parts = arena_alloc(&req->arena, sizeof(*parts) * (size_t)(total ? total : 1));
-    if (!parts)
+    int64_t *commit_ts =
+        req->version == 1 ? arena_alloc(&req->arena, sizeof(*commit_ts) * (size_t)(total ? total : 1)) : NULL;
+    if (!parts || (req->version == 1 && !commit_ts))
         return BROKER_CLOSE;
-    int32_t k = 0;
+    int32_t k = 0, known = 0;
     for (int32_t i = 0; i < ntopics; i++) {
         const proto_offset_commit_req_topic_t *rt = &body->topics.items[i];
         broker_topic_t *t =
@@ -56,21 +63,31 @@ broker_result_t broker_handle_offset_commit(broker_req_t *req)
             parts[k].offset = rp->committed_offset;
             parts[k].leader_epoch = req->version >= 6 ? rp->committed_leader_epoch : -1;
             parts[k].metadata = rp->committed_metadata;
+            if (commit_ts)
+                commit_ts[k] = rp->commit_timestamp;
             parts[k].error_code =
                 t && broker_topic_partition(t, rp->partition_index) ? KERR_NONE : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+            known += parts[k].error_code == KERR_NONE;
         }
     }
+    /* v0 went to ZooKeeper; Kafka without it fails every partition (its error response), once any is valid. */
+    if (req->version == 0 && known > 0)
+        for (int32_t i = 0; i < total; i++)
+            parts[i].error_code = KERR_UNSUPPORTED_VERSION;
     group_commit_args_t args = {
         .group_id = body->group_id,
         .generation_id = body->generation_id_or_member_epoch,
         .member_id = body->member_id,
         .group_instance_id = req->version >= 7 ? body->group_instance_id : (proto_str_t){NULL, -1},
-        .retention_time_ms = req->version <= 4 ? body->retention_time_ms : -1,
+        .retention_time_ms = req->version >= 2 && req->version <= 4 ? body->retention_time_ms : -1,
         .partitions = parts,
         .partitions_count = total,
     };
-    int16_t err = group_offset_commit(req->broker->groups.coord, &args, clock_wall_ms());
-    broker_groups_schedule(req->broker);
+    int16_t err = req->version == 0 ? KERR_UNSUPPORTED_VERSION : KERR_NONE;
+    if (req->version > 0) {
+        err = group_offset_commit_at(req->broker->groups.coord, &args, commit_ts, clock_wall_ms());
+        broker_groups_schedule(req->broker);
+    }
     if (!BROKER_FILL_ARRAY(req, resp->topics, proto_offset_commit_resp_topic_desc, ntopics))
         return BROKER_CLOSE;
     k = 0;

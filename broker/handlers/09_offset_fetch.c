@@ -1,5 +1,8 @@
 /*
- * OffsetFetch (9), v1-9. v1 names one group and its partitions; v2 allows
+ * OffsetFetch (9), v0-9. v0 read ZooKeeper in Kafka 3.9; without ZooKeeper
+ * (KRaft, and eddy) every requested partition answers offset -1, no
+ * metadata and UNSUPPORTED_VERSION, the group never looked at. v1 names
+ * one group and its partitions; v2 allows
  * a null topic list meaning "everything committed" and adds a top-level
  * error; v5 committed_leader_epoch; v6 flexible; v7 require_stable; v8
  * takes a batch of groups and answers per group. A partition never
@@ -35,6 +38,15 @@ static int16_t fetch_group(broker_req_t *req, proto_str_t group, const fetch_top
         }
     *parts_out = parts;
     *count_out = total;
+    if (req->version == 0) {
+        for (k = 0; k < total; k++) {
+            parts[k].offset = -1;
+            parts[k].leader_epoch = -1;
+            parts[k].metadata = proto_str_c("");
+            parts[k].error_code = KERR_UNSUPPORTED_VERSION;
+        }
+        return KERR_NONE;
+    }
     return group_offset_fetch(coord, group, parts, total, require_stable, &req->arena, NULL, NULL, now);
 }
 

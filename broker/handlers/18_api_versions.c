@@ -1,7 +1,9 @@
 /*
  * ApiVersions (18), v0-4. The answer lists every API in the dispatch table
- * with the range its schema implements, which is exactly what its handler
- * serves. v1 adds throttle_time_ms; v3 is flexible and
+ * with the range broker/conn.c accepts: the schema's, raised by
+ * eddy.min.api.versions (broker/api_floor.h). Under kafka-4.0 the one
+ * advertised minimum below what is served is Produce's, for old librdkafka
+ * feature checks (Kafka 4.0 does the same). v1 adds throttle_time_ms; v3 is flexible and
  * carries the client's software name and version, which must match
  * [a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])? or the answer is INVALID_REQUEST
  * (librdkafka then retries with v0); v4 is v3. The response header is always
@@ -39,7 +41,7 @@ broker_result_t broker_handle_api_versions(broker_req_t *req)
         const proto_api_desc_t *api = proto_api_find(broker_apis[i].key);
         proto_api_versions_resp_api_version_t *e = &resp->api_keys.items[i];
         e->api_key = api->key;
-        e->min_version = api->adv_min_version;
+        e->min_version = broker_api_min_advertised(api, req->broker->cfg->api_floor);
         e->max_version = api->max_version;
     }
     return BROKER_RESPOND;

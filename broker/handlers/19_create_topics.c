@@ -1,7 +1,9 @@
 /*
- * CreateTopics (19), v2-7. Per topic: num_partitions and replication_factor
- * may be -1 (v4+) for the broker defaults; manual assignments are accepted
- * only when every replica is this broker. v1+ validate_only; v5 flexible,
+ * CreateTopics (19), v0-7. Per topic: num_partitions and replication_factor
+ * may be -1 (v4+) for the broker defaults (Kafka's broker takes -1 in any
+ * version; only its client refuses to send it before v4); manual
+ * assignments are accepted only when every replica is this broker. v1+
+ * validate_only and error_message; v2 throttle_time_ms; v5 flexible,
  * and the answer then carries the partition count, replication factor and
  * the topic's config overrides; v7 returns the topic id. A name that appears
  * twice in one request fails for both entries, as in Kafka.
@@ -106,6 +108,7 @@ broker_result_t broker_handle_create_topics(broker_req_t *req)
         const proto_create_topics_req_topic_t *rt = &body->topics.items[i];
         proto_create_topics_resp_topic_t *out = &resp->topics.items[i];
         out->name = rt->name;
+        out->error_message = proto_str_c(NULL); /* Kafka answers null on success */
         out->num_partitions = -1;
         out->replication_factor = -1;
         out->configs.n = -1;

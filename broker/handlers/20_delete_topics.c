@@ -1,7 +1,9 @@
 /*
- * DeleteTopics (20), v1-6. Up to v5 the request is a list of names; v6
+ * DeleteTopics (20), v0-6. Up to v5 the request is a list of names; v6
  * lists {name, topic_id} and a topic may be named by id alone (null name).
- * v4 is flexible; v5 adds error_message. Deletion is immediate: the topic's
+ * v1 adds throttle_time_ms; v4 is flexible; v5 adds error_message. With
+ * delete.topic.enable=false every topic fails, known or not:
+ * TOPIC_DELETION_DISABLED from v3, INVALID_REQUEST before it. Deletion is immediate: the topic's
  * metadata goes first, then its partition directories.
  */
 #include "broker/broker.h"
@@ -10,12 +12,12 @@ static int16_t delete_named(broker_req_t *req, const char *name, size_t len, con
                             proto_delete_topics_resp_result_t *out)
 {
     broker_t *broker = req->broker;
+    if (!broker->cfg->delete_topic_enable)
+        return req->version >= 3 ? KERR_TOPIC_DELETION_DISABLED : KERR_INVALID_REQUEST;
     broker_topic_t *t =
         name ? broker_topics_get(&broker->topics, name, len) : broker_topics_get_by_id(&broker->topics, id);
     if (!t)
         return name ? KERR_UNKNOWN_TOPIC_OR_PARTITION : KERR_UNKNOWN_TOPIC_ID;
-    if (!broker->cfg->delete_topic_enable)
-        return KERR_TOPIC_DELETION_DISABLED;
     if (broker_topic_is_internal(t->name, t->name_len))
         return KERR_INVALID_TOPIC_EXCEPTION;
     out->topic_id = t->id;

@@ -1,7 +1,8 @@
 /*
- * AddOffsetsToTxn (25), v0-3. Adds the group's __consumer_offsets partition
+ * AddOffsetsToTxn (25), v0-4. Adds the group's __consumer_offsets partition
  * to the transaction, so TxnOffsetCommit may stage offsets there. Errors as
- * AddPartitionsToTxn; v3 flexible.
+ * AddPartitionsToTxn; v3 flexible; v4 may get TRANSACTION_ABORTABLE, which
+ * this path never needs.
  */
 #include "base/clock.h"
 #include "broker/broker.h"

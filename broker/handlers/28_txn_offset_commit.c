@@ -1,10 +1,14 @@
 /*
- * TxnOffsetCommit (28), v0-3. Stages a consumer group's offsets inside the
+ * TxnOffsetCommit (28), v0-4. Stages a consumer group's offsets inside the
  * producer's transaction (the group's __consumer_offsets partition must have
  * been added with AddOffsetsToTxn); they become the group's committed
  * offsets with the COMMIT marker and vanish with ABORT. v2 adds the leader
  * epoch; v3 (flexible) carries generation, member and instance ids,
- * validated like OffsetCommit.
+ * validated like OffsetCommit. A group partition that is not in the
+ * transaction answers TRANSACTION_ABORTABLE to v4 and INVALID_TXN_STATE to
+ * v0-3 (which do not know it), as Kafka 3.9's verification does. v0-1
+ * get COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS, which
+ * producers before Kafka 2.0's fix (KAFKA-7296) mishandle.
  */
 #include "base/clock.h"
 #include "broker/broker.h"
@@ -24,6 +28,8 @@ broker_result_t broker_handle_txn_offset_commit(broker_req_t *req)
     int16_t in_txn =
         txn_partition_in_transaction(broker->txns.coord, body->producer_id, body->producer_epoch,
                                      proto_str_c(BROKER_OFFSETS_TOPIC), offsets_partition);
+    if (in_txn == TXN_ERR_TRANSACTION_ABORTABLE && req->version < 4)
+        in_txn = KERR_INVALID_TXN_STATE;
     int32_t k = 0;
     for (int32_t i = 0; i < ntopics; i++) {
         const proto_txn_offset_commit_req_topic_t *rt = &body->topics.items[i];
@@ -68,7 +74,10 @@ broker_result_t broker_handle_txn_offset_commit(broker_req_t *req)
             return BROKER_CLOSE;
         for (int32_t j = 0; j < np; j++, k++) {
             ot->partitions.items[j].partition_index = parts[k].partition;
-            ot->partitions.items[j].error_code = parts[k].error_code;
+            ot->partitions.items[j].error_code =
+                req->version < 2 && parts[k].error_code == KERR_COORDINATOR_LOAD_IN_PROGRESS
+                    ? KERR_COORDINATOR_NOT_AVAILABLE
+                    : parts[k].error_code;
         }
     }
     return BROKER_RESPOND;

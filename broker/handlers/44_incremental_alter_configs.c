@@ -34,7 +34,7 @@ static int find(const broker_topic_config_t *pairs, int n, const char *key)
 
 /* The LIST value an APPEND / SUBTRACT starts from: the override, else what is in effect. */
 static const char *list_base(broker_req_t *req, broker_topic_t *t, bool node, const broker_topic_config_t *pairs, int n,
-                             const char *key, const broker_tcfg_def_t *def, char *buf, size_t len)
+                             const char *key, const broker_cfg_def_t *def, char *buf, size_t len)
 {
     int j = find(pairs, n, key);
     if (j >= 0)
@@ -83,12 +83,10 @@ static int16_t alter_one(broker_req_t *req, const proto_incremental_alter_config
         char *key = dupz(req, c->name);
         if (!key)
             return KERR_UNKNOWN_SERVER_ERROR;
-        const broker_tcfg_def_t *def = t ? broker_tcfg_find(key) : broker_bcfg_dynamic_topic_def(key);
-        if (!def) {
-            if (t)
-                snprintf(errmsg, errlen, "Unknown topic config name: %s", key);
-            else
-                (void)broker_bcfg_validate_dynamic(key, "", errmsg, errlen);
+        /* A broker name in no row is a custom config (Kafka keeps those); a topic one is an error. */
+        const broker_cfg_def_t *def = t ? broker_tcfg_find(key) : broker_bcfg_find(key);
+        if (!def && t) {
+            snprintf(errmsg, errlen, "Unknown topic config name: %s", key);
             return KERR_INVALID_CONFIG;
         }
         int j = find(pairs, n, key);
@@ -109,6 +107,10 @@ static int16_t alter_one(broker_req_t *req, const proto_incremental_alter_config
         if (!value)
             return KERR_UNKNOWN_SERVER_ERROR;
         if (c->config_operation != OP_SET) {
+            if (!def) {
+                snprintf(errmsg, errlen, "Unknown config name: %s", key);
+                return KERR_INVALID_CONFIG;
+            }
             if (def->type != BROKER_CFG_LIST) {
                 snprintf(errmsg, errlen, "Config %s is not a list: %s is only for list configs", key,
                          c->config_operation == OP_APPEND ? "APPEND" : "SUBTRACT");

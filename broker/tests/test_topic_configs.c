@@ -1,8 +1,7 @@
 /*
  * Topic and broker config registry: validators, how defaults resolve
  * through the layers (topic override, dynamic per-broker, dynamic default,
- * static, built-in), the order synonyms are listed in, list operations, and
- * broker-side recompression keeping every header field but the codec.
+ * static, built-in), the order synonyms are listed in, and list operations.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -76,19 +75,15 @@ static void error_messages_name_the_config_and_the_problem(void **state)
 static void every_default_passes_its_own_validator(void **state)
 {
     (void)state;
-    for (size_t i = 0; i < broker_tcfg_count; i++) {
-        const broker_tcfg_def_t *def = &broker_tcfg_defs[i];
+    for (size_t i = 0; i < broker_cfg_topic_count; i++) {
+        const broker_tcfg_def_t *def = &broker_cfg_topic_defs[i];
         char err[256];
         if (broker_tcfg_validate(def->name, def->default_value, err, sizeof(err)) != KERR_NONE)
             fail_msg("%s: default %s rejected: %s", def->name, def->default_value, err);
         assert_non_null(def->doc);
-        if (i > 0)
-            assert_true(strcmp(broker_tcfg_defs[i - 1].name, def->name) < 0); /* sorted, no duplicates */
         /* Every broker default of a topic config is describable on the BROKER resource. */
-        if (def->broker[0]) {
-            assert_non_null(broker_bcfg_find(def->broker[0]));
-            assert_ptr_equal(broker_bcfg_dynamic_topic_def(def->broker[0]), def);
-        }
+        for (int k = 0; k < BROKER_CFG_MAX_SYNONYMS && def->broker[k]; k++)
+            assert_non_null(broker_bcfg_find(def->broker[k]));
     }
     for (size_t i = 0; i < broker_bcfg_count(); i++)
         assert_ptr_not_equal(broker_bcfg_at(i)->doc, NULL);
@@ -190,20 +185,40 @@ static void synonyms_are_listed_override_first_then_broker_layers_then_default(v
     broker_config_free(&cfg);
 }
 
-static void only_topic_defaults_are_dynamic_broker_configs(void **state)
+static int16_t dyn(const char *name, const char *value, bool node, char *err)
+{
+    return broker_bcfg_validate_dynamic(name, value, node, err, 256);
+}
+
+static void dynamic_broker_configs_follow_kafkas_update_modes(void **state)
 {
     (void)state;
     char err[256];
-    assert_int_equal(broker_bcfg_validate_dynamic("log.retention.ms", "1000", err, sizeof(err)), KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("compression.type", "lz4", err, sizeof(err)), KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("log.cleaner.min.cleanable.ratio", "0.1", err, sizeof(err)),
-                     KERR_NONE);
-    assert_int_equal(broker_bcfg_validate_dynamic("message.max.bytes", "-3", err, sizeof(err)), KERR_INVALID_CONFIG);
-    assert_int_equal(broker_bcfg_validate_dynamic("listeners", "PLAINTEXT://:1", err, sizeof(err)),
-                     KERR_INVALID_CONFIG);
-    assert_non_null(strstr(err, "properties file"));
-    assert_int_equal(broker_bcfg_validate_dynamic("no.such", "1", err, sizeof(err)), KERR_INVALID_CONFIG);
-    assert_non_null(strstr(err, "Unknown broker config"));
+    /* Topic defaults, live. */
+    assert_int_equal(dyn("log.retention.ms", "1000", false, err), KERR_NONE);
+    assert_int_equal(dyn("compression.type", "lz4", true, err), KERR_NONE);
+    assert_int_equal(dyn("log.cleaner.min.cleanable.ratio", "0.1", false, err), KERR_NONE);
+    /* Accepted-only properties Kafka can change at run time: sasl.* per broker only. */
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "58000", true, err), KERR_NONE);
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "58000", false, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "broker id must be specified"));
+    assert_int_equal(dyn("sasl.kerberos.min.time.before.relogin", "soon", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "sasl.kerberos.min.time.before.relogin"));
+    assert_int_equal(dyn("log.cleaner.threads", "2", false, err), KERR_NONE);
+    assert_int_equal(dyn("log.cleaner.threads", "-1", false, err), KERR_INVALID_REQUEST);
+    /* Bad values, read-only properties, listener-only security configs: INVALID_REQUEST as in Kafka. */
+    assert_int_equal(dyn("message.max.bytes", "-3", false, err), KERR_INVALID_REQUEST);
+    assert_int_equal(dyn("log.dirs", "/elsewhere", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "Cannot update these configs dynamically: Set(log.dirs)"));
+    assert_int_equal(dyn("log.retention.hours", "5", true, err), KERR_INVALID_REQUEST);
+    /* Kafka may change listeners at run time; eddy only reads them at start, so it says no. */
+    assert_int_equal(dyn("listeners", "PLAINTEXT://:1", true, err), KERR_INVALID_REQUEST);
+    assert_int_equal(dyn("ssl.keystore.location", "/k", true, err), KERR_INVALID_REQUEST);
+    assert_non_null(strstr(err, "per-listener"));
+    /* Names no row has are custom configs, kept as Kafka keeps them. */
+    assert_int_equal(dyn("no.such", "1", true, err), KERR_NONE);
+    assert_int_equal(dyn("listener.name.internal.ssl.keystore.location", "/k", true, err), KERR_NONE);
+    assert_int_equal(dyn("log.retention.ms", NULL, true, err), KERR_INVALID_REQUEST);
 }
 
 static void static_values_read_back_as_text(void **state)
@@ -253,69 +268,6 @@ static void compression_names_map_to_codecs(void **state)
     assert_int_equal(broker_cfg_compression_codec("none"), -2);
 }
 
-static void recompression_keeps_every_header_field_but_the_codec(void **state)
-{
-    (void)state;
-    proto_batch_build_t spec;
-    proto_batch_build_init(&spec);
-    spec.codec = PROTO_CODEC_GZIP;
-    spec.producer_id = 77;
-    spec.producer_epoch = 3;
-    spec.base_sequence = 10;
-    spec.base_timestamp = 1700000000000;
-    spec.attributes = PROTO_BATCH_TRANSACTIONAL;
-    proto_record_spec_t recs[3];
-    char vals[3][32];
-    for (int i = 0; i < 3; i++) {
-        snprintf(vals[i], sizeof(vals[i]), "value-%d-%s", i, "xxxxxxxxxxxxxxxx");
-        recs[i] = (proto_record_spec_t){
-            {(const uint8_t *)"k", 1}, {(const uint8_t *)vals[i], (int32_t)strlen(vals[i])}, i * 5, NULL, 0};
-    }
-    buf_t in;
-    buf_init(&in);
-    assert_int_equal(proto_batch_build(&in, &spec, recs, 3), 0);
-    proto_batch_header_t before, after;
-    assert_int_equal(proto_batch_header_parse(in.data, in.len, &before), 0);
-
-    broker_topic_t t = {.compression = PROTO_CODEC_ZSTD};
-    arena_t arena;
-    arena_init(&arena, 1u << 20);
-    buf_t scratch;
-    buf_init(&scratch);
-    uint8_t *batch = in.data;
-    size_t len = in.len;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &batch, &len), KERR_NONE);
-    assert_ptr_not_equal(batch, in.data);
-    assert_int_equal(proto_batch_header_parse(batch, len, &after), 0);
-    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_ZSTD);
-    assert_int_equal(after.attributes & ~PROTO_BATCH_CODEC_MASK, before.attributes & ~PROTO_BATCH_CODEC_MASK);
-    assert_int_equal(after.last_offset_delta, before.last_offset_delta);
-    assert_true(after.base_timestamp == before.base_timestamp && after.max_timestamp == before.max_timestamp);
-    assert_true(after.producer_id == 77 && after.producer_epoch == 3 && after.base_sequence == 10);
-    assert_int_equal(after.records_count, 3);
-    assert_true(proto_batch_crc_ok(batch, len));
-    proto_batch_limits_t lim = {.max_batch_bytes = 1u << 20, .max_decompressed_bytes = 1u << 20, .allow_zstd = 1};
-    assert_int_equal(proto_batch_validate(batch, len, &lim, &scratch, &after), KERR_NONE);
-
-    /* Same codec: left alone. "producer": left alone. */
-    uint8_t *same = batch;
-    size_t same_len = len;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_ptr_equal(same, batch);
-    t.compression = -1;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_ptr_equal(same, batch);
-    /* Back to uncompressed: the records section is the plain records again. */
-    t.compression = PROTO_CODEC_NONE;
-    assert_int_equal(broker_topic_recompress(&t, &arena, &scratch, &same, &same_len), KERR_NONE);
-    assert_int_equal(proto_batch_validate(same, same_len, &lim, &scratch, &after), KERR_NONE);
-    assert_int_equal(after.attributes & PROTO_BATCH_CODEC_MASK, PROTO_CODEC_NONE);
-
-    buf_fini(&scratch);
-    buf_fini(&in);
-    arena_fini(&arena);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -324,11 +276,10 @@ int main(void)
         cmocka_unit_test(every_default_passes_its_own_validator),
         cmocka_unit_test(defaults_resolve_through_the_layers),
         cmocka_unit_test(synonyms_are_listed_override_first_then_broker_layers_then_default),
-        cmocka_unit_test(only_topic_defaults_are_dynamic_broker_configs),
+        cmocka_unit_test(dynamic_broker_configs_follow_kafkas_update_modes),
         cmocka_unit_test(static_values_read_back_as_text),
         cmocka_unit_test(list_append_and_subtract_keep_items_unique),
         cmocka_unit_test(compression_names_map_to_codecs),
-        cmocka_unit_test(recompression_keeps_every_header_field_but_the_codec),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

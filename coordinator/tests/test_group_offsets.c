@@ -214,6 +214,32 @@ static void simple_consumer_offsets_expire_from_their_commit_time(void **state)
     assert_int_equal(group_count(e->coord), 0);
 }
 
+/* OffsetCommit v1: a given commit timestamp is the offset's commit time, so retention counts from it. */
+static void a_v1_commit_timestamp_starts_the_retention_clock(void **state)
+{
+    tu_env_t *e = *state;
+    group_commit_partition_t p[2] = {{S("t"), 0, 5, -1, S(NULL), 0}, {S("t"), 1, 6, -1, S(NULL), 0}};
+    int64_t ts[2] = {e->now - 50000, -1};
+    group_commit_args_t a = {S("v1"), -1, S(""), S(NULL), -1, p, 2};
+    assert_int_equal(group_offset_commit_at(e->coord, &a, ts, e->now), 0);
+    assert_int_equal(p[0].error_code, 0);
+    assert_int_equal(p[1].error_code, 0);
+    /* The record carries the client's timestamp (value v3: version, offset, epoch, "" metadata, then it). */
+    assert_int_equal(e->nrecs, 2);
+    assert_int_equal(e->recs[0].val[1], 3);
+    assert_int_equal(e->recs[0].vlen, 2 + 8 + 4 + 2 + 8);
+    int64_t stored = 0;
+    for (int i = 16; i < 24; i++)
+        stored = (int64_t)((uint64_t)stored << 8 | e->recs[0].val[i]);
+    assert_true(stored == e->now - 50000);
+    tu_advance(e, 15000);
+    assert_int_equal(tu_fetch(e, "v1", "t", 0), -1); /* 65 s after its stated commit time */
+    assert_int_equal(tu_fetch(e, "v1", "t", 1), 6);  /* -1 meant now: 15 s old */
+    /* The other one expires on the broker's clock, and the group with it. */
+    tu_advance(e, 50000);
+    assert_int_equal(group_count(e->coord), 0);
+}
+
 static void delete_groups_refuses_active_and_missing_groups(void **state)
 {
     tu_env_t *e = *state;
@@ -493,6 +519,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(offsets_of_an_empty_group_expire_after_retention_and_the_group_dies, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(simple_consumer_offsets_expire_from_their_commit_time, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_v1_commit_timestamp_starts_the_retention_clock, setup, teardown),
         cmocka_unit_test_setup_teardown(delete_groups_refuses_active_and_missing_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(offset_delete_refuses_subscribed_topics, setup, teardown),
         cmocka_unit_test_setup_teardown(replay_restores_offsets_and_groups_and_honours_tombstones, setup, teardown),

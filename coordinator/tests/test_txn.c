@@ -671,6 +671,40 @@ static void produce_check_follows_the_transaction(void **state)
     assert_int_equal(txn_partition_in_transaction(e->coord, pid, epoch, S("t"), 0), TXN_ERR_TRANSACTION_ABORTABLE);
 }
 
+/* AddPartitionsToTxn v4 verify_only: answers without writing, per partition. */
+static void verify_only_checks_without_adding(void **state)
+{
+    tt_env_t *e = *state;
+    int64_t pid;
+    int16_t epoch;
+    txn_partition_t p[2] = {{S("t"), 0, 0}, {S("t"), 1, 0}};
+    assert_int_equal(txn_verify_partitions(e->coord, S("tx"), 7, 0, p, 2, e->now), TXN_ERR_INVALID_PRODUCER_ID_MAPPING);
+    assert_int_equal(p[1].error_code, TXN_ERR_INVALID_PRODUCER_ID_MAPPING);
+    make_ongoing(e, "tx", &pid, &epoch);
+    int before = e->nrecs;
+    p[0].error_code = p[1].error_code = 0;
+    assert_int_equal(txn_verify_partitions(e->coord, S("tx"), pid, epoch, p, 2, e->now), TXN_ERR_NONE);
+    assert_int_equal(p[0].error_code, TXN_ERR_NONE);
+    assert_int_equal(p[1].error_code, TXN_ERR_TRANSACTION_ABORTABLE);
+    assert_int_equal(e->nrecs, before); /* nothing written, nothing added */
+    assert_int_equal(txn_partition_in_transaction(e->coord, pid, epoch, S("t"), 1), TXN_ERR_TRANSACTION_ABORTABLE);
+    p[0].error_code = p[1].error_code = 0;
+    assert_int_equal(txn_verify_partitions(e->coord, S("tx"), pid, (int16_t)(epoch + 1), p, 2, e->now),
+                     TXN_ERR_PRODUCER_FENCED);
+    assert_int_equal(p[0].error_code, TXN_ERR_PRODUCER_FENCED);
+    /* A partition that failed the broker's own check leaves the rest not attempted. */
+    p[0].error_code = 3;
+    p[1].error_code = 0;
+    assert_int_equal(txn_verify_partitions(e->coord, S("tx"), pid, epoch, p, 2, e->now),
+                     TXN_ERR_OPERATION_NOT_ATTEMPTED);
+    assert_int_equal(p[0].error_code, 3);
+    assert_int_equal(p[1].error_code, TXN_ERR_OPERATION_NOT_ATTEMPTED);
+    assert_int_equal(tt_end(e, "tx", pid, epoch, true, NULL), TXN_ERR_NONE);
+    p[0].error_code = p[1].error_code = 0;
+    assert_int_equal(txn_verify_partitions(e->coord, S("tx"), pid, epoch, p, 1, e->now),
+                     TXN_ERR_CONCURRENT_TRANSACTIONS);
+}
+
 /* ---- records ---- */
 
 static void records_parse_kafka_versions_and_reject_truncation(void **state)
@@ -786,6 +820,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(loading_partitions_answer_load_in_progress, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_append_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(produce_check_follows_the_transaction, setup, teardown),
+        cmocka_unit_test_setup_teardown(verify_only_checks_without_adding, setup, teardown),
         cmocka_unit_test_setup_teardown(records_parse_kafka_versions_and_reject_truncation, setup, teardown),
         cmocka_unit_test(state_names_match_kafka),
     };

@@ -280,9 +280,10 @@ static const proto_field_t proto_offset_commit_req_partition_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
     {"committed_offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, committed_offset), sizeof(int64_t), NULL, 0, 0},
     {"committed_leader_epoch", PROTO_T_INT32, 0, 6, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, committed_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"commit_timestamp", PROTO_T_INT64, 0, 1, 1, -1, -1, -1, offsetof(proto_offset_commit_req_partition_t, commit_timestamp), sizeof(int64_t), NULL, INT64_C(-1), 0},
     {"committed_metadata", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_offset_commit_req_partition_t, committed_metadata), sizeof(proto_str_t), NULL, 0, 0},
 };
-const proto_struct_desc_t proto_offset_commit_req_partition_desc = {"Partition", sizeof(proto_offset_commit_req_partition_t), 4, proto_offset_commit_req_partition_fields};
+const proto_struct_desc_t proto_offset_commit_req_partition_desc = {"Partition", sizeof(proto_offset_commit_req_partition_t), 5, proto_offset_commit_req_partition_fields};
 
 static const proto_field_t proto_offset_commit_req_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_commit_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
@@ -752,6 +753,21 @@ static const proto_field_t proto_init_producer_id_resp_fields[] = {
 };
 const proto_struct_desc_t proto_init_producer_id_resp_desc = {"InitProducerId", sizeof(proto_init_producer_id_resp_t), 4, proto_init_producer_id_resp_fields};
 
+static const proto_field_t proto_add_partitions_to_txn_req_txn_topic_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_txn_topic_desc = {"TxnTopic", sizeof(proto_add_partitions_to_txn_req_txn_topic_t), 2, proto_add_partitions_to_txn_req_txn_topic_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_req_transaction_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"producer_id", PROTO_T_INT64, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, producer_id), sizeof(int64_t), NULL, 0, 0},
+    {"producer_epoch", PROTO_T_INT16, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, producer_epoch), sizeof(int16_t), NULL, 0, 0},
+    {"verify_only", PROTO_T_BOOL, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, verify_only), sizeof(bool), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_transaction_t, topics), sizeof(proto_add_partitions_to_txn_req_txn_topic_t), &proto_add_partitions_to_txn_req_txn_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_transaction_desc = {"Transaction", sizeof(proto_add_partitions_to_txn_req_transaction_t), 5, proto_add_partitions_to_txn_req_transaction_fields};
+
 static const proto_field_t proto_add_partitions_to_txn_req_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
     {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
@@ -759,12 +775,31 @@ static const proto_field_t proto_add_partitions_to_txn_req_topic_fields[] = {
 const proto_struct_desc_t proto_add_partitions_to_txn_req_topic_desc = {"Topic", sizeof(proto_add_partitions_to_txn_req_topic_t), 2, proto_add_partitions_to_txn_req_topic_fields};
 
 static const proto_field_t proto_add_partitions_to_txn_req_fields[] = {
+    {"transactions", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, transactions), sizeof(proto_add_partitions_to_txn_req_transaction_t), &proto_add_partitions_to_txn_req_transaction_desc, 0, 0},
     {"v3_and_below_transactional_id", PROTO_T_STRING, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_transactional_id), sizeof(proto_str_t), NULL, 0, 0},
     {"v3_and_below_producer_id", PROTO_T_INT64, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_id), sizeof(int64_t), NULL, 0, 0},
     {"v3_and_below_producer_epoch", PROTO_T_INT16, 0, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_producer_epoch), sizeof(int16_t), NULL, 0, 0},
     {"v3_and_below_topics", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_t, v3_and_below_topics), sizeof(proto_add_partitions_to_txn_req_topic_t), &proto_add_partitions_to_txn_req_topic_desc, 0, 0},
 };
-const proto_struct_desc_t proto_add_partitions_to_txn_req_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_req_t), 4, proto_add_partitions_to_txn_req_fields};
+const proto_struct_desc_t proto_add_partitions_to_txn_req_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_req_t), 5, proto_add_partitions_to_txn_req_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_partition_result_fields[] = {
+    {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_partition_result_t, partition_index), sizeof(int32_t), NULL, 0, 0},
+    {"partition_error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_partition_result_t, partition_error_code), sizeof(int16_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_partition_result_desc = {"TxnPartitionResult", sizeof(proto_add_partitions_to_txn_resp_txn_partition_result_t), 2, proto_add_partitions_to_txn_resp_txn_partition_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_topic_result_fields[] = {
+    {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_topic_result_t, name), sizeof(proto_str_t), NULL, 0, 0},
+    {"results_by_partition", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_topic_result_t, results_by_partition), sizeof(proto_add_partitions_to_txn_resp_txn_partition_result_t), &proto_add_partitions_to_txn_resp_txn_partition_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_topic_result_desc = {"TxnTopicResult", sizeof(proto_add_partitions_to_txn_resp_txn_topic_result_t), 2, proto_add_partitions_to_txn_resp_txn_topic_result_fields};
+
+static const proto_field_t proto_add_partitions_to_txn_resp_txn_result_fields[] = {
+    {"transactional_id", PROTO_T_STRING, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_result_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
+    {"topic_results", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_txn_result_t, topic_results), sizeof(proto_add_partitions_to_txn_resp_txn_topic_result_t), &proto_add_partitions_to_txn_resp_txn_topic_result_desc, 0, 0},
+};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_result_desc = {"TxnResult", sizeof(proto_add_partitions_to_txn_resp_txn_result_t), 2, proto_add_partitions_to_txn_resp_txn_result_fields};
 
 static const proto_field_t proto_add_partitions_to_txn_resp_partition_result_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_partition_result_t, partition_index), sizeof(int32_t), NULL, 0, 0},
@@ -780,9 +815,11 @@ const proto_struct_desc_t proto_add_partitions_to_txn_resp_topic_result_desc = {
 
 static const proto_field_t proto_add_partitions_to_txn_resp_fields[] = {
     {"throttle_time_ms", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"error_code", PROTO_T_INT16, 0, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"results_by_transaction", PROTO_T_STRUCT, 1, 4, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, results_by_transaction), sizeof(proto_add_partitions_to_txn_resp_txn_result_t), &proto_add_partitions_to_txn_resp_txn_result_desc, 0, 0},
     {"results_by_topic_v3_and_below", PROTO_T_STRUCT, 1, 0, 3, -1, -1, -1, offsetof(proto_add_partitions_to_txn_resp_t, results_by_topic_v3_and_below), sizeof(proto_add_partitions_to_txn_resp_topic_result_t), &proto_add_partitions_to_txn_resp_topic_result_desc, 0, 0},
 };
-const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_resp_t), 2, proto_add_partitions_to_txn_resp_fields};
+const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc = {"AddPartitionsToTxn", sizeof(proto_add_partitions_to_txn_resp_t), 4, proto_add_partitions_to_txn_resp_fields};
 
 static const proto_field_t proto_add_offsets_to_txn_req_fields[] = {
     {"transactional_id", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_offsets_to_txn_req_t, transactional_id), sizeof(proto_str_t), NULL, 0, 0},
@@ -881,13 +918,14 @@ static const proto_field_t proto_describe_configs_resp_config_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, name), sizeof(proto_str_t), NULL, 0, 0},
     {"value", PROTO_T_STRING, 0, 0, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_config_t, value), sizeof(proto_str_t), NULL, 0, 0},
     {"read_only", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, read_only), sizeof(bool), NULL, 0, 0},
+    {"is_default", PROTO_T_BOOL, 0, 0, 0, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, is_default), sizeof(bool), NULL, 0, 0},
     {"config_source", PROTO_T_INT8, 0, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, config_source), sizeof(int8_t), NULL, INT64_C(-1), 0},
     {"is_sensitive", PROTO_T_BOOL, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, is_sensitive), sizeof(bool), NULL, 0, 0},
     {"synonyms", PROTO_T_STRUCT, 1, 1, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, synonyms), sizeof(proto_describe_configs_resp_synonym_t), &proto_describe_configs_resp_synonym_desc, 0, 0},
     {"config_type", PROTO_T_INT8, 0, 3, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_config_t, config_type), sizeof(int8_t), NULL, 0, 0},
     {"documentation", PROTO_T_STRING, 0, 3, 32767, 0, 32767, -1, offsetof(proto_describe_configs_resp_config_t, documentation), sizeof(proto_str_t), NULL, 0, 0},
 };
-const proto_struct_desc_t proto_describe_configs_resp_config_desc = {"Config", sizeof(proto_describe_configs_resp_config_t), 8, proto_describe_configs_resp_config_fields};
+const proto_struct_desc_t proto_describe_configs_resp_config_desc = {"Config", sizeof(proto_describe_configs_resp_config_t), 9, proto_describe_configs_resp_config_fields};
 
 static const proto_field_t proto_describe_configs_resp_result_fields[] = {
     {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_describe_configs_resp_result_t, error_code), sizeof(int16_t), NULL, 0, 0},
@@ -1220,8 +1258,8 @@ const proto_api_desc_t proto_api_table[] = {
     {1, "Fetch", 0, 17, 0, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
     {2, "ListOffsets", 0, 9, 0, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
     {3, "Metadata", 0, 12, 0, 9, &proto_metadata_req_desc, &proto_metadata_resp_desc},
-    {8, "OffsetCommit", 2, 9, 2, 8, &proto_offset_commit_req_desc, &proto_offset_commit_resp_desc},
-    {9, "OffsetFetch", 1, 9, 1, 6, &proto_offset_fetch_req_desc, &proto_offset_fetch_resp_desc},
+    {8, "OffsetCommit", 0, 9, 0, 8, &proto_offset_commit_req_desc, &proto_offset_commit_resp_desc},
+    {9, "OffsetFetch", 0, 9, 0, 6, &proto_offset_fetch_req_desc, &proto_offset_fetch_resp_desc},
     {10, "FindCoordinator", 0, 6, 0, 3, &proto_find_coordinator_req_desc, &proto_find_coordinator_resp_desc},
     {11, "JoinGroup", 0, 9, 0, 6, &proto_join_group_req_desc, &proto_join_group_resp_desc},
     {12, "Heartbeat", 0, 4, 0, 4, &proto_heartbeat_req_desc, &proto_heartbeat_resp_desc},
@@ -1230,15 +1268,15 @@ const proto_api_desc_t proto_api_table[] = {
     {15, "DescribeGroups", 0, 5, 0, 5, &proto_describe_groups_req_desc, &proto_describe_groups_resp_desc},
     {16, "ListGroups", 0, 5, 0, 3, &proto_list_groups_req_desc, &proto_list_groups_resp_desc},
     {18, "ApiVersions", 0, 4, 0, 3, &proto_api_versions_req_desc, &proto_api_versions_resp_desc},
-    {19, "CreateTopics", 2, 7, 2, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
-    {20, "DeleteTopics", 1, 6, 1, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
+    {19, "CreateTopics", 0, 7, 0, 5, &proto_create_topics_req_desc, &proto_create_topics_resp_desc},
+    {20, "DeleteTopics", 0, 6, 0, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
     {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
-    {24, "AddPartitionsToTxn", 0, 3, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
-    {25, "AddOffsetsToTxn", 0, 3, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
+    {24, "AddPartitionsToTxn", 0, 5, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
+    {25, "AddOffsetsToTxn", 0, 4, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
     {26, "EndTxn", 0, 4, 0, 3, &proto_end_txn_req_desc, &proto_end_txn_resp_desc},
-    {28, "TxnOffsetCommit", 0, 3, 0, 3, &proto_txn_offset_commit_req_desc, &proto_txn_offset_commit_resp_desc},
-    {32, "DescribeConfigs", 1, 4, 1, 4, &proto_describe_configs_req_desc, &proto_describe_configs_resp_desc},
+    {28, "TxnOffsetCommit", 0, 4, 0, 3, &proto_txn_offset_commit_req_desc, &proto_txn_offset_commit_resp_desc},
+    {32, "DescribeConfigs", 0, 4, 0, 4, &proto_describe_configs_req_desc, &proto_describe_configs_resp_desc},
     {33, "AlterConfigs", 0, 2, 0, 2, &proto_alter_configs_req_desc, &proto_alter_configs_resp_desc},
     {35, "DescribeLogDirs", 0, 4, 0, 2, &proto_describe_log_dirs_req_desc, &proto_describe_log_dirs_resp_desc},
     {37, "CreatePartitions", 0, 3, 0, 2, &proto_create_partitions_req_desc, &proto_create_partitions_resp_desc},

@@ -334,6 +334,7 @@ typedef struct proto_offset_commit_req_partition_s {
     int32_t partition_index; /* v0+ */
     int64_t committed_offset; /* v0+ */
     int32_t committed_leader_epoch; /* v6+ */
+    int64_t commit_timestamp; /* v1-1 */
     proto_str_t committed_metadata; /* v0+, nullable */
 } proto_offset_commit_req_partition_t;
 extern const proto_struct_desc_t proto_offset_commit_req_partition_desc;
@@ -862,6 +863,21 @@ extern const proto_struct_desc_t proto_init_producer_id_resp_desc;
 
 /* 24 AddPartitionsToTxn request (protocol/schema/24_add_partitions_to_txn.def) */
 
+typedef struct proto_add_partitions_to_txn_req_txn_topic_s {
+    proto_str_t name; /* v0+ */
+    proto_arr_int32_t partitions; /* v0+ */
+} proto_add_partitions_to_txn_req_txn_topic_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_req_txn_topic_desc;
+
+typedef struct proto_add_partitions_to_txn_req_transaction_s {
+    proto_str_t transactional_id; /* v4+ */
+    int64_t producer_id; /* v4+ */
+    int16_t producer_epoch; /* v4+ */
+    bool verify_only; /* v4+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_req_txn_topic_t) topics; /* v4+ */
+} proto_add_partitions_to_txn_req_transaction_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_req_transaction_desc;
+
 typedef struct proto_add_partitions_to_txn_req_topic_s {
     proto_str_t name; /* v0+ */
     proto_arr_int32_t partitions; /* v0+ */
@@ -869,6 +885,7 @@ typedef struct proto_add_partitions_to_txn_req_topic_s {
 extern const proto_struct_desc_t proto_add_partitions_to_txn_req_topic_desc;
 
 typedef struct proto_add_partitions_to_txn_req_s {
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_req_transaction_t) transactions; /* v4+ */
     proto_str_t v3_and_below_transactional_id; /* v0-3 */
     int64_t v3_and_below_producer_id; /* v0-3 */
     int16_t v3_and_below_producer_epoch; /* v0-3 */
@@ -877,6 +894,24 @@ typedef struct proto_add_partitions_to_txn_req_s {
 extern const proto_struct_desc_t proto_add_partitions_to_txn_req_desc;
 
 /* 24 AddPartitionsToTxn response (protocol/schema/24_add_partitions_to_txn.def) */
+
+typedef struct proto_add_partitions_to_txn_resp_txn_partition_result_s {
+    int32_t partition_index; /* v0+ */
+    int16_t partition_error_code; /* v0+ */
+} proto_add_partitions_to_txn_resp_txn_partition_result_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_partition_result_desc;
+
+typedef struct proto_add_partitions_to_txn_resp_txn_topic_result_s {
+    proto_str_t name; /* v0+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_txn_partition_result_t) results_by_partition; /* v0+ */
+} proto_add_partitions_to_txn_resp_txn_topic_result_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_topic_result_desc;
+
+typedef struct proto_add_partitions_to_txn_resp_txn_result_s {
+    proto_str_t transactional_id; /* v4+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_txn_topic_result_t) topic_results; /* v4+ */
+} proto_add_partitions_to_txn_resp_txn_result_t;
+extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_txn_result_desc;
 
 typedef struct proto_add_partitions_to_txn_resp_partition_result_s {
     int32_t partition_index; /* v0+ */
@@ -892,6 +927,8 @@ extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_topic_result_d
 
 typedef struct proto_add_partitions_to_txn_resp_s {
     int32_t throttle_time_ms; /* v0+ */
+    int16_t error_code; /* v4+ */
+    PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_txn_result_t) results_by_transaction; /* v4+ */
     PROTO_ARRAY_OF(proto_add_partitions_to_txn_resp_topic_result_t) results_by_topic_v3_and_below; /* v0-3 */
 } proto_add_partitions_to_txn_resp_t;
 extern const proto_struct_desc_t proto_add_partitions_to_txn_resp_desc;
@@ -1009,6 +1046,7 @@ typedef struct proto_describe_configs_resp_config_s {
     proto_str_t name; /* v0+ */
     proto_str_t value; /* v0+, nullable */
     bool read_only; /* v0+ */
+    bool is_default; /* v0-0 */
     int8_t config_source; /* v1+ */
     bool is_sensitive; /* v0+ */
     PROTO_ARRAY_OF(proto_describe_configs_resp_synonym_t) synonyms; /* v1+ */

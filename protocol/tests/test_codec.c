@@ -229,37 +229,117 @@ static void null_array_where_not_nullable_is_rejected(void **state)
     arena_fini(&arena);
 }
 
-static void out_of_order_tags_are_rejected(void **state)
+/* Kafka's readers take tagged fields in any order: so do we. */
+static void out_of_order_tags_are_read_as_kafka_reads_them(void **state)
 {
     (void)state;
     /* ApiVersions v3 response with tags 1 then 0. */
-    const uint8_t body[] = {0,
-                            0,
-                            /* error */ 1,
-                            /* api_keys: empty compact array */ 0,
-                            0,
-                            0,
-                            0, /* throttle */
-                            2,
-                            /* two tags */ 1,
-                            8,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            0,
-                            1, /* tag 1: epoch */
-                            0,
-                            1,
-                            1 /* tag 0: empty array */};
+    const uint8_t body[] = {0, 0,       /* error */
+                            1,          /* api_keys: empty compact array */
+                            0, 0, 0, 0, /* throttle */
+                            2,          /* two tags */
+                            1, 8, 0, 0, 0, 0, 0, 0, 0, 7, /* tag 1: finalized_features_epoch = 7 */
+                            0, 1, 1 /* tag 0: supported_features, empty */};
     arena_t arena;
     arena_init(&arena, 0);
     proto_api_versions_resp_t resp;
     proto_reader_t rd;
     proto_reader_init(&rd, body, sizeof(body));
-    assert_int_not_equal(proto_msg_decode(&proto_api_versions_resp_desc, &rd, 3, true, &arena, &resp), 0);
+    assert_int_equal(proto_msg_decode(&proto_api_versions_resp_desc, &rd, 3, true, &arena, &resp), 0);
+    assert_int_equal(resp.finalized_features_epoch, 7);
+    assert_int_equal(resp.supported_features.n, 0);
+    assert_int_equal(proto_rd_remaining(&rd), 0);
+    arena_fini(&arena);
+}
+
+/* A known tag's value is read from the stream; its size is not consulted (as in Kafka's readers). */
+static void known_tag_values_are_read_whatever_their_size_says(void **state)
+{
+    (void)state;
+    const uint8_t body[] = {0, 0, 1, 0, 0, 0, 0, /* error, api_keys, throttle */
+                            1,                   /* one tag */
+                            1, 0, 0, 0, 0, 0, 0, 0, 0, 9 /* tag 1 claiming size 0, then its 8 bytes */};
+    arena_t arena;
+    arena_init(&arena, 0);
+    proto_api_versions_resp_t resp;
+    proto_reader_t rd;
+    proto_reader_init(&rd, body, sizeof(body));
+    assert_int_equal(proto_msg_decode(&proto_api_versions_resp_desc, &rd, 3, true, &arena, &resp), 0);
+    assert_int_equal(resp.finalized_features_epoch, 9);
+    arena_fini(&arena);
+}
+
+/* A tag the schema defines from a later version is an error, as Kafka throws "Tag N is not valid for version". */
+static void a_known_tag_before_its_version_is_rejected(void **state)
+{
+    (void)state;
+    /* Produce v9 response: one topic, one partition, and tag 0 (current_leader, v10+) on the partition. */
+    const uint8_t body[] = {2, 2, 't',      /* responses: 1 topic "t" */
+                            2, 0, 0, 0, 0,  /* partitions: 1, index 0 */
+                            0, 0,           /* error */
+                            0, 0, 0, 0, 0, 0, 0, 0,   /* base_offset */
+                            0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, /* log_append_time */
+                            0, 0, 0, 0, 0, 0, 0, 0,   /* log_start_offset */
+                            1,              /* record_errors: empty */
+                            0,              /* error_message: null */
+                            1, 0, 9, 0, 0, 0, 1, 0, 0, 0, 1, 0, /* tag 0: leader 1, epoch 1 */
+                            0,              /* topic tags */
+                            0, 0, 0, 0,     /* throttle */
+                            0};
+    arena_t arena;
+    arena_init(&arena, 0);
+    proto_produce_resp_t resp;
+    proto_reader_t rd;
+    proto_reader_init(&rd, body, sizeof(body));
+    assert_int_not_equal(proto_msg_decode(&proto_produce_resp_desc, &rd, 9, true, &arena, &resp), 0);
+    /* ... and at v10 the same bytes are a current_leader. */
+    proto_reader_init(&rd, body, sizeof(body));
+    assert_int_equal(proto_msg_decode(&proto_produce_resp_desc, &rd, 10, true, &arena, &resp), 0);
+    proto_produce_resp_topic_t *t = resp.responses.items;
+    proto_produce_resp_partition_t *p = t->partition_responses.items;
+    assert_int_equal(p->current_leader.leader_id, 1);
+    assert_int_equal(p->current_leader.leader_epoch, 1);
+    arena_fini(&arena);
+}
+
+/*
+ * librdkafka 2.15's all-topics Metadata v12 request: Kafka reads null topics
+ * (all of them), allow_auto_topic_creation false, include_topic_authorized_operations
+ * false, no tags, and leaves three bytes, which it ignores.
+ */
+static void librdkafka_2_15_metadata_v12_reads_as_all_topics_with_bytes_left(void **state)
+{
+    (void)state;
+    const uint8_t body[] = {0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00};
+    arena_t arena;
+    arena_init(&arena, 0);
+    proto_metadata_req_t req;
+    proto_reader_t rd;
+    proto_reader_init(&rd, body, sizeof(body));
+    assert_int_equal(proto_msg_decode(&proto_metadata_req_desc, &rd, 12, true, &arena, &req), 0);
+    assert_int_equal(req.topics.n, -1);
+    assert_false(req.allow_auto_topic_creation);
+    assert_false(req.include_topic_authorized_operations);
+    assert_int_equal(proto_rd_remaining(&rd), 3);
+    arena_fini(&arena);
+}
+
+/* Kafka reads a boolean as "byte != 0". */
+static void any_nonzero_byte_is_a_true_boolean(void **state)
+{
+    (void)state;
+    /* Metadata v9: no topics, allow_auto_topic_creation 0x07, include_cluster 0x80, include_topic 0x02, no tags */
+    const uint8_t body[] = {0x01, 0x07, 0x80, 0x02, 0x00};
+    arena_t arena;
+    arena_init(&arena, 0);
+    proto_metadata_req_t req;
+    proto_reader_t rd;
+    proto_reader_init(&rd, body, sizeof(body));
+    assert_int_equal(proto_msg_decode(&proto_metadata_req_desc, &rd, 9, true, &arena, &req), 0);
+    assert_true(req.allow_auto_topic_creation);
+    assert_true(req.include_cluster_authorized_operations);
+    assert_true(req.include_topic_authorized_operations);
+    assert_int_equal(proto_rd_remaining(&rd), 0);
     arena_fini(&arena);
 }
 
@@ -282,7 +362,11 @@ int main(void)
         cmocka_unit_test(defaults_apply_to_fields_absent_from_a_version),
         cmocka_unit_test(array_count_beyond_remaining_bytes_is_rejected_before_allocating),
         cmocka_unit_test(null_array_where_not_nullable_is_rejected),
-        cmocka_unit_test(out_of_order_tags_are_rejected),
+        cmocka_unit_test(out_of_order_tags_are_read_as_kafka_reads_them),
+        cmocka_unit_test(known_tag_values_are_read_whatever_their_size_says),
+        cmocka_unit_test(a_known_tag_before_its_version_is_rejected),
+        cmocka_unit_test(librdkafka_2_15_metadata_v12_reads_as_all_topics_with_bytes_left),
+        cmocka_unit_test(any_nonzero_byte_is_a_true_boolean),
         cmocka_unit_test(every_advertised_api_has_a_description),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -108,22 +108,32 @@ static void string_longer_than_remaining_bytes_is_rejected(void **state)
     assert_int_equal(rd.err, PROTO_ESHORT);
 }
 
-static void negative_lengths_other_than_null_are_rejected(void **state)
+/* Kafka reads any negative length as null: refused only where null is not allowed. */
+static void negative_lengths_read_as_null(void **state)
 {
     (void)state;
     const uint8_t str[] = {0xff, 0xfe};
     proto_reader_t rd;
     proto_reader_init(&rd, str, sizeof(str));
-    (void)proto_rd_string(&rd, 1);
-    assert_int_equal(rd.err, PROTO_ENEGATIVE);
-    const uint8_t null_str[] = {0xff, 0xff};
-    proto_reader_init(&rd, null_str, sizeof(null_str));
+    proto_str_t s = proto_rd_string(&rd, 1);
+    assert_int_equal(rd.err, 0);
+    assert_int_equal(s.len, -1);
+    assert_null(s.ptr);
+    proto_reader_init(&rd, str, sizeof(str));
     (void)proto_rd_string(&rd, 0); /* null where not allowed */
+    assert_int_equal(rd.err, PROTO_ENEGATIVE);
+    const uint8_t bytes[] = {0x80, 0x00, 0x00, 0x00};
+    proto_reader_init(&rd, bytes, sizeof(bytes));
+    proto_bytes_t b = proto_rd_bytes(&rd, 1);
+    assert_int_equal(rd.err, 0);
+    assert_int_equal(b.len, -1);
+    proto_reader_init(&rd, bytes, sizeof(bytes));
+    (void)proto_rd_bytes(&rd, 0);
     assert_int_equal(rd.err, PROTO_ENEGATIVE);
     const uint8_t arr[] = {0xff, 0xff, 0xff, 0xfe};
     proto_reader_init(&rd, arr, sizeof(arr));
-    (void)proto_rd_array_len(&rd, 0, 1);
-    assert_int_equal(rd.err, PROTO_ENEGATIVE);
+    assert_int_equal(proto_rd_array_len(&rd, 0, 1), -1);
+    assert_int_equal(rd.err, 0);
 }
 
 static void array_count_larger_than_remaining_bytes_is_rejected(void **state)
@@ -185,7 +195,7 @@ int main(void)
         cmocka_unit_test(reading_past_the_end_fails_and_the_error_sticks),
         cmocka_unit_test(overlong_varints_are_rejected),
         cmocka_unit_test(string_longer_than_remaining_bytes_is_rejected),
-        cmocka_unit_test(negative_lengths_other_than_null_are_rejected),
+        cmocka_unit_test(negative_lengths_read_as_null),
         cmocka_unit_test(array_count_larger_than_remaining_bytes_is_rejected),
         cmocka_unit_test(compact_string_over_int16_length_is_rejected),
         cmocka_unit_test(tag_sections_are_skipped_whole),
