@@ -112,7 +112,7 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
                                                  (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len},
                                                  rp->index);
         if (e != KERR_NONE)
-            return e == 120 && req->version < 11 ? KERR_INVALID_TXN_STATE : e;
+            return txn_produce_error(e, req->version);
     }
     if (t->compacted && !produce_keys_present(req, data, len, &hdr)) {
         out->error_message = proto_str_c("Compacted topic cannot accept message without key.");

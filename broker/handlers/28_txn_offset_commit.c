@@ -22,8 +22,9 @@ broker_result_t broker_handle_txn_offset_commit(broker_req_t *req)
         return BROKER_CLOSE;
     int32_t offsets_partition = group_partition_for(broker->groups.coord, body->group_id);
     int16_t in_txn =
-        txn_partition_in_transaction(broker->txns.coord, body->producer_id, body->producer_epoch,
-                                     proto_str_c(BROKER_OFFSETS_TOPIC), offsets_partition);
+        txn_offset_commit_error(txn_partition_in_transaction(broker->txns.coord, body->producer_id,
+                                                             body->producer_epoch, proto_str_c(BROKER_OFFSETS_TOPIC),
+                                                             offsets_partition));
     int32_t k = 0;
     for (int32_t i = 0; i < ntopics; i++) {
         const proto_txn_offset_commit_req_topic_t *rt = &body->topics.items[i];
