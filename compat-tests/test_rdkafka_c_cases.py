@@ -85,15 +85,16 @@ def main():
     elif case == "txn_misuse":
         run("compat_txn_fence", ["--mode", "misuse", "--topic", PREFIX + "_m", "--iterations", "5"], 100)
     elif case == "coop_regex":
-        run("compat_coop_rebalance", ["--mode", "regex", "--topic", PREFIX + "_rx"], 100)
+        run("compat_coop_rebalance", ["--mode", "regex", "--topic", PREFIX + "_rx", "--iterations", "3"], 110)
     elif case == "coop_resub":
-        topics = [PREFIX + "_rs%d" % i for i in range(4)]
+        topics = [PREFIX + "_rs%d" % i for i in range(2)]
         create_topics([(t, 2) for t in topics])
         run("compat_coop_rebalance", ["--mode", "resubscribe", "--topic", PREFIX + "_rs"], 100)
     elif case == "coop_commit_cb":
         topic = PREFIX + "_cc"
         create_topics([(topic, 6)])
-        run("compat_coop_rebalance", ["--mode", "commit-in-cb", "--topic", topic], 100)
+        run("compat_coop_rebalance", ["--mode", "commit-in-cb", "--topic", topic, "--iterations", "4"],
+            100)
     else:
         fail("unknown case %r" % case)
 
