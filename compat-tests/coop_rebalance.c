@@ -133,20 +133,17 @@ static void commit_now(consumer_t *c, const char *when)
     switch (err) {
     case RD_KAFKA_RESP_ERR_NO_ERROR:
     case RD_KAFKA_RESP_ERR__NO_OFFSET:
-    case RD_KAFKA_RESP_ERR__DESTROY:
-        break;
+    case RD_KAFKA_RESP_ERR__DESTROY: break;
     case RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS:
     case RD_KAFKA_RESP_ERR_ILLEGAL_GENERATION:
     case RD_KAFKA_RESP_ERR_UNKNOWN_MEMBER_ID:
         c->commit_errors++; /* explained by the rebalance; printed */
         break;
-    default:
-        fail("%s: commit %s failed: %s", c->name, when, rd_kafka_err2str(err));
+    default: fail("%s: commit %s failed: %s", c->name, when, rd_kafka_err2str(err));
     }
 }
 
-static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts,
-                         void *opaque)
+static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t *parts, void *opaque)
 {
     consumer_t *c = opaque;
     bool lost = rd_kafka_assignment_lost(rk);
@@ -162,8 +159,7 @@ static void rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err, rd_kafka_topic
         error = rd_kafka_incremental_assign(rk, parts);
         for (int i = 0; i < parts->cnt && !error; i++) {
             if (owned_find(c, parts->elems[i].topic, parts->elems[i].partition) >= 0) {
-                fail("%s: assigned %s-%" PRId32 " twice", c->name, parts->elems[i].topic,
-                     parts->elems[i].partition);
+                fail("%s: assigned %s-%" PRId32 " twice", c->name, parts->elems[i].topic, parts->elems[i].partition);
             } else if (c->nowned < MAX_PARTS) {
                 owned_t *o = &c->owned[c->nowned++];
                 snprintf(o->topic, sizeof o->topic, "%s", parts->elems[i].topic);
@@ -266,8 +262,7 @@ static void poll_all(consumer_t *cs, int n, double seconds)
                         m->partition < MAX_PARTS && m->offset >= 0 && m->offset < MAX_TRACKED)
                         seen[m->partition][m->offset] = 1;
                 } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-                    say("%s: consumer error %s: %s", cs[i].name, rd_kafka_err2name(m->err),
-                        rd_kafka_message_errstr(m));
+                    say("%s: consumer error %s: %s", cs[i].name, rd_kafka_err2name(m->err), rd_kafka_message_errstr(m));
                 }
                 rd_kafka_message_destroy(m);
             }
@@ -424,9 +419,8 @@ static void produce_each(rd_kafka_t *p, const char *topic, int parts, int per_pa
 {
     for (int32_t part = 0; part < parts; part++)
         for (int i = 0; i < per_part; i++) {
-            rd_kafka_resp_err_t err =
-                rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
-                                  RD_KAFKA_V_VALUE((void *)(uintptr_t) "v", 1), RD_KAFKA_V_END);
+            rd_kafka_resp_err_t err = rd_kafka_producev(p, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_PARTITION(part),
+                                                        RD_KAFKA_V_VALUE((void *)(uintptr_t) "v", 1), RD_KAFKA_V_END);
             if (err)
                 fail("produce to %s-%" PRId32 ": %s", topic, part, rd_kafka_err2name(err));
         }
@@ -560,9 +554,8 @@ static void resubscribe_variation(const char *const *t, int variation)
     const char *const *sub2 = variation == 0 ? sub2_all : variation == 1 ? sub2_other : NULL;
     int n2 = variation == 0 ? 2 : variation == 1 ? 1 : 0;
     static const step_t playbook[] = {
-        {0, 0, 1},    {400, 1, 1},  {400, 1, 1},  {400, 1, 1},  {400, 2, 1},  {900, 2, 2},
-        {900, 1, 1},  {900, 1, 2},  {900, 1, 1},  {1400, 0, 2}, {1400, 0, 1}, {1900, 2, 1},
-        {2400, 1, 2}, {2400, 0, 2}, {2900, 0, 1}, {3400, 2, 2},
+        {0, 0, 1},   {400, 1, 1},  {400, 1, 1},  {400, 1, 1},  {400, 2, 1},  {900, 2, 2},  {900, 1, 1},  {900, 1, 2},
+        {900, 1, 1}, {1400, 0, 2}, {1400, 0, 1}, {1900, 2, 1}, {2400, 1, 2}, {2400, 0, 2}, {2900, 0, 1}, {3400, 2, 2},
     };
     consumer_t cs[3];
     const char *names[3] = {"A", "B", "C"};
@@ -570,7 +563,9 @@ static void resubscribe_variation(const char *const *t, int variation)
     for (int i = 0; i < 3; i++)
         consumer_open(&cs[i], names[i], group, false);
     say("[resubscribe %d] SUB1 = {%s}, SUB2 = %s", variation, t[0],
-        variation == 0 ? "both topics" : variation == 1 ? "the other topic" : "{} (unsubscribe)");
+        variation == 0   ? "both topics"
+        : variation == 1 ? "the other topic"
+                         : "{} (unsubscribe)");
     double t0 = now_s();
     for (size_t k = 0; k < sizeof playbook / sizeof playbook[0]; k++) {
         double wait = playbook[k].at_ms / 1000.0 - (now_s() - t0);
