@@ -518,6 +518,17 @@ out:
 
 /* ---- resubscribe ---- */
 
+/* Whether the broker reports group Stable with want_members members (ListGroups + DescribeGroups). */
+static bool group_stable(rd_kafka_t *rk, const char *group, int want_members)
+{
+    const struct rd_kafka_group_list *gl = NULL;
+    if (rd_kafka_list_groups(rk, group, &gl, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR || !gl)
+        return false;
+    bool ok = gl->group_cnt == 1 && !strcmp(gl->groups[0].state, "Stable") && gl->groups[0].member_cnt == want_members;
+    rd_kafka_group_list_destroy(gl);
+    return ok;
+}
+
 typedef struct {
     int at_ms;
     int consumer;
@@ -592,12 +603,23 @@ static void resubscribe_variation(const char *const *t, int variation)
             any = any || subscribed_to(sub1, 1, sub2, n2, subs[i], t[ti]);
         want += any ? 2 : 0;
     }
+    /*
+     * Settled means the broker says Stable with every subscribed member in it,
+     * as well as the assignment being right: a member that re-subscribes before
+     * its MEMBER_ID_REQUIRED answer arrives leaves that member id pending, and
+     * the rebalance then waits for it to expire (session.timeout.ms), as in
+     * Kafka. Closing consumers in the middle of that trips an assertion in
+     * librdkafka 2.0.2's destroy (rd_kafka_cgrp_destroy_final).
+     */
+    int members = 0;
+    for (int i = 0; i < 3; i++)
+        members += subs[i] == 1 || n2 > 0;
     double end = now_s() + SETTLE_S;
     bool settled = false;
     int calm = 0;
     while (now_s() < end && calm < 3) {
         poll_all(cs, 3, 0.5);
-        settled = total_owned(cs, 3) == want;
+        settled = total_owned(cs, 3) == want && group_stable(cs[0].rk, group, members);
         for (int i = 0; i < 3; i++)
             for (int k = 0; k < cs[i].nowned; k++)
                 if (!subscribed_to(sub1, 1, sub2, n2, subs[i], cs[i].owned[k].topic))
