@@ -109,6 +109,11 @@ TESTS = [
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     ("eos_kafkajs_txn", ["node", "js/test_kafkajs_txn.js"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("txn_fence_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "txn_fence"], []),
+    ("txn_misuse_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "txn_misuse"], []),
+    ("coop_regex_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_regex"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("coop_resub_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_resub"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("coop_commit_cb_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_commit_cb"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     # The values are repeated as constants at the top of test_hostile.py.
     ("hostile", ["@PYTHON", "test_hostile.py"],
      ["--connections.max.idle.ms", "4000", "--queued.max.request.bytes", str(64 << 20),
