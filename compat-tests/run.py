@@ -141,7 +141,8 @@ ALONE = {"hostile", "hostile_conn_limits", "crash_consistency", "durable_group_c
 # LD_LIBRARY_PATH in place of Debian's 2.0.2 (same soname and ABI).
 RDKAFKA_NEW_VERSION = "2.15.1"
 RDKAFKA_NEW_SUFFIX = "@rdkafka-" + RDKAFKA_NEW_VERSION
-RDKAFKA_TESTS = ("kcat_", "rdkafka_", "groups_kcat", "eos_txn_rdkafka_c", "rdkafka_lenient")
+RDKAFKA_TESTS = ("kcat_", "rdkafka_", "groups_kcat", "eos_txn_rdkafka_c", "txn_fence_rdkafka_c", "txn_misuse_rdkafka_c",
+                 "coop_")
 
 
 # Interpreters for test files found by name (test_*.py, test_*.sh, js/test_*.js)
