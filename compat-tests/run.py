@@ -119,6 +119,11 @@ TESTS = [
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     ("eos_kafkajs_txn", ["node", "js/test_kafkajs_txn.js"],
      ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("txn_fence_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "txn_fence"], []),
+    ("txn_misuse_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "txn_misuse"], []),
+    ("coop_regex_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_regex"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("coop_resub_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_resub"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("coop_commit_cb_rdkafka_c", ["@PYTHON", "test_rdkafka_c_cases.py", "coop_commit_cb"], ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
     # The values are repeated as constants at the top of test_hostile.py.
     ("hostile", ["@PYTHON", "test_hostile.py"],
      ["--connections.max.idle.ms", "4000", "--queued.max.request.bytes", str(64 << 20),
@@ -146,7 +151,8 @@ ALONE = {"hostile", "hostile_conn_limits", "crash_consistency", "durable_group_c
 # LD_LIBRARY_PATH in place of Debian's 2.0.2 (same soname and ABI).
 RDKAFKA_NEW_VERSION = "2.15.1"
 RDKAFKA_NEW_SUFFIX = "@rdkafka-" + RDKAFKA_NEW_VERSION
-RDKAFKA_TESTS = ("kcat_", "rdkafka_", "groups_kcat", "eos_txn_rdkafka_c", "rdkafka_lenient")
+RDKAFKA_TESTS = ("kcat_", "rdkafka_", "groups_kcat", "eos_txn_rdkafka_c", "txn_fence_rdkafka_c", "txn_misuse_rdkafka_c",
+                 "coop_")
 
 
 # Interpreters for test files found by name (test_*.py, test_*.sh, js/test_*.js)

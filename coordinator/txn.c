@@ -889,3 +889,32 @@ int32_t txn_list(const txn_coordinator_t *coord, arena_t *arena, txn_listing_t *
     }
     return i;
 }
+
+int16_t txn_produce_error(int16_t verify_error, int16_t api_version)
+{
+    switch (verify_error) {
+    case TXN_ERR_PRODUCER_FENCED:
+        return TXN_ERR_INVALID_PRODUCER_EPOCH;
+    case TXN_ERR_TRANSACTION_ABORTABLE:
+        return api_version >= 11 ? verify_error : TXN_ERR_INVALID_TXN_STATE;
+    case TXN_ERR_CONCURRENT_TRANSACTIONS:
+    case TXN_ERR_COORDINATOR_LOAD_IN_PROGRESS:
+    case TXN_ERR_COORDINATOR_NOT_AVAILABLE:
+    case TXN_ERR_NOT_COORDINATOR:
+        return TXN_ERR_NOT_ENOUGH_REPLICAS;
+    default:
+        return verify_error;
+    }
+}
+
+int16_t txn_offset_commit_error(int16_t verify_error)
+{
+    switch (verify_error) {
+    case TXN_ERR_PRODUCER_FENCED:
+        return TXN_ERR_INVALID_PRODUCER_EPOCH;
+    case TXN_ERR_TRANSACTION_ABORTABLE:
+        return TXN_ERR_INVALID_TXN_STATE;
+    default:
+        return verify_error;
+    }
+}

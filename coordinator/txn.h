@@ -48,6 +48,7 @@ enum txn_error_e {
     TXN_ERR_COORDINATOR_LOAD_IN_PROGRESS = 14,
     TXN_ERR_COORDINATOR_NOT_AVAILABLE = 15,
     TXN_ERR_NOT_COORDINATOR = 16,
+    TXN_ERR_NOT_ENOUGH_REPLICAS = 19,
     TXN_ERR_INVALID_REQUEST = 42,
     TXN_ERR_INVALID_PRODUCER_EPOCH = 47,
     TXN_ERR_INVALID_TXN_STATE = 48,
@@ -263,11 +264,27 @@ bool txn_has_pending_markers(const txn_coordinator_t *coord, int64_t now_ms);
  * topic/partition? NONE when the producer's transaction is Ongoing and holds
  * the partition; INVALID_PRODUCER_ID_MAPPING for an unknown producer id;
  * PRODUCER_FENCED for another epoch; CONCURRENT_TRANSACTIONS while Prepare*;
- * TRANSACTION_ABORTABLE when the partition was not added (the broker answers
- * INVALID_TXN_STATE to Produce before v11).
+ * TRANSACTION_ABORTABLE when the partition was not added. What the client is
+ * told is txn_produce_error / txn_offset_commit_error of this.
  */
 int16_t txn_partition_in_transaction(const txn_coordinator_t *coord, int64_t producer_id, int16_t producer_epoch,
                                      proto_str_t topic, int32_t partition);
+
+/*
+ * What Produce of api_version answers for a txn_partition_in_transaction
+ * error, as Kafka 3.9 translates its verification answers: a fenced epoch is
+ * INVALID_PRODUCER_EPOCH (the code librdkafka and the Java client treat as
+ * "fenced by a newer instance"; Produce never answers PRODUCER_FENCED), a
+ * partition not in the transaction INVALID_TXN_STATE before v11, and the
+ * retriable coordinator states NOT_ENOUGH_REPLICAS, which every client
+ * retries without a metadata refresh.
+ */
+int16_t txn_produce_error(int16_t verify_error, int16_t api_version);
+/*
+ * The same for TxnOffsetCommit v0-3: fenced is INVALID_PRODUCER_EPOCH, not
+ * in the transaction INVALID_TXN_STATE; the rest passes through.
+ */
+int16_t txn_offset_commit_error(int16_t verify_error);
 
 /* ---- introspection (tests, metrics, DescribeTransactions) ----------------- */
 

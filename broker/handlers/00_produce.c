@@ -96,7 +96,7 @@ static int16_t produce_append(broker_req_t *req, broker_topic_t *t, broker_parti
         int16_t e = txn_partition_in_transaction(req->broker->txns.coord, hdr->producer_id, hdr->producer_epoch,
                                                  (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len}, index);
         if (e != KERR_NONE)
-            return e == 120 && req->version < 11 ? KERR_INVALID_TXN_STATE : e;
+            return txn_produce_error(e, req->version);
     }
     /* A retried batch the log already holds is answered with its original offset, not written again. */
     log_append_result_t res;

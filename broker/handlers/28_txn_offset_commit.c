@@ -28,8 +28,9 @@ broker_result_t broker_handle_txn_offset_commit(broker_req_t *req)
     int16_t in_txn =
         txn_partition_in_transaction(broker->txns.coord, body->producer_id, body->producer_epoch,
                                      proto_str_c(BROKER_OFFSETS_TOPIC), offsets_partition);
-    if (in_txn == TXN_ERR_TRANSACTION_ABORTABLE && req->version < 4)
-        in_txn = KERR_INVALID_TXN_STATE;
+    /* TRANSACTION_ABORTABLE is for v4 clients; older ones get INVALID_TXN_STATE (and a fenced one INVALID_PRODUCER_EPOCH). */
+    if (!(in_txn == TXN_ERR_TRANSACTION_ABORTABLE && req->version >= 4))
+        in_txn = txn_offset_commit_error(in_txn);
     int32_t k = 0;
     for (int32_t i = 0; i < ntopics; i++) {
         const proto_txn_offset_commit_req_topic_t *rt = &body->topics.items[i];

@@ -113,6 +113,57 @@ static void pending_member_id_expires_after_session_timeout(void **state)
     tu_waiter_fini(&w);
 }
 
+/*
+ * librdkafka re-subscribing before its MEMBER_ID_REQUIRED answer arrives drops
+ * that member id and joins afresh. The forgotten id stays pending, and, as in
+ * Kafka (hasAllMembersJoined counts pending members), the rebalance waits for
+ * it to expire after the session timeout, then completes without it.
+ */
+static void abandoned_pending_member_id_holds_the_rebalance_until_it_expires(void **state)
+{
+    tu_env_t *e = *state;
+    tu_waiter_t a, b;
+    tu_waiter_init(&a);
+    tu_waiter_init(&b);
+    tu_join_t ja = {.group = "g", .version = 5, .session = 6000, .client_id = "A"};
+    assert_int_equal(tu_join_call(e, &a, &ja), GROUP_DONE);
+    char ida[256];
+    strcpy(ida, a.member_id);
+    ja.member = ida;
+    assert_int_equal(tu_join_call(e, &a, &ja), GROUP_PARKED);
+    tu_advance(e, 0);
+    assert_int_equal(a.join.generation_id, 1);
+    group_assignment_t asg = {S(ida), {(const uint8_t *)"A", 1}};
+    assert_int_equal(tu_sync(e, &a, "g", 1, ida, NULL, &asg, 1), GROUP_DONE);
+    assert_int_equal(group_state_of(e->coord, S("g")), GROUP_STABLE);
+
+    /* B's first id is handed out and never used; its second one joins. */
+    tu_join_t jb = {.group = "g", .version = 5, .session = 6000, .client_id = "B"};
+    assert_int_equal(tu_join_call(e, &b, &jb), GROUP_DONE);
+    assert_int_equal(b.join.error_code, GROUP_ERR_MEMBER_ID_REQUIRED);
+    assert_int_equal(tu_join_call(e, &b, &jb), GROUP_DONE);
+    assert_int_equal(b.join.error_code, GROUP_ERR_MEMBER_ID_REQUIRED);
+    char idb[256];
+    strcpy(idb, b.member_id);
+    jb.member = idb;
+    assert_int_equal(tu_join_call(e, &b, &jb), GROUP_PARKED);
+    assert_int_equal(group_state_of(e->coord, S("g")), GROUP_PREPARING_REBALANCE);
+    assert_int_equal(tu_heartbeat(e, "g", 1, ida), GROUP_ERR_REBALANCE_IN_PROGRESS);
+    assert_int_equal(tu_join_call(e, &a, &ja), GROUP_PARKED); /* every member is in, one id is pending */
+    tu_advance(e, 5999);
+    assert_false(a.done || b.done);
+    assert_int_equal(group_state_of(e->coord, S("g")), GROUP_PREPARING_REBALANCE);
+    tu_advance(e, 1);
+    assert_true(a.done && b.done);
+    assert_int_equal(a.join.error_code, GROUP_ERR_NONE);
+    assert_int_equal(a.join.generation_id, 2);
+    assert_int_equal(a.join.members_count, 2);
+    assert_int_equal(b.join.generation_id, 2);
+    assert_int_equal(group_state_of(e->coord, S("g")), GROUP_COMPLETING_REBALANCE);
+    tu_waiter_fini(&a);
+    tu_waiter_fini(&b);
+}
+
 static void join_rejects_bad_session_timeout_group_id_and_unknown_member(void **state)
 {
     tu_env_t *e = *state;
@@ -1052,6 +1103,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(first_join_walks_empty_preparing_completing_stable, setup, teardown),
         cmocka_unit_test_setup_teardown(join_v4_requires_member_id_then_accepts_it, setup, teardown),
         cmocka_unit_test_setup_teardown(pending_member_id_expires_after_session_timeout, setup, teardown),
+        cmocka_unit_test_setup_teardown(abandoned_pending_member_id_holds_the_rebalance_until_it_expires, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(join_rejects_bad_session_timeout_group_id_and_unknown_member, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(join_with_other_protocol_type_or_no_common_protocol_is_inconsistent, setup,

@@ -795,6 +795,32 @@ static void state_names_match_kafka(void **state)
     assert_string_equal(txn_state_name(TXN_PREPARE_EPOCH_FENCE), "PrepareEpochFence");
 }
 
+/* Kafka 3.9 never answers PRODUCER_FENCED to Produce: librdkafka 2.0.2 raises its fatal
+ * "fenced" error only for INVALID_PRODUCER_EPOCH, and takes 90 as an abortable error. */
+static void produce_answers_a_fenced_producer_invalid_producer_epoch(void **state)
+{
+    tt_env_t *e = *state;
+    int64_t pid;
+    int16_t epoch;
+    make_ongoing(e, "tx", &pid, &epoch);
+    assert_int_equal(tt_init(e, "tx", NULL, NULL), TXN_ERR_CONCURRENT_TRANSACTIONS); /* the fence */
+    int16_t v = txn_partition_in_transaction(e->coord, pid, epoch, S("t"), 0);
+    for (int16_t ver = 3; ver <= 11; ver++)
+        assert_int_equal(txn_produce_error(v, ver), TXN_ERR_INVALID_PRODUCER_EPOCH);
+    assert_int_equal(txn_offset_commit_error(v), TXN_ERR_INVALID_PRODUCER_EPOCH);
+    /* While the fence's markers are pending, the new epoch's Produce is retried, not failed. */
+    v = txn_partition_in_transaction(e->coord, pid, (int16_t)(epoch + 1), S("t"), 0);
+    assert_int_equal(v, TXN_ERR_CONCURRENT_TRANSACTIONS);
+    assert_int_equal(txn_produce_error(v, 7), TXN_ERR_NOT_ENOUGH_REPLICAS);
+    assert_int_equal(txn_offset_commit_error(v), TXN_ERR_CONCURRENT_TRANSACTIONS);
+    /* A partition never added: INVALID_TXN_STATE before Produce v11, TRANSACTION_ABORTABLE from it. */
+    assert_int_equal(txn_produce_error(TXN_ERR_TRANSACTION_ABORTABLE, 10), TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(txn_produce_error(TXN_ERR_TRANSACTION_ABORTABLE, 11), TXN_ERR_TRANSACTION_ABORTABLE);
+    assert_int_equal(txn_offset_commit_error(TXN_ERR_TRANSACTION_ABORTABLE), TXN_ERR_INVALID_TXN_STATE);
+    assert_int_equal(txn_produce_error(TXN_ERR_INVALID_PRODUCER_ID_MAPPING, 7), TXN_ERR_INVALID_PRODUCER_ID_MAPPING);
+    assert_int_equal(txn_produce_error(TXN_ERR_NONE, 7), TXN_ERR_NONE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -821,6 +847,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(failed_append_changes_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(produce_check_follows_the_transaction, setup, teardown),
         cmocka_unit_test_setup_teardown(verify_only_checks_without_adding, setup, teardown),
+        cmocka_unit_test_setup_teardown(produce_answers_a_fenced_producer_invalid_producer_epoch, setup, teardown),
         cmocka_unit_test_setup_teardown(records_parse_kafka_versions_and_reject_truncation, setup, teardown),
         cmocka_unit_test(state_names_match_kafka),
     };
