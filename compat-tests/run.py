@@ -105,6 +105,17 @@ TESTS = [
     ("zero_copy_off", ["@PYTHON", "test_zero_copy.py", "copy"], ["--eddy.fetch.zero.copy", "false"]),
     ("hostile_conn_limits", ["@PYTHON", "test_hostile.py", "limits"],
      ["--max.connections.per.ip", "2", "--max.connections.per.ip.overrides", "10.9.9.9:1,127.0.0.1:6"]),
+    # Go clients from Debian, built by the tests from compat-tests/go/ (cached
+    # in the build directory); Burrow with a ZooKeeper stand-in of its own.
+    ("sarama_default", ["@PYTHON", "test_sarama.py", "default"],
+     ["--num.partitions", "3", "--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("sarama_max", ["@PYTHON", "test_sarama.py", "max"],
+     ["--num.partitions", "3", "--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("sarama_timestamps", ["@PYTHON", "test_sarama.py", "timestamps"], ["--num.partitions", "3"]),
+    ("kafka_go", ["@PYTHON", "test_kafka_go.py"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("burrow", ["@PYTHON", "test_burrow.py", "0.10.0"], []),
+    ("burrow_kafka_2_0", ["@PYTHON", "test_burrow.py", "2.0.0"], []),
 ]
 
 
