@@ -133,6 +133,8 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
     t->compression = broker_cfg_compression_codec(v);
     if (t->compression < -1)
         t->compression = -1;
+    topic_value(topics, t, "message.downconversion.enable", v, sizeof(v));
+    t->downconversion = strcasecmp(v, "false") != 0;
     topic_value(topics, t, "cleanup.policy", v, sizeof(v));
     bool del = list_contains(v, "delete");
     t->compacted = list_contains(v, "compact");

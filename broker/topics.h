@@ -59,6 +59,7 @@ typedef struct broker_topic_s {
     int64_t retention_bytes;
     bool compacted;  /* cleanup.policy includes compact */
     int compression; /* compression.type as a codec (0-4), -1: keep the producer's */
+    bool downconversion; /* message.downconversion.enable: Fetch v0-3 get converted batches */
     /* A deleted topic whose flush jobs are still running waits here to be freed. */
     int jobs_inflight;
     bool deleted;

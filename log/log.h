@@ -270,6 +270,14 @@ void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t 
 size_t log_partition_memory(const log_partition_t *p);
 /* Number of segments (for tests and metrics). */
 size_t log_partition_segment_count(const log_partition_t *p);
+/*
+ * Segment i (oldest first, i < log_partition_segment_count): its base
+ * offset, bytes of batches, and its .log file's modification time in ms
+ * (-1 when it cannot be read). ListOffsets v0 answers from these, as Kafka
+ * does. Returns 0 or -ERANGE.
+ */
+int log_partition_segment_info(const log_partition_t *p, size_t i, int64_t *base_offset, int64_t *size,
+                               int64_t *mtime_ms);
 /* Bytes of batches in all segments (retention.bytes counts these). */
 int64_t log_partition_size_bytes(const log_partition_t *p);
 

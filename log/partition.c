@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "base/clock.h"
 #include "base/diag.h"
@@ -935,6 +936,23 @@ void log_partition_max_timestamp(const log_partition_t *p, int64_t *ts, int64_t 
 size_t log_partition_segment_count(const log_partition_t *p)
 {
     return p->nsegs;
+}
+
+int log_partition_segment_info(const log_partition_t *p, size_t i, int64_t *base_offset, int64_t *size,
+                               int64_t *mtime_ms)
+{
+    if (i >= p->nsegs)
+        return -ERANGE;
+    const log_segment_t *seg = p->segs[i];
+    *base_offset = seg->base_offset;
+    *size = seg->size;
+    /* Only metadata is read, and a failure is an answer (-1), so this bypasses the I/O shim. */
+    char path[PATH_MAX];
+    struct stat st;
+    *mtime_ms = -1;
+    if (snprintf(path, sizeof(path), "%s.log", seg->path) < (int)sizeof(path) && stat(path, &st) == 0)
+        *mtime_ms = (int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000;
+    return 0;
 }
 
 int64_t log_partition_size_bytes(const log_partition_t *p)

@@ -28,6 +28,7 @@
     X(KERR_NOT_COORDINATOR, 16)                        \
     X(KERR_RECORD_LIST_TOO_LARGE, 18)                  \
     X(KERR_INVALID_REQUIRED_ACKS, 21)                  \
+    X(KERR_INVALID_TIMESTAMP, 32)                      \
     X(KERR_ILLEGAL_GENERATION, 22)                     \
     X(KERR_INCONSISTENT_GROUP_PROTOCOL, 23)            \
     X(KERR_INVALID_GROUP_ID, 24)                       \

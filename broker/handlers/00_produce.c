@@ -1,5 +1,7 @@
 /*
- * Produce (0), accepting v3-11 (advertised from v0, see PROTOCOL §1.3).
+ * Produce (0), v0-11. v0-2 may carry legacy message sets (magic 0/1),
+ * converted by broker/legacy_records.c into one v2 batch that then goes the
+ * same way as any other; v1 adds throttle_time_ms, v2 log_append_time_ms.
  * v3 brings transactional_id and magic-2 batches, exactly one batch per
  * partition; v5 adds log_start_offset to the answer; v7 allows zstd; v8
  * adds record_errors and error_message; v9 is flexible; v10 adds tagged
@@ -13,6 +15,7 @@
 #include "base/clock.h"
 #include "base/diag.h"
 #include "broker/broker.h"
+#include "broker/legacy_records.h"
 #include "protocol/record.h"
 #include "protocol/record_batch.h"
 
@@ -77,12 +80,18 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!part->log)
         return KERR_KAFKA_STORAGE_ERROR;
-    if (rp->records.len <= 0) {
+    const uint8_t *data = rp->records.ptr;
+    size_t len = rp->records.len > 0 ? (size_t)rp->records.len : 0;
+    if (req->version < 3) {
+        /* A legacy message set goes on as the v2 batch Kafka converts it to; none complete: nothing appended. */
+        int16_t lerr = broker_legacy_produce(req, t, rp->index, &data, &len);
+        if (lerr != KERR_NONE || len == 0)
+            return lerr;
+    }
+    if (len == 0) {
         out->error_message = proto_str_c("Produce request carries no record batch");
         return KERR_INVALID_RECORD;
     }
-    const uint8_t *data = rp->records.ptr;
-    size_t len = (size_t)rp->records.len;
     proto_batch_header_t hdr;
     /* One batch per partition: a complete first batch that does not fill the field means more follow. */
     if (proto_batch_header_parse(data, len, &hdr) == 0 && proto_batch_total_size(&hdr) < len) {

@@ -1,5 +1,9 @@
 /*
- * Fetch (1), v4-17. What changes by version:
+ * Fetch (1), v0-17. What changes by version:
+ *   v0-3 answers are message sets of magic 0 (v0-1) or 1 (v2-3), copies
+ *       down-converted from the stored batches (broker/legacy_records.c),
+ *       unless the topic's message.downconversion.enable is false
+ *       (UNSUPPORTED_VERSION); v1 throttle_time_ms; v3 max_bytes.
  *   v4  isolation_level; last_stable_offset and aborted_transactions in the
  *       answer (an empty list under read_committed, null otherwise).
  *   v5  log_start_offset; v7 fetch sessions; v11 preferred_read_replica.
@@ -17,6 +21,7 @@
 
 #include "base/diag.h"
 #include "broker/broker.h"
+#include "broker/legacy_records.h"
 #include "protocol/record_batch.h"
 
 #define FETCH_READ_COMMITTED 1
@@ -118,6 +123,38 @@ static bool fetch_direct(broker_req_t *req, log_partition_t *log, const proto_fe
     return rc == 0 && n == 0;
 }
 
+/*
+ * Fetch v0-3: the batches read are down-converted (copied) into
+ * broker->fetch_data as a message set of magic 0 (v0-1) or 1 (v2-3).
+ * Like the other copies, records.ptr holds an offset into the buffer until
+ * fetch_fill has read every partition.
+ */
+static int fetch_legacy(broker_req_t *req, const log_read_t *rd, const proto_fetch_req_partition_t *rp,
+                        proto_fetch_resp_partition_t *op, size_t *budget, size_t *found)
+{
+    buf_t *data = &req->broker->fetch_data;
+    size_t at = data->len;
+    int16_t kerr;
+    int rc = broker_legacy_fetch(rd, req->version <= 1 ? 0 : 1, rp->fetch_offset, data, &kerr);
+    size_t got = data->len - at;
+    if (rc == 0 && kerr != KERR_NONE) {
+        /* Kafka answers such a partition as an error alone. */
+        op->error_code = kerr;
+        op->high_watermark = op->last_stable_offset = op->log_start_offset = -1;
+        data->len = at;
+        return 0;
+    }
+    if (rc != 0 || got == 0 || got > INT32_MAX) {
+        data->len = at;
+        return rc;
+    }
+    op->records.len = (int32_t)got;
+    op->records.ptr = (const uint8_t *)(uintptr_t)at;
+    *budget -= got < *budget ? got : *budget;
+    *found += got;
+    return 0;
+}
+
 /* One file slot per requested partition, kept across the re-runs of a parked Fetch. */
 static bool fetch_files(broker_req_t *req)
 {
@@ -186,6 +223,10 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else if (!part->log)
                 op->error_code = KERR_KAFKA_STORAGE_ERROR;
+            else if (req->version < 10 && t->compression == PROTO_CODEC_ZSTD)
+                op->error_code = KERR_UNSUPPORTED_COMPRESSION_TYPE; /* as Kafka: zstd topics need Fetch v10 */
+            else if (req->version <= 3 && !t->downconversion)
+                op->error_code = KERR_UNSUPPORTED_VERSION; /* message.downconversion.enable=false */
             else
                 op->error_code = KERR_NONE;
             if (op->error_code != KERR_NONE) {
@@ -211,8 +252,14 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 *any_error = true;
                 continue;
             }
-            if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset) &&
-                rd.len <= INT32_MAX && fetch_direct(req, log, rp, op, committed)) {
+            if (rc == 0 && rd.len > 0 && req->version <= 3) {
+                rc = fetch_legacy(req, &rd, rp, op, &budget, &found);
+                if (op->error_code != KERR_NONE)
+                    *any_error = true;
+                else if (op->records.len > 0)
+                    first = false;
+            } else if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset) &&
+                       rd.len <= INT32_MAX && fetch_direct(req, log, rp, op, committed)) {
                 req->files[slot] = rd; /* the slot holds the segment reference now */
                 op->records.len = (int32_t)rd.len;
                 op->records.ptr = (const uint8_t *)&req->files[slot];
@@ -220,8 +267,7 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 found += rd.len;
                 first = false;
                 continue;
-            }
-            if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset)) {
+            } else if (rc == 0 && rd.len > 0 && (!committed || rp->fetch_offset < op->last_stable_offset)) {
                 size_t at = data->len;
                 rc = log_read_copy(&rd, data);
                 size_t got = rd.len;

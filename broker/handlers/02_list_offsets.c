@@ -1,11 +1,18 @@
 /*
- * ListOffsets (2), v1-9. Special timestamps: -2 earliest (log start), -1
+ * ListOffsets (2), v0-9. v0 is Kafka's old offset request: up to
+ * max_num_offsets offsets per partition, newest first, taken from segment
+ * boundaries (each segment's base offset, stamped with its file's
+ * modification time, plus the log end stamped now when the last segment
+ * holds data): -1 starts from the log end, -2 gives the first segment's,
+ * a timestamp the newest boundary stamped at or before it; other negative
+ * timestamps are UNSUPPORTED_VERSION. v1+ special timestamps: -2 earliest (log start), -1
  * latest (high watermark; the last stable offset under read_committed, v2+), -3 the record with the largest
  * timestamp (v7+), -4 earliest local (v8+, the same as earliest here). A
  * timestamp >= 0 finds the first record with a timestamp at or after it,
  * or offset -1 when there is none. v4 adds leader_epoch (-1: eddy exposes
  * no epochs yet), v6 is flexible.
  */
+#include "base/clock.h"
 #include "broker/broker.h"
 #include "broker/records.h"
 
@@ -60,6 +67,55 @@ static int16_t list_one(broker_req_t *req, broker_partition_t *part, int64_t ts,
     return KERR_NONE;
 }
 
+/* ListOffsets v0, Kafka's legacyFetchOffsetsBefore. */
+static int16_t list_v0(broker_req_t *req, broker_partition_t *part, const proto_list_offsets_req_partition_t *rp,
+                       proto_list_offsets_resp_partition_t *out)
+{
+    log_partition_t *log = part->log;
+    if (rp->timestamp < LIST_OFFSETS_EARLIEST)
+        return KERR_UNSUPPORTED_VERSION;
+    if (!log)
+        return KERR_KAFKA_STORAGE_ERROR;
+    if (rp->max_num_offsets < 0)
+        return KERR_UNKNOWN_SERVER_ERROR; /* Kafka fails sizing its answer */
+    size_t nsegs = log_partition_segment_count(log);
+    int64_t start = log_partition_start_offset(log);
+    int64_t base, size = 0, mtime;
+    size_t n = nsegs;
+    if (nsegs > 0 && log_partition_segment_info(log, nsegs - 1, &base, &size, &mtime) == 0 && size > 0)
+        n++; /* the log end, stamped now */
+    /* The newest boundary to report, counted from 0; -1 when none qualifies. */
+    int64_t idx;
+    if (rp->timestamp == LIST_OFFSETS_LATEST) {
+        idx = (int64_t)n - 1;
+    } else if (rp->timestamp == LIST_OFFSETS_EARLIEST) {
+        idx = n > 0 ? 0 : -1;
+    } else {
+        for (idx = (int64_t)n - 1; idx >= 0; idx--) {
+            int64_t when = clock_wall_ms();
+            if ((size_t)idx < nsegs && log_partition_segment_info(log, (size_t)idx, &base, &size, &when) != 0)
+                continue;
+            if (when <= rp->timestamp)
+                break;
+        }
+    }
+    int64_t count = idx + 1 < rp->max_num_offsets ? idx + 1 : rp->max_num_offsets;
+    int64_t *items = count > 0 ? arena_alloc(&req->arena, (size_t)count * sizeof(int64_t)) : NULL;
+    if (count > 0 && !items)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    out->old_style_offsets.items = items;
+    out->old_style_offsets.n = (int32_t)count; /* count <= max_num_offsets, an int32 */
+    /* From idx down: newest first, which is also Kafka's descending sort. */
+    for (int64_t k = 0; k < count; k++) {
+        size_t i = (size_t)(idx - k);
+        int64_t off = log_partition_end_offset(log);
+        if (i < nsegs && log_partition_segment_info(log, i, &base, &size, &mtime) == 0)
+            off = base > start ? base : start;
+        out->old_style_offsets.items[k] = off;
+    }
+    return KERR_NONE;
+}
+
 broker_result_t broker_handle_list_offsets(broker_req_t *req)
 {
     const proto_list_offsets_req_t *body = req->body;
@@ -85,6 +141,10 @@ broker_result_t broker_handle_list_offsets(broker_req_t *req)
             op->offset = -1;
             op->leader_epoch = -1;
             broker_partition_t *part = t ? broker_topic_partition(t, rp->partition_index) : NULL;
+            if (req->version == 0) {
+                op->error_code = part ? list_v0(req, part, rp, op) : KERR_UNKNOWN_TOPIC_OR_PARTITION;
+                continue;
+            }
             op->error_code =
                 part ? list_one(req, part, rp->timestamp, req->version >= 2 && body->isolation_level == 1, op)
                      : KERR_UNKNOWN_TOPIC_OR_PARTITION;

@@ -1,7 +1,7 @@
 /*
  * ApiVersions (18), v0-4. The answer lists every API in the dispatch table
- * with the range its schema implements (Produce advertises from 0 for old
- * librdkafka feature checks). v1 adds throttle_time_ms; v3 is flexible and
+ * with the range its schema implements, which is exactly what its handler
+ * serves. v1 adds throttle_time_ms; v3 is flexible and
  * carries the client's software name and version, which must match
  * [a-zA-Z0-9](?:[a-zA-Z0-9.-]*[a-zA-Z0-9])? or the answer is INVALID_REQUEST
  * (librdkafka then retries with v0); v4 is v3. The response header is always

@@ -184,8 +184,9 @@ static const proto_field_t proto_list_offsets_req_partition_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_req_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
     {"current_leader_epoch", PROTO_T_INT32, 0, 4, 32767, -1, -1, -1, offsetof(proto_list_offsets_req_partition_t, current_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
     {"timestamp", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_req_partition_t, timestamp), sizeof(int64_t), NULL, 0, 0},
+    {"max_num_offsets", PROTO_T_INT32, 0, 0, 0, -1, -1, -1, offsetof(proto_list_offsets_req_partition_t, max_num_offsets), sizeof(int32_t), NULL, INT64_C(1), 0},
 };
-const proto_struct_desc_t proto_list_offsets_req_partition_desc = {"Partition", sizeof(proto_list_offsets_req_partition_t), 3, proto_list_offsets_req_partition_fields};
+const proto_struct_desc_t proto_list_offsets_req_partition_desc = {"Partition", sizeof(proto_list_offsets_req_partition_t), 4, proto_list_offsets_req_partition_fields};
 
 static const proto_field_t proto_list_offsets_req_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_req_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
@@ -203,11 +204,12 @@ const proto_struct_desc_t proto_list_offsets_req_desc = {"ListOffsets", sizeof(p
 static const proto_field_t proto_list_offsets_resp_partition_fields[] = {
     {"partition_index", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, partition_index), sizeof(int32_t), NULL, 0, 0},
     {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"old_style_offsets", PROTO_T_INT64, 1, 0, 0, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, old_style_offsets), sizeof(int64_t), NULL, 0, 0},
     {"timestamp", PROTO_T_INT64, 0, 1, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, timestamp), sizeof(int64_t), NULL, INT64_C(-1), 0},
     {"offset", PROTO_T_INT64, 0, 1, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, offset), sizeof(int64_t), NULL, INT64_C(-1), 0},
     {"leader_epoch", PROTO_T_INT32, 0, 4, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_partition_t, leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
 };
-const proto_struct_desc_t proto_list_offsets_resp_partition_desc = {"Partition", sizeof(proto_list_offsets_resp_partition_t), 5, proto_list_offsets_resp_partition_fields};
+const proto_struct_desc_t proto_list_offsets_resp_partition_desc = {"Partition", sizeof(proto_list_offsets_resp_partition_t), 6, proto_list_offsets_resp_partition_fields};
 
 static const proto_field_t proto_list_offsets_resp_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_list_offsets_resp_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
@@ -1214,9 +1216,9 @@ static const proto_field_t proto_list_transactions_resp_fields[] = {
 const proto_struct_desc_t proto_list_transactions_resp_desc = {"ListTransactions", sizeof(proto_list_transactions_resp_t), 4, proto_list_transactions_resp_fields};
 
 const proto_api_desc_t proto_api_table[] = {
-    {0, "Produce", 3, 11, 0, 9, &proto_produce_req_desc, &proto_produce_resp_desc},
-    {1, "Fetch", 4, 17, 4, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
-    {2, "ListOffsets", 1, 9, 1, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
+    {0, "Produce", 0, 11, 0, 9, &proto_produce_req_desc, &proto_produce_resp_desc},
+    {1, "Fetch", 0, 17, 0, 12, &proto_fetch_req_desc, &proto_fetch_resp_desc},
+    {2, "ListOffsets", 0, 9, 0, 6, &proto_list_offsets_req_desc, &proto_list_offsets_resp_desc},
     {3, "Metadata", 0, 12, 0, 9, &proto_metadata_req_desc, &proto_metadata_resp_desc},
     {8, "OffsetCommit", 2, 9, 2, 8, &proto_offset_commit_req_desc, &proto_offset_commit_resp_desc},
     {9, "OffsetFetch", 1, 9, 1, 6, &proto_offset_fetch_req_desc, &proto_offset_fetch_resp_desc},

@@ -230,6 +230,7 @@ typedef struct proto_list_offsets_req_partition_s {
     int32_t partition_index; /* v0+ */
     int32_t current_leader_epoch; /* v4+ */
     int64_t timestamp; /* v0+ */
+    int32_t max_num_offsets; /* v0-0 */
 } proto_list_offsets_req_partition_t;
 extern const proto_struct_desc_t proto_list_offsets_req_partition_desc;
 
@@ -251,6 +252,7 @@ extern const proto_struct_desc_t proto_list_offsets_req_desc;
 typedef struct proto_list_offsets_resp_partition_s {
     int32_t partition_index; /* v0+ */
     int16_t error_code; /* v0+ */
+    proto_arr_int64_t old_style_offsets; /* v0-0 */
     int64_t timestamp; /* v1+ */
     int64_t offset; /* v1+ */
     int32_t leader_epoch; /* v4+ */
