@@ -236,7 +236,15 @@ func cmdAdmin() {
 	if len(named) != 2 {
 		failf("admin/describe-config-names", "expected exactly the 2 named entries, got %d: %v", len(named), keysOf(named))
 	}
-	brokerCfgs := configMap("admin/describe-config-broker", a, sarama.ConfigResource{Type: sarama.BrokerResource, Name: strconv.Itoa(int(id))})
+	// sarama 1.22 numbers its ConfigResourceType after the ACL resource
+	// types: its BrokerResource is 5, which Kafka does not know (it answers
+	// INVALID_REQUEST with a message, an error to sarama), and Kafka's
+	// BROKER (4) is sarama's ClusterResource.
+	brokerName := strconv.Itoa(int(id))
+	if _, err := a.DescribeConfig(sarama.ConfigResource{Type: sarama.BrokerResource, Name: brokerName}); err == nil {
+		failf("admin/describe-config-type-5", "resource type 5 is no Kafka config resource: expected an error, got success")
+	}
+	brokerCfgs := configMap("admin/describe-config-broker", a, sarama.ConfigResource{Type: sarama.ClusterResource, Name: brokerName})
 	expectConfig("admin/describe-config-broker", brokerCfgs, "num.partitions", "3", false)
 	okf("DescribeConfig: topic override, a default, named entries, a broker config")
 
