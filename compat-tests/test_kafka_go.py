@@ -4,7 +4,7 @@
 kafka-go 0.2 sends fixed versions: CreateTopics v0, Metadata v1, Produce v2
 and Fetch v2 (magic-1 message sets), ListOffsets v1, and for its group
 reader FindCoordinator v0, JoinGroup v1, SyncGroup v0, Heartbeat v0,
-OffsetCommit v2, OffsetFetch v1, LeaveGroup v0. The Go program
+OffsetCommit v2, OffsetFetch v1 (its Close sends no LeaveGroup). The Go program
 compat-tests/go/kafkago_check (built here, cached in EDDY_BUILD_DIR) runs:
 
   write         CreateTopics (3 partitions), a Writer per codec (none, gzip,
