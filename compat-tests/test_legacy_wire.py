@@ -10,6 +10,8 @@ checked, max_bytes (v3) and the first-message rule,
 message.downconversion.enable=false -> UNSUPPORTED_VERSION, ListOffsets v0,
 and ApiVersions advertising exactly the served ranges. Uses EDDY_BOOTSTRAP.
 """
+import ctypes
+import ctypes.util
 import os
 import struct
 import sys
@@ -87,6 +89,19 @@ def parse_set(data, check_crc=True):
         else:
             out.append((off, magic, attrs, ts, key, value))
     return out
+
+
+def zstd_compress(data):
+    """zstd through libzstd (a build dependency of eddy), since Python has no zstd module here."""
+    lib = ctypes.CDLL(ctypes.util.find_library("zstd") or "libzstd.so.1")
+    lib.ZSTD_compressBound.restype = ctypes.c_size_t
+    lib.ZSTD_compressBound.argtypes = [ctypes.c_size_t]
+    lib.ZSTD_compress.restype = ctypes.c_size_t
+    lib.ZSTD_compress.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_char_p, ctypes.c_size_t, ctypes.c_int]
+    cap = lib.ZSTD_compressBound(len(data))
+    buf = ctypes.create_string_buffer(cap)
+    n = lib.ZSTD_compress(buf, cap, data, len(data), 3)
+    return buf.raw[:n]
 
 
 # ------------------------------------------------------------ requests
@@ -299,6 +314,33 @@ def main():
               "Fetch v%d with message.downconversion.enable=false -> UNSUPPORTED_VERSION (%d)" % (version, err))
     # ...while Produce v0 to it still works (conversion on append is not down-conversion).
     check(produce(c, 0, s0, topic=NODC)[0] == NONE, "Produce v0 to a topic without down-conversion")
+
+    # zstd: Kafka checks a batch's codec against the Produce version only from v3, so a magic 2
+    # zstd batch in Produce v2 is taken (v3-6 refuse it); it has no legacy form, so Fetch v0-3
+    # answer UNSUPPORTED_COMPRESSION_TYPE while Fetch v4+ return it as stored.
+    zt = NAME + "_zstd"
+    create_topic(c, zt)
+    payload = b"".join(kw.record_v2(i, k, v) for i, (k, v) in enumerate([(b"z0", b"zz"), (b"z1", b"zz")]))
+    zb = kw.record_batch_v2([(b"z0", b"zz"), (b"z1", b"zz")], attributes=4, records_payload=zstd_compress(payload))
+    check(produce(c, 2, zb, topic=zt)[:2] == (NONE, 0), "Produce v2 with a magic 2 zstd batch is taken")
+    r = kw.Reader(c.call(0, 5, produce_req(5, zt, zb)))
+    r.array_len(), r.string(), r.array_len(), r.i32()
+    check(r.i16() == 76, "Produce v5 with a zstd batch -> UNSUPPORTED_COMPRESSION_TYPE")
+    for version in (0, 1, 2, 3):
+        err, hw, recs = fetch(c, version, 0, topic=zt)
+        check(err == 76 and hw == -1 and recs == b"",
+              "Fetch v%d of a zstd batch -> UNSUPPORTED_COMPRESSION_TYPE (%d, hw %d)" % (version, err, hw))
+    # After a convertible batch, a zstd one just ends the answer.
+    _, r = kw.decode_produce_v7(c.call(0, 7, kw.encode_produce_v7(1, 5000, {zt: {0: plain}})))
+    check(produce(c, 2, zb, topic=zt)[:2] == (NONE, 4), "Produce v2, another zstd batch")
+    err, hw, recs = fetch(c, 3, 2, topic=zt)
+    check(err == NONE and [m[0] for m in parse_set(recs)] == [2, 3], "Fetch v3: a zstd batch after a plain one ends the answer")
+
+    # A topic whose compression.type is zstd answers every Fetch below v10 so, data or not (Kafka).
+    zc = NAME + "_zstd_config"
+    create_topic(c, zc, [("compression.type", "zstd")])
+    err, hw, recs = fetch(c, 3, 0, topic=zc)
+    check(err == 76, "Fetch v3 of a compression.type=zstd topic -> UNSUPPORTED_COMPRESSION_TYPE (%d)" % err)
 
     # ListOffsets v0: offsets from segment boundaries, newest first.
     check(list_offsets_v0(c, -1, 1) == (NONE, [12]), "ListOffsets v0 latest, 1 offset")

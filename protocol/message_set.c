@@ -35,6 +35,17 @@ static inline void put64(uint8_t *p, uint64_t v)
     put32(p + 4, (uint32_t)v);
 }
 
+/* Timestamps are producer data: differences wrap as in Kafka's (Java) arithmetic instead of overflowing. */
+static inline int64_t wrap_sub(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a - (uint64_t)b);
+}
+
+static inline int64_t wrap_add(int64_t a, int64_t b)
+{
+    return (int64_t)((uint64_t)a + (uint64_t)b);
+}
+
 /* CRC-32 (IEEE) as zlib computes it; zlib takes lengths as uInt. */
 static uint32_t legacy_crc(const uint8_t *p, size_t n)
 {
@@ -351,7 +362,7 @@ int16_t proto_msgset_to_batch(const uint8_t *set, size_t len, const proto_legacy
     int32_t i = 0;
     while (i < sc.count && proto_legacy_next(&rd, &msg, &kerr) == 1) {
         int64_t ts = sc.wrapper_lat ? sc.wrapper_ts : msg.timestamp;
-        proto_record_spec_t spec = {.key = msg.key, .value = msg.value, .timestamp_delta = ts - sc.first_ts};
+        proto_record_spec_t spec = {.key = msg.key, .value = msg.value, .timestamp_delta = wrap_sub(ts, sc.first_ts)};
         proto_record_write(&wr, &spec, i++);
     }
     if (wr.err || i != sc.count)
@@ -434,7 +445,7 @@ static int64_t record_ts(const proto_batch_header_t *hdr, const proto_record_t *
 {
     if (hdr->attributes & PROTO_BATCH_LOG_APPEND_TIME)
         return hdr->max_timestamp;
-    return hdr->base_timestamp + rec->timestamp_delta;
+    return wrap_add(hdr->base_timestamp, rec->timestamp_delta);
 }
 
 /* An uncompressed batch: one entry per record at or past fetch_offset. Returns 0, 1 (limit reached) or -1. */
@@ -446,7 +457,7 @@ static int down_plain(const proto_batch_header_t *hdr, proto_reader_t *rd, const
     int8_t attr = dc->magic == 1 && (hdr->attributes & PROTO_BATCH_LOG_APPEND_TIME) ? PROTO_LEGACY_LOG_APPEND_TIME : 0;
     proto_record_t rec;
     while (proto_rd_remaining(rd) > 0 && proto_record_next(rd, &rec) == 0) {
-        int64_t off = hdr->base_offset + rec.offset_delta;
+        int64_t off = wrap_add(hdr->base_offset, rec.offset_delta);
         if (off < dc->fetch_offset)
             continue;
         size_t sz = legacy_entry_size(dc->magic, rec.key, rec.value);
@@ -471,7 +482,7 @@ static int down_wrapped(const proto_batch_header_t *hdr, proto_reader_t *rd, int
     proto_record_t rec;
     int64_t first_off = -1, last_off = -1, max_ts = -1;
     while (proto_rd_remaining(rd) > 0 && proto_record_next(rd, &rec) == 0) {
-        int64_t off = hdr->base_offset + rec.offset_delta;
+        int64_t off = wrap_add(hdr->base_offset, rec.offset_delta);
         if (first_off < 0)
             first_off = off;
         last_off = off;
@@ -479,7 +490,7 @@ static int down_wrapped(const proto_batch_header_t *hdr, proto_reader_t *rd, int
         if (ts > max_ts)
             max_ts = ts;
         /* Magic 1 inner offsets count from the wrapper's first record; magic 0 ones are absolute. */
-        legacy_entry(&wr, dc->magic, dc->magic == 1 ? off - first_off : off, attr, ts, rec.key, rec.value);
+        legacy_entry(&wr, dc->magic, dc->magic == 1 ? wrap_sub(off, first_off) : off, attr, ts, rec.key, rec.value);
         if (wr.err)
             return -1;
     }

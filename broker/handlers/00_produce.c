@@ -101,7 +101,7 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
     proto_batch_limits_t lim = {
         .max_batch_bytes = (size_t)t->max_message_bytes,
         .max_decompressed_bytes = PRODUCE_MAX_DECOMPRESSED,
-        .allow_zstd = req->version >= 7,
+        .allow_zstd = req->version >= 7 || req->version < 3, /* Kafka checks the codec only from v3 */
     };
     int16_t err = proto_batch_validate(data, len, &lim, &req->broker->batch_scratch, &hdr);
     if (req->broker->batch_scratch.cap > 16u * 1024u * 1024u)
