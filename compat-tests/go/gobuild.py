@@ -4,8 +4,9 @@ Each program is one main package, compat-tests/go/<name>/*.go, built with
 Debian's Go in GOPATH mode against Debian's Go library packages
 (/usr/share/gocode: sarama 1.22.1, kafka-go 0.2.1 and their dependencies).
 No modules, no proxy, no network. The binary goes to
-$EDDY_BUILD_DIR/compat-tests/go/<name>, and is rebuilt only when the sources
-or the Go toolchain change (a hash of both is kept beside it).
+$EDDY_BUILD_DIR/compat-tests/go/<name>, and is rebuilt only when its sources,
+the Go library packages or the Go toolchain change (a hash of them is kept
+beside it).
 """
 
 import hashlib
@@ -23,6 +24,13 @@ def _go_version(go):
 
 def _source_hash(src, go):
     h = hashlib.sha256(_go_version(go).encode())
+    # The Debian library packages: an upgrade changes sizes and mtimes.
+    for root, dirs, files in os.walk(os.path.join(GOPATH_SYSTEM, "src")):
+        dirs.sort()
+        for f in sorted(files):
+            if f.endswith((".go", ".c", ".h")):
+                st = os.stat(os.path.join(root, f))
+                h.update(("%s/%s %d %d\0" % (root, f, st.st_size, st.st_mtime_ns)).encode())
     for f in sorted(os.listdir(src)):
         if f.endswith(".go") and not f.endswith("_test.go"):
             h.update(f.encode() + b"\0")
