@@ -140,6 +140,19 @@ TESTS = [
      ["--eddy.min.api.versions", "kafka-4.0"]),
     ("legacy_apis_wire_nodelete", ["@PYTHON", "test_legacy_apis_wire.py", "nodelete"],
      ["--delete.topic.enable", "false"]),
+    # Go clients from Debian, built by the tests from compat-tests/go/ (cached
+    # in the build directory); Burrow with a ZooKeeper stand-in of its own.
+    ("sarama_default", ["@PYTHON", "test_sarama.py", "default"],
+     ["--num.partitions", "3", "--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("sarama_max", ["@PYTHON", "test_sarama.py", "max"],
+     ["--num.partitions", "3", "--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    ("sarama_timestamps", ["@PYTHON", "test_sarama.py", "timestamps"], ["--num.partitions", "3"]),
+    ("kafka_go", ["@PYTHON", "test_kafka_go.py"],
+     ["--group.initial.rebalance.delay.ms", "0", "--group.min.session.timeout.ms", "1000"]),
+    # Burrow starts one partition consumer of __consumer_offsets after another,
+    # each behind the previous one's first long-poll Fetch (250 ms): fewer partitions.
+    ("burrow", ["@PYTHON", "test_burrow.py", "0.10.0"], ["--offsets.topic.num.partitions", "4"]),
+    ("burrow_kafka_2_0", ["@PYTHON", "test_burrow.py", "2.0.0"], ["--offsets.topic.num.partitions", "4"]),
 ]
 
 # Tests that measure the broker's memory, sockets or fsync counts, or kill it
