@@ -48,6 +48,8 @@ typedef enum broker_result_e {
 typedef broker_result_t (*broker_handler_fn)(broker_req_t *req);
 /* Called when a parked request is woken by new data (timed_out=false) or its timer. */
 typedef broker_result_t (*broker_resume_fn)(broker_req_t *req, bool timed_out);
+/* Called when the connection of a request waiting elsewhere (a group) closes. */
+typedef void (*broker_req_cancel_fn)(broker_req_t *req);
 
 struct broker_req_s {
     broker_conn_t *conn;
@@ -67,6 +69,7 @@ struct broker_req_s {
     /* JoinGroup / SyncGroup waiting inside the group coordinator. */
     group_waiter_t waiter;
     bool group_waiting;
+    broker_req_cancel_fn cancel; /* set while it waits; broker_req_cancel calls it */
     bool parked_fetch; /* counted in broker->nparked_fetches */
     /* Records the answer sends from segment files (Fetch): the response's
      * RECORDS values point at these entries; the frame takes their
@@ -75,7 +78,7 @@ struct broker_req_s {
     int32_t nfiles;
 };
 
-typedef struct broker_conn_ip_s broker_conn_ip_t; /* connections per client address (conn.c) */
+typedef struct broker_conn_ip_s broker_conn_ip_t; /* connections per client address (admit.c) */
 
 /* Parked requests of one kind, so an event wakes only those it can complete. */
 typedef struct broker_parked_s {
@@ -165,10 +168,12 @@ int broker_listen(broker_t *broker);
 void broker_stop(broker_t *broker);
 void broker_fini(broker_t *broker);
 
-/* Parks req until a wake of its kind finds it ready or deadline_ms (monotonic) passes. */
+/* Parking (broker/park.c). Parks req until a wake of its kind finds it ready or deadline_ms (monotonic) passes. */
 void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms);
 /* Encodes and sends the response of a parked request, then resumes its connection. */
 void broker_req_finish(broker_req_t *req, broker_result_t result);
+/* Its connection closed: takes req off its list, or tells whoever it waits for (req->cancel). */
+void broker_req_cancel(broker_req_t *req);
 /* Releases the segment references of req->files that no frame took. */
 void broker_req_release_files(broker_req_t *req);
 /* Offers requests waiting for data a chance to complete (after appends and markers). */

@@ -12,13 +12,16 @@
  *     together; a connection that would need more room waits until buffers
  *     drain (good clients are paused, never closed, for it);
  *   - per connection, unprocessed input is bounded by one maximal frame plus
- *     a read chunk (at least 1 MiB), and unread responses by 64 MiB;
+ *     a read chunk (at least 1 MiB), and unread responses by 1 MiB of memory
+ *     held (64 MiB unsent in all);
  *   - connections.max.idle.ms closes a connection with nothing in flight and
  *     no bytes read or written for that long (idle, a frame trickling in that
  *     stalled, or a client that stopped reading its answers);
  *   - max.connections and max.connections.per.ip (with overrides) close a
- *     new connection right after accept;
- *   - eddy.max.parked.fetches: beyond it a Fetch is answered at once.
+ *     new connection right after accept (broker/admit.c decides).
+ *
+ * A request that must wait is parked by broker/park.c, which hands it back
+ * through broker_conn_request_done; a closing connection cancels it there.
  */
 #include <errno.h>
 #include <netinet/in.h>
@@ -49,10 +52,6 @@
 /* Queued answers past this are written at once rather than after the whole read is handled. */
 #define CONN_FLUSH_AT (256u * 1024u)
 
-struct broker_conn_ip_s {
-    int count;
-    char host[48]; /* the map key */
-};
 
 static void conn_process(broker_conn_t *conn);
 static void conn_update_reading(broker_conn_t *conn);
@@ -135,31 +134,6 @@ static void conn_handle_closed(uv_handle_t *h)
     free(conn);
 }
 
-static void conn_ip_release(broker_conn_t *conn)
-{
-    broker_conn_ip_t *ip = conn->ip;
-    if (!ip)
-        return;
-    conn->ip = NULL;
-    if (--ip->count > 0)
-        return;
-    map_del(&conn->broker->conns_by_ip, ip->host, strlen(ip->host));
-    free(ip);
-}
-
-static void conn_unpark(broker_req_t *req)
-{
-    if (!req->parked)
-        return;
-    list_remove(&req->park_node);
-    req->parked = false;
-    req->broker->mem.nparked--;
-    if (req->parked_fetch) {
-        req->parked_fetch = false;
-        req->broker->mem.nparked_fetches--;
-    }
-}
-
 void broker_conn_close(broker_conn_t *conn, const char *why)
 {
     if (conn->closing)
@@ -170,12 +144,12 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
     if (why && diag_ratelimit_ok(&rl, &held))
         LOG_INFO("net", "closing connection %llu from %s: %s (%u earlier closes not logged)",
                  (unsigned long long)conn->id, conn->peer, why, held);
-    conn_unpark(&conn->req);
+    broker_req_cancel(&conn->req);
     if (conn->mem_paused) {
         conn->mem_paused = false;
         conn->broker->mem.nmem_paused--;
     }
-    conn_ip_release(conn);
+    broker_admit_release(conn);
     /* Answers to the requests before a bad one go out first, as far as the
      * socket takes them without waiting (a client may read them). */
     if (conn->out.head) {
@@ -185,11 +159,6 @@ void broker_conn_close(broker_conn_t *conn, const char *why)
         conn->broker->mem.sent_bytes += before - conn->out.bytes;
         conn->broker->mem.sent_file += conn->out.file_bytes;
         conn->out.file_bytes = 0;
-    }
-    if (conn->req.group_waiting) {
-        group_waiter_cancel(conn->broker->groups.coord, &conn->req.waiter);
-        conn->req.group_waiting = false;
-        broker_groups_schedule(conn->broker);
     }
     list_remove(&conn->node);
     conn->broker->nconns--;
@@ -480,6 +449,22 @@ static void conn_complete(broker_conn_t *conn, broker_result_t result)
         broker_conn_close(conn, "request handler asked to close");
 }
 
+void broker_conn_request_done(broker_conn_t *conn, broker_result_t result)
+{
+    /* The parked request's frame is still the first one in the input buffer. */
+    size_t len = conn->in.data
+                     ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
+                                ((uint32_t)conn->in.data[conn->in_head + 1] << 16) |
+                                ((uint32_t)conn->in.data[conn->in_head + 2] << 8) | conn->in.data[conn->in_head + 3])
+                     : 0;
+    conn->busy = false;
+    conn_complete(conn, result);
+    if (conn->closing)
+        return;
+    conn->in_head += 4 + len;
+    conn_process(conn);
+}
+
 /*
  * ApiVersions at a version we do not know: answer in the v0 layout with
  * UNSUPPORTED_VERSION and only our own ApiVersions range, so any client can
@@ -614,173 +599,6 @@ static void conn_process(broker_conn_t *conn)
     conn_update_reading(conn);
 }
 
-static void conn_on_timer(uv_timer_t *t)
-{
-    broker_conn_t *conn = t->data;
-    broker_req_t *req = &conn->req;
-    if (!req->parked)
-        return;
-    broker_result_t r = req->resume(req, true);
-    if (r == BROKER_PARKED) /* past its deadline a request may not wait on with no timer */
-        r = BROKER_CLOSE;
-    broker_req_finish(req, r);
-}
-
-void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms)
-{
-    broker_t *broker = req->broker;
-    req->resume = resume;
-    req->park_state = state;
-    if (!req->parked) {
-        list_insert_tail(kind == BROKER_WAIT_FLUSH ? &broker->parked_flush.list : &broker->parked.list,
-                         &req->park_node);
-        req->parked = true;
-        broker->mem.nparked++;
-        if (req->api && req->api->key == PROTO_API_FETCH) {
-            /* Past the bound a long poll is cut short: answered on the next loop turn with what is there. */
-            if (broker->mem.nparked_fetches >= broker->cfg->max_parked_fetches)
-                deadline_ms = (int64_t)uv_now(broker->loop);
-            req->parked_fetch = true;
-            broker->mem.nparked_fetches++;
-        }
-    }
-    req->deadline_ms = deadline_ms;
-    int64_t delay = deadline_ms - (int64_t)uv_now(broker->loop);
-    uv_timer_start(&req->conn->timer, conn_on_timer, delay > 0 ? (uint64_t)delay : 0, 0);
-}
-
-void broker_req_finish(broker_req_t *req, broker_result_t result)
-{
-    broker_conn_t *conn = req->conn;
-    conn_unpark(req);
-    uv_timer_stop(&conn->timer);
-    size_t len = conn->in.data
-                     ? (size_t)(((uint32_t)conn->in.data[conn->in_head] << 24) |
-                                ((uint32_t)conn->in.data[conn->in_head + 1] << 16) |
-                                ((uint32_t)conn->in.data[conn->in_head + 2] << 8) | conn->in.data[conn->in_head + 3])
-                     : 0;
-    conn->busy = false;
-    conn_complete(conn, result);
-    if (conn->closing)
-        return;
-    conn->in_head += 4 + len;
-    conn_process(conn);
-}
-
-/*
- * Finishing one parked request lets its connection run the next one, which
- * may append (and wake parked requests) or park: so this is re-entered. A
- * nested call for the same kind only asks the outer one to go round again,
- * and the outer one works from a private list, putting each request back on
- * its kind's list before resuming it, so nothing it holds is freed or moved
- * under it.
- */
-static void conn_resume_kind(broker_parked_t *pk, bool timed_out)
-{
-    if (pk->waking) {
-        pk->wake_again = true;
-        return;
-    }
-    pk->waking = true;
-    do {
-        pk->wake_again = false;
-        list_t round;
-        list_init(&round);
-        while (!list_empty(&pk->list)) {
-            list_t *node = pk->list.next;
-            list_remove(node);
-            list_insert_tail(&round, node);
-        }
-        while (!list_empty(&round)) {
-            list_t *node = round.next;
-            list_remove(node);
-            list_insert_tail(&pk->list, node);
-            broker_req_t *req = list_entry(node, broker_req_t, park_node);
-            broker_result_t r = req->resume(req, timed_out);
-            if (timed_out && r == BROKER_PARKED)
-                r = BROKER_CLOSE;
-            if (r != BROKER_PARKED)
-                broker_req_finish(req, r);
-        }
-    } while (pk->wake_again);
-    pk->waking = false;
-}
-
-void broker_resume_parked(broker_t *broker, bool timed_out)
-{
-    conn_resume_kind(&broker->parked, timed_out);
-    conn_resume_kind(&broker->parked_flush, timed_out);
-}
-
-void broker_wake_parked(broker_t *broker)
-{
-    conn_resume_kind(&broker->parked, false);
-}
-
-void broker_wake_flushed(broker_t *broker)
-{
-    conn_resume_kind(&broker->parked_flush, false);
-}
-
-/* The limit for host: its entry in max.connections.per.ip.overrides ("host:count,..."), else the default. */
-static int32_t conn_ip_limit(const broker_config_t *cfg, const char *host)
-{
-    const char *p = cfg->max_connections_per_ip_overrides;
-    size_t hl = strlen(host);
-    while (p && *p) {
-        const char *end = strchr(p, ',');
-        size_t len = end ? (size_t)(end - p) : strlen(p);
-        const char *colon = NULL; /* the last one: IPv6 hosts have colons of their own */
-        for (size_t i = 0; i < len; i++)
-            if (p[i] == ':')
-                colon = p + i;
-        if (colon) {
-            const char *h = p;
-            size_t n = (size_t)(colon - p);
-            while (n && *h == ' ')
-                h++, n--;
-            if (n == hl && memcmp(h, host, hl) == 0) {
-                char num[16];
-                size_t nl = len - n - (size_t)(h - p) - 1;
-                if (nl > 0 && nl < sizeof(num)) {
-                    memcpy(num, colon + 1, nl);
-                    num[nl] = 0;
-                    char *e;
-                    long v = strtol(num, &e, 10);
-                    if (e != num && v >= 0 && v <= INT32_MAX)
-                        return (int32_t)v;
-                }
-            }
-        }
-        p = end ? end + 1 : NULL;
-    }
-    return cfg->max_connections_per_ip;
-}
-
-/* Counts the connection against its host; false when the host is at its limit. */
-static bool conn_ip_admit(broker_conn_t *conn, const char *host)
-{
-    broker_t *broker = conn->broker;
-    size_t hl = strlen(host);
-    broker_conn_ip_t *ip = map_get(&broker->conns_by_ip, host, hl);
-    int32_t limit = conn_ip_limit(broker->cfg, host);
-    if ((ip ? ip->count : 0) >= limit)
-        return false;
-    if (!ip) {
-        ip = calloc(1, sizeof(*ip));
-        if (!ip)
-            return false;
-        snprintf(ip->host, sizeof(ip->host), "%s", host);
-        if (map_put(&broker->conns_by_ip, ip->host, strlen(ip->host), ip) != 0) {
-            free(ip);
-            return false;
-        }
-    }
-    ip->count++;
-    conn->ip = ip;
-    return true;
-}
-
 static void conn_refuse(broker_conn_t *conn, const char *why)
 {
     static diag_ratelimit_t rl = DIAG_RATELIMIT_INIT(1);
@@ -849,15 +667,6 @@ void broker_conn_limits_stop(broker_t *broker, uv_close_cb on_closed)
 {
     uv_close((uv_handle_t *)&broker->sweep_timer, on_closed);
     uv_close((uv_handle_t *)&broker->resume_timer, on_closed);
-}
-
-void broker_conn_limits_fini(broker_t *broker)
-{
-    size_t pos = 0;
-    broker_conn_ip_t *ip;
-    while ((ip = map_next(&broker->conns_by_ip, &pos)))
-        free(ip);
-    map_fini(&broker->conns_by_ip);
 }
 
 void broker_conn_on_listener(uv_poll_t *h, int status, int events)
@@ -943,7 +752,7 @@ int broker_conn_accept(broker_t *broker, int fd, const struct sockaddr *addr)
         conn_refuse(conn, "max.connections reached");
         return 0;
     }
-    if (!conn_ip_admit(conn, host)) {
+    if (!broker_admit_host(conn, host)) {
         conn_refuse(conn, "max.connections.per.ip reached");
         return 0;
     }

@@ -18,7 +18,14 @@ void broker_conn_close(broker_conn_t *conn, const char *why);
 void broker_conn_limits_start(broker_t *broker);
 /* Closes the limit timers (shutdown). */
 void broker_conn_limits_stop(broker_t *broker, uv_close_cb on_closed);
+/* Answers the request in flight with result and goes on with the connection's next frame (park.c). */
+void broker_conn_request_done(broker_conn_t *conn, broker_result_t result);
+
+/* Admission (broker/admit.c): counts conn against host; false when the host is at its limit. */
+bool broker_admit_host(broker_conn_t *conn, const char *host);
+/* Gives conn's count back (at close). */
+void broker_admit_release(broker_conn_t *conn);
 /* Frees the per-host connection counts (after the loop ended). */
-void broker_conn_limits_fini(broker_t *broker);
+void broker_admit_fini(broker_t *broker);
 
 #endif

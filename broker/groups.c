@@ -91,6 +91,22 @@ static void groups_on_timer(uv_timer_t *t)
     broker_groups_schedule(broker);
 }
 
+/* The connection of a waiting JoinGroup or SyncGroup closed (broker_req_cancel). */
+static void groups_cancel_wait(broker_req_t *req)
+{
+    if (!req->group_waiting)
+        return;
+    group_waiter_cancel(req->broker->groups.coord, &req->waiter);
+    req->group_waiting = false;
+    broker_groups_schedule(req->broker);
+}
+
+void broker_groups_wait(broker_req_t *req)
+{
+    req->group_waiting = true;
+    req->cancel = groups_cancel_wait;
+}
+
 void broker_groups_schedule(broker_t *broker)
 {
     broker_groups_t *g = &broker->groups;

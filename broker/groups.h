@@ -21,6 +21,7 @@
 
 typedef struct broker_s broker_t;
 typedef struct broker_topic_s broker_topic_t;
+typedef struct broker_req_s broker_req_t;
 
 typedef struct broker_groups_s {
     group_coordinator_t *coord;
@@ -40,6 +41,8 @@ int broker_groups_init(broker_t *broker);
 int broker_groups_topic(broker_t *broker);
 /* Re-arms the deadline timer; call after every call into the coordinator. */
 void broker_groups_schedule(broker_t *broker);
+/* A JoinGroup or SyncGroup now waits in the coordinator; its connection's close cancels it. */
+void broker_groups_wait(broker_req_t *req);
 void broker_groups_stop(broker_t *broker);
 void broker_groups_fini(broker_t *broker);
 

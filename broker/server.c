@@ -248,5 +248,5 @@ void broker_fini(broker_t *broker)
     buf_fini(&broker->batch_scratch);
     buf_fini(&broker->fetch_data);
     broker_out_pool_fini(&broker->out_pool);
-    broker_conn_limits_fini(broker);
+    broker_admit_fini(broker);
 }

@@ -49,7 +49,7 @@ broker_result_t broker_handle_sync_group(broker_req_t *req)
     group_status_t st = group_sync(req->broker->groups.coord, &args, clock_wall_ms(), &req->waiter);
     broker_groups_schedule(req->broker);
     if (st == GROUP_PARKED) {
-        req->group_waiting = true;
+        broker_groups_wait(req);
         return BROKER_PARKED;
     }
     sync_fill(req, &req->waiter.sync);
