@@ -19,37 +19,7 @@ trap 'rm -rf "$W"' EXIT
 KCAT=(kcat -b "$B" -X socket.timeout.ms=10000 -m 10)
 OLD=(-X api.version.request=false -X broker.version.fallback="$FB")
 
-fail() {
-    echo "FAIL: $*"
-    for f in "$W"/*.err; do
-        [ -s "$f" ] && { echo "--- $(basename "$f"):"; tail -n 20 "$f"; }
-    done
-    exit 1
-}
-
-expect_eq() {
-    if ! cmp -s "$2" "$3"; then
-        echo "--- expected ($1):"; head -n 10 "$2"
-        echo "--- got:"; head -n 10 "$3"
-        echo "--- diff:"; diff "$2" "$3" | head -n 20
-        fail "$1: consumed content differs from what was produced"
-    fi
-}
-
-produce() {
-    local topic="$1"; shift
-    "${KCAT[@]}" -P -t "$topic" -p 0 "$@" 2>>"$W/produce.err" ||
-        fail "kcat -P to $topic $* exited non-zero"
-    if grep -q -E "ERROR|not compressing|Delivery failed" "$W/produce.err"; then
-        fail "kcat -P to $topic $* reported an error"
-    fi
-}
-
-consume() {
-    local topic="$1"; shift
-    timeout 30 "${KCAT[@]}" -C -t "$topic" -p 0 -e -q "$@" 2>>"$W/consume.err" ||
-        fail "kcat -C from $topic $* exited non-zero or timed out"
-}
+. "$(dirname "$0")/kcat_lib.sh"
 
 codec_id() {
     case "$1" in gzip) echo 1 ;; snappy) echo 2 ;; lz4) echo 3 ;; *) echo 0 ;; esac

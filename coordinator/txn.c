@@ -563,21 +563,31 @@ static int16_t add_tps(txn_coordinator_t *coord, txn_t *txn, const txn_tp_t *add
     return txn_store(coord, txn, &next, "partitions added");
 }
 
+/*
+ * Kafka adds (or checks) all of a request's partitions or none: when the
+ * broker already failed one, the others are OPERATION_NOT_ATTEMPTED.
+ */
+static int16_t not_attempted(txn_partition_t *partitions, int32_t count)
+{
+    bool any = false;
+    for (int32_t i = 0; i < count; i++)
+        any |= partitions[i].error_code != 0;
+    if (!any)
+        return TXN_ERR_NONE;
+    for (int32_t i = 0; i < count; i++)
+        if (!partitions[i].error_code)
+            partitions[i].error_code = TXN_ERR_OPERATION_NOT_ATTEMPTED;
+    return TXN_ERR_OPERATION_NOT_ATTEMPTED;
+}
+
 int16_t txn_add_partitions(txn_coordinator_t *coord, proto_str_t transactional_id, int64_t producer_id,
                            int16_t producer_epoch, txn_partition_t *partitions, int32_t count, int16_t api_version,
                            int64_t now_ms)
 {
     enter(coord, now_ms);
-    int16_t err = TXN_ERR_NONE;
-    for (int32_t i = 0; i < count; i++)
-        if (partitions[i].error_code)
-            err = TXN_ERR_OPERATION_NOT_ATTEMPTED;
-    if (err) {
-        for (int32_t i = 0; i < count; i++)
-            if (!partitions[i].error_code)
-                partitions[i].error_code = TXN_ERR_OPERATION_NOT_ATTEMPTED;
+    int16_t err = not_attempted(partitions, count);
+    if (err)
         return err;
-    }
     txn_t *txn;
     err = lookup_for_request(coord, transactional_id, producer_id, producer_epoch, &txn);
     if (!err && count > 0) {
@@ -792,16 +802,9 @@ int16_t txn_verify_partitions(txn_coordinator_t *coord, proto_str_t transactiona
                               int16_t producer_epoch, txn_partition_t *partitions, int32_t count, int64_t now_ms)
 {
     enter(coord, now_ms);
-    int16_t err = TXN_ERR_NONE;
-    for (int32_t i = 0; i < count; i++)
-        if (partitions[i].error_code)
-            err = TXN_ERR_OPERATION_NOT_ATTEMPTED;
-    if (err) {
-        for (int32_t i = 0; i < count; i++)
-            if (!partitions[i].error_code)
-                partitions[i].error_code = TXN_ERR_OPERATION_NOT_ATTEMPTED;
+    int16_t err = not_attempted(partitions, count);
+    if (err)
         return err;
-    }
     txn_t *txn;
     err = lookup_for_request(coord, transactional_id, producer_id, producer_epoch, &txn);
     if (!err && (txn->state == TXN_PREPARE_COMMIT || txn->state == TXN_PREPARE_ABORT))

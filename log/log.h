@@ -273,7 +273,7 @@ size_t log_partition_segment_count(const log_partition_t *p);
 /*
  * Segment i (oldest first, i < log_partition_segment_count): its base
  * offset, bytes of batches, and its .log file's modification time in ms
- * (-1 when it cannot be read). ListOffsets v0 answers from these, as Kafka
+ * (-1 when it cannot be read; mtime_ms NULL: not asked, no stat). ListOffsets v0 answers from these, as Kafka
  * does. Returns 0 or -ERANGE.
  */
 int log_partition_segment_info(const log_partition_t *p, size_t i, int64_t *base_offset, int64_t *size,

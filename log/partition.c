@@ -946,6 +946,8 @@ int log_partition_segment_info(const log_partition_t *p, size_t i, int64_t *base
     const log_segment_t *seg = p->segs[i];
     *base_offset = seg->base_offset;
     *size = seg->size;
+    if (!mtime_ms)
+        return 0; /* no stat asked for */
     /* Only metadata is read, and a failure is an answer (-1), so this bypasses the I/O shim. */
     char path[PATH_MAX];
     struct stat st;

@@ -8,8 +8,6 @@
 
 /* Kafka's smallest legacy record (LegacyRecord.RECORD_OVERHEAD_V0): a size below it is corrupt. */
 #define VALIDATE_MIN_RECORD_SIZE 14
-/* A v2 batch's header after the 12 bytes of offset and length (DefaultRecordBatch.RECORD_BATCH_OVERHEAD - 12). */
-#define VALIDATE_MIN_BATCH_LENGTH (PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_LOG_OVERHEAD)
 
 static inline uint32_t be32(const uint8_t *p)
 {

@@ -80,9 +80,9 @@ static int16_t list_v0(broker_req_t *req, broker_partition_t *part, const proto_
         return KERR_UNKNOWN_SERVER_ERROR; /* Kafka fails sizing its answer */
     size_t nsegs = log_partition_segment_count(log);
     int64_t start = log_partition_start_offset(log);
-    int64_t base, size = 0, mtime;
+    int64_t base, size = 0;
     size_t n = nsegs;
-    if (nsegs > 0 && log_partition_segment_info(log, nsegs - 1, &base, &size, &mtime) == 0 && size > 0)
+    if (nsegs > 0 && log_partition_segment_info(log, nsegs - 1, &base, &size, NULL) == 0 && size > 0)
         n++; /* the log end, stamped now */
     /* The newest boundary to report, counted from 0; -1 when none qualifies. */
     int64_t idx;
@@ -91,8 +91,9 @@ static int16_t list_v0(broker_req_t *req, broker_partition_t *part, const proto_
     } else if (rp->timestamp == LIST_OFFSETS_EARLIEST) {
         idx = n > 0 ? 0 : -1;
     } else {
+        int64_t now = clock_wall_ms();
         for (idx = (int64_t)n - 1; idx >= 0; idx--) {
-            int64_t when = clock_wall_ms();
+            int64_t when = now; /* the log end's stamp; a segment's is its file's mtime */
             if ((size_t)idx < nsegs && log_partition_segment_info(log, (size_t)idx, &base, &size, &when) != 0)
                 continue;
             if (when <= rp->timestamp)
@@ -109,7 +110,7 @@ static int16_t list_v0(broker_req_t *req, broker_partition_t *part, const proto_
     for (int64_t k = 0; k < count; k++) {
         size_t i = (size_t)(idx - k);
         int64_t off = log_partition_end_offset(log);
-        if (i < nsegs && log_partition_segment_info(log, i, &base, &size, &mtime) == 0)
+        if (i < nsegs && log_partition_segment_info(log, i, &base, &size, NULL) == 0)
             off = base > start ? base : start;
         out->old_style_offsets.items[k] = off;
     }
