@@ -324,5 +324,10 @@ int broker_config_finish(broker_config_t *cfg, char *err, size_t errlen)
                        cfg->min_api_versions);
     if (strchr(cfg->log_dirs, ','))
         return cfg_err(err, errlen, "log.dirs: eddy uses one data directory, got '%s'%s", cfg->log_dirs, "");
+    /* Until cluster mode can serve, starting as a single broker would
+     * silently ignore the operator's intent: refuse instead. */
+    if (cfg->cluster_etcd_endpoints && *cfg->cluster_etcd_endpoints)
+        return cfg_err(err, errlen, "cluster.etcd.endpoints: cluster mode is not available in this build yet ('%s')%s",
+                       cfg->cluster_etcd_endpoints, "");
     return 0;
 }

@@ -87,6 +87,22 @@ typedef struct broker_config_s {
     int32_t max_parked_fetches;             /* eddy's own: beyond it a Fetch answers at once */
     int64_t queued_max_response_bytes;      /* eddy's own: all unread responses together; -1: no bound */
     char *min_api_versions;                 /* eddy.min.api.versions: kafka-3.9 or kafka-4.0 */
+    /* Cluster mode (issue 12): membership, replication, internal topics. */
+    char *cluster_etcd_endpoints; /* empty: single broker, no etcd */
+    char *cluster_etcd_prefix;
+    char *broker_rack; /* NULL: none */
+    int32_t broker_session_timeout_ms;
+    int32_t broker_heartbeat_interval_ms;
+    int32_t offsets_topic_replication_factor; /* short in Kafka */
+    int32_t transaction_state_log_replication_factor;
+    int32_t transaction_state_log_min_isr;
+    int64_t replica_lag_time_max_ms;
+    int32_t replica_fetch_backoff_ms;
+    int32_t replica_fetch_max_bytes;
+    int32_t replica_fetch_min_bytes;
+    int32_t replica_fetch_response_max_bytes;
+    int32_t replica_fetch_wait_max_ms;
+    int32_t replica_socket_timeout_ms;
 
     /* Properties without a field above (accepted only), as set: name -> text. */
     broker_topic_config_t *extra;
