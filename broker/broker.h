@@ -183,6 +183,25 @@ void broker_wake_flushed(broker_t *broker);
 /* The same, or with timed_out every parked request is answered now (shutdown). */
 void broker_resume_parked(broker_t *broker, bool timed_out);
 
+/*
+ * Admin requests waiting for metadata-store changes (broker/store_wait.c).
+ * new() makes room for nslots results; each change gets slot(w, i) as the
+ * arg of its broker_topics_done_fn, broker_store_wait_done; fill() copies
+ * result i into the response (errmsg lives only during the call). end()
+ * answers at once when every change finished, else parks the request until
+ * the last one does.
+ */
+typedef void (*broker_store_fill_fn)(broker_req_t *req, int32_t index, int16_t err, const char *errmsg);
+typedef struct broker_store_wait_s broker_store_wait_t;
+typedef struct broker_store_slot_s {
+    broker_store_wait_t *w;
+    int32_t index;
+} broker_store_slot_t;
+broker_store_wait_t *broker_store_wait_new(broker_req_t *req, int32_t nslots, broker_store_fill_fn fill);
+void *broker_store_wait_slot(broker_store_wait_t *w, int32_t index);
+void broker_store_wait_done(void *slot, int16_t err, const char *errmsg);
+broker_result_t broker_store_wait_end(broker_store_wait_t *w);
+
 /* Dispatch table: one entry per implemented API (see broker/dispatch.c). */
 typedef struct broker_api_s {
     int16_t key;

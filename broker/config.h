@@ -64,6 +64,7 @@ typedef struct broker_config_s {
     int64_t producer_id_expiration_check_interval_ms;
     /* Test hook: this fraction of Produce answers is dropped with the connection (after the append). */
     double test_drop_produce_response_rate;
+    int64_t test_metadata_delay_ms; /* test hook: metadata changes finish this late (broker/mstore_delay.c) */
     /* Transactions. */
     int32_t transaction_state_log_num_partitions;
     int64_t transaction_state_log_segment_bytes;

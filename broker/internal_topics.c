@@ -23,15 +23,18 @@ int broker_internal_topic(broker_t *broker, const char *name, int32_t nparts, in
 {
     broker_topic_t *t = broker_topics_get(&broker->topics, name, strlen(name));
     if (!t) {
-        char segment[32], errmsg[256];
+        char segment[32];
         snprintf(segment, sizeof(segment), "%lld", (long long)segment_bytes);
         broker_topic_config_t configs[] = {{"cleanup.policy", "compact"}, {"segment.bytes", segment}};
-        int16_t err = broker_topics_create(&broker->topics, name, strlen(name), nparts, configs, 2, false, &t, errmsg,
-                                           sizeof(errmsg));
+        int16_t err = broker_topics_create_detached(&broker->topics, name, strlen(name), nparts, configs, 2);
         if (err != KERR_NONE) {
-            LOG_ERROR("internal", "cannot create %s: %s", name, errmsg);
+            LOG_ERROR("internal", "cannot create %s: %s", name, proto_kafka_error_name(err));
             return -EIO;
         }
+        /* NULL while the store has not applied it yet: the coordinator answers as not available. */
+        t = broker_topics_get(&broker->topics, name, strlen(name));
+        if (!t)
+            return -EAGAIN;
     }
     *out = t;
     return 0;

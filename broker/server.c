@@ -99,8 +99,18 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     rc = broker_storage_open(broker);
     if (rc != 0)
         return rc;
+    broker_mstore_t *store = NULL;
+    if (cfg->test_metadata_delay_ms > 0) {
+        broker_mstore_t *files;
+        broker_mstore_listener_t none = broker_topics_listener(&broker->topics);
+        rc = broker_mstore_local_open(cfg->log_dirs, &none, &files);
+        if (rc == 0 && (rc = broker_mstore_delay_open(loop, files, cfg->test_metadata_delay_ms, &store)) != 0)
+            files->ops->close(files);
+        if (rc != 0)
+            return rc;
+    }
     rc = broker_topics_init(&broker->topics, cfg, &broker->storage.recovery, &broker->storage.start,
-                            &broker->storage.cleaner, broker->storage.clean_shutdown);
+                            &broker->storage.cleaner, broker->storage.clean_shutdown, store);
     if (rc != 0)
         return rc;
     broker_storage_start(broker);

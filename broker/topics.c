@@ -1,15 +1,14 @@
 #include "broker/topics.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/meta.h"
+#include "broker/mstore.h"
 #include "protocol/compress.h"
 #include "protocol/record_batch.h"
 
@@ -229,87 +228,6 @@ static int topic_open_logs(broker_topics_t *topics, broker_topic_t *t)
     return topic_open_range(topics, t, 0, t->nparts);
 }
 
-static void uuid_hex(const proto_uuid_t *u, char *out)
-{
-    static const char hex[] = "0123456789abcdef";
-    for (int i = 0; i < 16; i++) {
-        out[2 * i] = hex[u->b[i] >> 4];
-        out[2 * i + 1] = hex[u->b[i] & 15];
-    }
-    out[32] = 0;
-}
-
-static int uuid_parse(const char *s, proto_uuid_t *u)
-{
-    if (strlen(s) != 32)
-        return -1;
-    for (int i = 0; i < 16; i++) {
-        unsigned v;
-        if (sscanf(s + 2 * i, "%2x", &v) != 1)
-            return -1;
-        u->b[i] = (uint8_t)v;
-    }
-    return 0;
-}
-
-static int topic_meta_path(const broker_topics_t *topics, const char *name, char *out, size_t len)
-{
-    /* Named exactly like the topic: a 249-character name plus any suffix would pass NAME_MAX. */
-    int n = snprintf(out, len, "%s/%s", topics->meta_dir, name);
-    return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
-}
-
-static int topic_save(broker_topics_t *topics, const broker_topic_t *t)
-{
-    buf_t b;
-    buf_init(&b);
-    char line[1024], hex[33];
-    uuid_hex(&t->id, hex);
-    int n = snprintf(line, sizeof(line), "# eddy topic metadata\nname=%s\ntopic.id=%s\npartitions=%d\n", t->name, hex,
-                     t->nparts);
-    int rc = buf_append(&b, line, (size_t)n);
-    for (int i = 0; i < t->nconfigs && rc == 0; i++) {
-        n = snprintf(line, sizeof(line), "config.%s=%s\n", t->configs[i].key, t->configs[i].value);
-        if (n < 0 || (size_t)n >= sizeof(line))
-            rc = -EINVAL;
-        else
-            rc = buf_append(&b, line, (size_t)n);
-    }
-    char path[4200];
-    if (rc == 0)
-        rc = topic_meta_path(topics, t->name, path, sizeof(path));
-    if (rc == 0)
-        rc = broker_meta_write_atomic(path, b.data, b.len);
-    buf_fini(&b);
-    return rc;
-}
-
-static int topic_add_config(broker_topic_t *t, const char *key, const char *value)
-{
-    for (int i = 0; i < t->nconfigs; i++)
-        if (strcmp(t->configs[i].key, key) == 0) {
-            char *v = strdup(value);
-            if (!v)
-                return -ENOMEM;
-            free(t->configs[i].value);
-            t->configs[i].value = v;
-            return 0;
-        }
-    broker_topic_config_t *c = realloc(t->configs, sizeof(*c) * (size_t)(t->nconfigs + 1));
-    if (!c)
-        return -ENOMEM;
-    t->configs = c;
-    c[t->nconfigs].key = strdup(key);
-    c[t->nconfigs].value = strdup(value);
-    if (!c[t->nconfigs].key || !c[t->nconfigs].value) {
-        free(c[t->nconfigs].key);
-        free(c[t->nconfigs].value);
-        return -ENOMEM;
-    }
-    t->nconfigs++;
-    return 0;
-}
-
 static broker_topic_t *topic_new(const char *name, size_t len, int32_t nparts)
 {
     broker_topic_t *t = calloc(1, sizeof(*t));
@@ -326,125 +244,6 @@ static broker_topic_t *topic_new(const char *name, size_t len, int32_t nparts)
     return t;
 }
 
-static broker_topic_t *topic_load(broker_topics_t *topics, const char *path)
-{
-    FILE *f = fopen(path, "r");
-    if (!f)
-        return NULL;
-    char line[2048], name[BROKER_TOPIC_NAME_MAX + 1] = "";
-    proto_uuid_t id;
-    bool have_id = false;
-    long nparts = -1;
-    broker_topic_t tmp = {0};
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        char *eq = strchr(line, '=');
-        if (line[0] == '#' || !eq)
-            continue;
-        *eq = 0;
-        const char *val = eq + 1;
-        if (strcmp(line, "name") == 0)
-            snprintf(name, sizeof(name), "%s", val);
-        else if (strcmp(line, "topic.id") == 0)
-            have_id = uuid_parse(val, &id) == 0;
-        else if (strcmp(line, "partitions") == 0)
-            nparts = strtol(val, NULL, 10);
-        else if (strncmp(line, "config.", 7) == 0) {
-            char why[256];
-            /* A value this version no longer accepts falls back to the default rather than hide the topic. */
-            if (broker_tcfg_validate(line + 7, val, why, sizeof(why)) != KERR_NONE)
-                LOG_WARN("topics", "%s: ignoring config %s=%s: %s", path, line + 7, val, why);
-            else
-                (void)topic_add_config(&tmp, line + 7, val);
-        }
-    }
-    fclose(f);
-    broker_topic_t *t = NULL;
-    if (broker_topics_check_name(name, strlen(name)) != KERR_NONE || !have_id || nparts < 1 || nparts > 1000000) {
-        LOG_ERROR("topics", "ignoring unreadable topic metadata %s", path);
-    } else if ((t = topic_new(name, strlen(name), (int32_t)nparts))) {
-        t->id = id;
-        t->configs = tmp.configs;
-        t->nconfigs = tmp.nconfigs;
-        tmp.configs = NULL;
-        tmp.nconfigs = 0;
-    }
-    pairs_free(tmp.configs, tmp.nconfigs);
-    return t;
-}
-
-/*
- * broker.properties holds the dynamic broker configs, one per line:
- *   default:<property>=<value>   cluster default (resource BROKER, name "")
- *   node:<property>=<value>      this node (resource BROKER, name = node.id)
- * Lines that do not parse or no longer validate are skipped with a warning.
- */
-static int dyn_add(broker_topic_config_t **pairs, int *n, const char *key, const char *value)
-{
-    broker_topic_t tmp = {.configs = *pairs, .nconfigs = *n};
-    int rc = topic_add_config(&tmp, key, value);
-    *pairs = tmp.configs;
-    *n = tmp.nconfigs;
-    return rc;
-}
-
-static void broker_dyn_load(broker_topics_t *topics)
-{
-    FILE *f = fopen(topics->broker_props_path, "r");
-    if (!f)
-        return; /* none yet */
-    char line[2048];
-    while (fgets(line, sizeof(line), f)) {
-        line[strcspn(line, "\r\n")] = 0;
-        char *eq = strchr(line, '=');
-        if (line[0] == '#' || !line[0])
-            continue;
-        bool node = strncmp(line, "node:", 5) == 0;
-        bool def = strncmp(line, "default:", 8) == 0;
-        if (!eq || (!node && !def)) {
-            LOG_WARN("topics", "%s: ignoring line '%s'", topics->broker_props_path, line);
-            continue;
-        }
-        *eq = 0;
-        const char *key = line + (node ? 5 : 8), *val = eq + 1;
-        char why[256];
-        if (broker_bcfg_validate_dynamic(key, val, node, why, sizeof(why)) != KERR_NONE) {
-            LOG_WARN("topics", "%s: ignoring %s: %s", topics->broker_props_path, key, why);
-            continue;
-        }
-        if (node)
-            (void)dyn_add(&topics->dyn_node, &topics->ndyn_node, key, val);
-        else
-            (void)dyn_add(&topics->dyn_default, &topics->ndyn_default, key, val);
-    }
-    fclose(f);
-    if (topics->ndyn_node + topics->ndyn_default > 0)
-        LOG_INFO("topics", "%d dynamic broker configs from %s", topics->ndyn_node + topics->ndyn_default,
-                 topics->broker_props_path);
-}
-
-static int broker_dyn_save(const broker_topics_t *topics, const broker_topic_config_t *node, int nnode,
-                           const broker_topic_config_t *def, int ndef)
-{
-    buf_t b;
-    buf_init(&b);
-    static const char head[] = "# eddy dynamic broker configs (AlterConfigs on the BROKER resource)\n";
-    int rc = buf_append(&b, head, sizeof(head) - 1);
-    char line[1024];
-    for (int pass = 0; pass < 2 && rc == 0; pass++) {
-        const broker_topic_config_t *c = pass ? node : def;
-        int n = pass ? nnode : ndef;
-        for (int i = 0; i < n && rc == 0; i++) {
-            int len = snprintf(line, sizeof(line), "%s:%s=%s\n", pass ? "node" : "default", c[i].key, c[i].value);
-            rc = len < 0 || (size_t)len >= sizeof(line) ? -EINVAL : buf_append(&b, line, (size_t)len);
-        }
-    }
-    if (rc == 0)
-        rc = broker_meta_write_atomic(topics->broker_props_path, b.data, b.len);
-    buf_fini(&b);
-    return rc;
-}
-
 /* Makes a topic findable by name and by id; both or neither. */
 static int topic_register(broker_topics_t *topics, broker_topic_t *t)
 {
@@ -454,8 +253,133 @@ static int topic_register(broker_topics_t *topics, broker_topic_t *t)
     return rc;
 }
 
+/* Takes the topic out of the registry and frees it, now or when its last flush job ends. */
+static void topic_unregister(broker_topics_t *topics, broker_topic_t *t)
+{
+    map_del(&topics->by_name, t->name, t->name_len);
+    map_del(&topics->by_id, (const char *)t->id.b, sizeof(t->id.b));
+    LOG_INFO("topics", "deleted topic %s", t->name);
+    if (t->jobs_inflight > 0) {
+        /* A flush job still holds this topic: broker/storage.c destroys it when the job ends. */
+        t->deleted = true;
+        return;
+    }
+    broker_topics_destroy(t);
+}
+
+/*
+ * The store's listener: every change the store makes or learns of is applied
+ * here — partitions opened, configs pushed into the logs, topics deleted.
+ */
+static void apply_new_topic(broker_topics_t *topics, const broker_mstore_topic_t *rec)
+{
+    broker_topic_t *t = topic_new(rec->name, strlen(rec->name), rec->nparts);
+    if (!t || pairs_dup(rec->configs, rec->nconfigs, &t->configs) != 0) {
+        LOG_ERROR("topics", "out of memory applying topic %s", rec->name);
+        topic_free(t);
+        return;
+    }
+    t->id = rec->id;
+    t->nconfigs = rec->nconfigs;
+    topic_apply_configs(topics, t);
+    (void)topic_open_logs(topics, t); /* offline partitions stay NULL: KAFKA_STORAGE_ERROR */
+    if (topic_register(topics, t) != 0) {
+        LOG_ERROR("topics", "out of memory registering topic %s", rec->name);
+        topic_free(t);
+        return;
+    }
+    LOG_INFO("topics", "%s topic %s with %d partitions", topics->loading ? "loaded" : "created", t->name, t->nparts);
+}
+
+static void apply_changed_topic(broker_topics_t *topics, broker_topic_t *t, const broker_mstore_topic_t *rec)
+{
+    broker_topic_config_t *fresh;
+    if (pairs_dup(rec->configs, rec->nconfigs, &fresh) == 0) {
+        pairs_free(t->configs, t->nconfigs);
+        t->configs = fresh;
+        t->nconfigs = rec->nconfigs;
+        topic_reconfigure(topics, t);
+    } else {
+        LOG_ERROR("topics", "out of memory: %s keeps its old configs", t->name);
+    }
+    if (rec->nparts > t->nparts) {
+        broker_partition_t *parts = realloc(t->parts, sizeof(*parts) * (size_t)rec->nparts);
+        if (!parts) {
+            LOG_ERROR("topics", "out of memory: %s keeps %d partitions", t->name, t->nparts);
+            return;
+        }
+        /* Flush and compaction jobs name a partition by (topic, index), never by address, so moving the array is
+         * safe. */
+        t->parts = parts;
+        memset(parts + t->nparts, 0, sizeof(*parts) * (size_t)(rec->nparts - t->nparts));
+        int32_t old = t->nparts;
+        t->nparts = rec->nparts;
+        (void)topic_open_range(topics, t, old, rec->nparts); /* offline ones stay NULL */
+        LOG_INFO("topics", "topic %s grew from %d to %d partitions", t->name, old, t->nparts);
+    }
+}
+
+static void on_topic_put(void *arg, const broker_mstore_topic_t *rec)
+{
+    broker_topics_t *topics = arg;
+    broker_topic_t *t = broker_topics_get(topics, rec->name, strlen(rec->name));
+    if (t && memcmp(t->id.b, rec->id.b, sizeof(rec->id.b)) != 0) {
+        /* Deleted and created again while this broker was not watching: the old data goes. */
+        topic_unregister(topics, t);
+        t = NULL;
+    }
+    if (t)
+        apply_changed_topic(topics, t, rec);
+    else
+        apply_new_topic(topics, rec);
+}
+
+static void on_topic_removed(void *arg, const char *name)
+{
+    broker_topics_t *topics = arg;
+    broker_topic_t *t = broker_topics_get(topics, name, strlen(name));
+    if (t)
+        topic_unregister(topics, t);
+}
+
+static void on_broker_configs(void *arg, const broker_topic_config_t *node, int nnode, const broker_topic_config_t *def,
+                              int ndef)
+{
+    broker_topics_t *topics = arg;
+    broker_topic_config_t *fnode, *fdef;
+    if (pairs_dup(node, nnode, &fnode) != 0)
+        return;
+    if (pairs_dup(def, ndef, &fdef) != 0) {
+        pairs_free(fnode, nnode);
+        return;
+    }
+    pairs_free(topics->dyn_node, topics->ndyn_node);
+    pairs_free(topics->dyn_default, topics->ndyn_default);
+    topics->dyn_node = fnode;
+    topics->ndyn_node = nnode;
+    topics->dyn_default = fdef;
+    topics->ndyn_default = ndef;
+    size_t pos = 0;
+    broker_topic_t *t;
+    while ((t = map_next(&topics->by_name, &pos)))
+        topic_reconfigure(topics, t);
+    if (!topics->loading)
+        LOG_INFO("topics", "dynamic broker configs: %d per-node, %d cluster-default", nnode, ndef);
+}
+
+broker_mstore_listener_t broker_topics_listener(broker_topics_t *topics)
+{
+    return (broker_mstore_listener_t){
+        .arg = topics,
+        .topic_put = on_topic_put,
+        .topic_removed = on_topic_removed,
+        .broker_configs = on_broker_configs,
+    };
+}
+
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
-                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown)
+                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown,
+                       broker_mstore_t *store)
 {
     memset(topics, 0, sizeof(*topics));
     map_init(&topics->by_name);
@@ -465,43 +389,23 @@ int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, cons
     topics->start = start;
     topics->cleaner = cleaner;
     topics->clean_shutdown = clean_shutdown;
-    if (snprintf(topics->meta_dir, sizeof(topics->meta_dir), "%s/eddy-meta/topics", cfg->log_dirs) >=
-        (int)sizeof(topics->meta_dir))
-        return -ENAMETOOLONG;
-    int rc = broker_meta_mkdirs(topics->meta_dir);
+    int rc = 0;
+    if (store) {
+        store->listener = broker_topics_listener(topics);
+    } else {
+        broker_mstore_listener_t l = broker_topics_listener(topics);
+        rc = broker_mstore_local_open(cfg->log_dirs, &l, &store);
+    }
     if (rc != 0)
         return rc;
-    if (snprintf(topics->broker_props_path, sizeof(topics->broker_props_path), "%s/eddy-meta/broker.properties",
-                 cfg->log_dirs) >= (int)sizeof(topics->broker_props_path))
-        return -ENAMETOOLONG;
-    broker_dyn_load(topics);
-    DIR *d = opendir(topics->meta_dir);
-    if (!d)
-        return -errno;
-    struct dirent *de;
-    while ((de = readdir(d))) {
-        /* Leftover temp files start with '~', which no topic name can. */
-        if (broker_topics_check_name(de->d_name, strlen(de->d_name)) != KERR_NONE)
-            continue;
-        char path[8192];
-        snprintf(path, sizeof(path), "%s/%s", topics->meta_dir, de->d_name);
-        broker_topic_t *t = topic_load(topics, path);
-        if (!t)
-            continue;
-        topic_apply_configs(topics, t);
-        (void)topic_open_logs(topics, t); /* offline partitions stay NULL */
-        if (topic_register(topics, t) != 0) {
-            topic_free(t);
-            closedir(d);
-            return -ENOMEM;
-        }
-        LOG_INFO("topics", "loaded topic %s with %d partitions", t->name, t->nparts);
-    }
-    closedir(d);
+    topics->store = store;
+    topics->loading = true;
+    rc = store->ops->load(store);
+    topics->loading = false;
     /* Checkpoints only matter for the logs opened at start. */
     topics->recovery = topics->start = topics->cleaner = NULL;
     topics->clean_shutdown = false;
-    return 0;
+    return rc;
 }
 
 void broker_topics_fini(broker_topics_t *topics)
@@ -516,6 +420,9 @@ void broker_topics_fini(broker_topics_t *topics)
     pairs_free(topics->dyn_default, topics->ndyn_default);
     topics->dyn_node = topics->dyn_default = NULL;
     topics->ndyn_node = topics->ndyn_default = 0;
+    if (topics->store)
+        topics->store->ops->close(topics->store);
+    topics->store = NULL;
 }
 
 broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len)
@@ -550,85 +457,136 @@ static int16_t topic_validate_configs(const broker_topic_config_t *configs, int 
     return KERR_NONE;
 }
 
-int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
-                             const broker_topic_config_t *configs, int nconfigs, bool validate_only,
-                             broker_topic_t **out, char *errmsg, size_t errlen)
+/* One change on its way through the store: what to tell the caller when the store is done. */
+typedef struct topics_op_s {
+    broker_topics_done_fn done;
+    void *arg;
+    const char *what; /* "create topic", ...: the start of a failure's message */
+    char name[BROKER_TOPIC_NAME_MAX + 1];
+} topics_op_t;
+
+static void done_now(broker_topics_done_fn done, void *arg, int16_t err, const char *errmsg)
 {
-    errmsg[0] = 0;
-    if (out)
-        *out = NULL;
-    if (broker_topics_check_name(name, len) != KERR_NONE) {
-        snprintf(errmsg, errlen, "Topic name is illegal");
-        return KERR_INVALID_TOPIC_EXCEPTION;
-    }
-    if (broker_topics_get(topics, name, len)) {
-        snprintf(errmsg, errlen, "Topic '%.*s' already exists.", (int)len, name);
-        return KERR_TOPIC_ALREADY_EXISTS;
-    }
-    if (nparts < 1 || nparts > 100000) {
-        snprintf(errmsg, errlen, "Number of partitions must be larger than 0.");
-        return KERR_INVALID_PARTITIONS;
-    }
-    int16_t verr = topic_validate_configs(configs, nconfigs, errmsg, errlen);
-    if (verr != KERR_NONE)
-        return verr;
-    if (validate_only)
-        return KERR_NONE;
-    broker_topic_t *t = topic_new(name, len, nparts);
-    if (!t)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    (void)broker_meta_random(t->id.b, sizeof(t->id.b));
-    t->id.b[6] = (uint8_t)((t->id.b[6] & 0x0f) | 0x40); /* a version-4 UUID, never all zero */
-    t->id.b[8] = (uint8_t)((t->id.b[8] & 0x3f) | 0x80);
-    for (int i = 0; i < nconfigs; i++)
-        if (topic_add_config(t, configs[i].key, configs[i].value) != 0) {
-            topic_free(t);
-            return KERR_UNKNOWN_SERVER_ERROR;
-        }
-    topic_apply_configs(topics, t);
-    /* Metadata first: a crash after it leaves a topic with empty partitions, never orphan data. */
-    int rc = topic_save(topics, t);
-    if (rc == 0)
-        rc = topic_open_logs(topics, t);
-    if (rc == 0)
-        rc = topic_register(topics, t);
-    if (rc != 0) {
-        snprintf(errmsg, errlen, "cannot create topic: %s", log_strerror(rc));
-        LOG_ERROR("topics", "creating %s: %s", t->name, log_strerror(rc));
-        char path[4200];
-        if (topic_meta_path(topics, t->name, path, sizeof(path)) == 0)
-            unlink(path);
-        for (int32_t i = 0; i < t->nparts; i++)
-            if (t->parts[i].log) {
-                log_partition_remove(t->parts[i].log);
-                t->parts[i].log = NULL;
-            }
-        topic_free(t);
-        return KERR_KAFKA_STORAGE_ERROR;
-    }
-    LOG_INFO("topics", "created topic %s with %d partitions", t->name, t->nparts);
-    if (out)
-        *out = t;
-    return KERR_NONE;
+    if (done)
+        done(arg, err, errmsg);
 }
 
-int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *t)
+static topics_op_t *op_new(broker_topics_done_fn done, void *arg, const char *what, const char *name, size_t len)
 {
-    char path[4200];
-    if (topic_meta_path(topics, t->name, path, sizeof(path)) == 0 && unlink(path) != 0 && errno != ENOENT) {
-        LOG_ERROR("topics", "cannot delete %s: %s", path, strerror(errno));
-        return KERR_KAFKA_STORAGE_ERROR;
+    topics_op_t *op = calloc(1, sizeof(*op));
+    if (!op) {
+        done_now(done, arg, KERR_UNKNOWN_SERVER_ERROR, "out of memory");
+        return NULL;
     }
-    map_del(&topics->by_name, t->name, t->name_len);
-    map_del(&topics->by_id, (const char *)t->id.b, sizeof(t->id.b));
-    LOG_INFO("topics", "deleted topic %s", t->name);
-    if (t->jobs_inflight > 0) {
-        /* A flush job still holds this topic: broker/storage.c destroys it when the job ends. */
-        t->deleted = true;
+    op->done = done;
+    op->arg = arg;
+    op->what = what;
+    snprintf(op->name, sizeof(op->name), "%.*s", (int)len, name);
+    return op;
+}
+
+static void op_done(void *arg, int rc)
+{
+    topics_op_t *op = arg;
+    char msg[320] = "";
+    int16_t err = KERR_NONE;
+    if (rc == -EEXIST) {
+        err = KERR_TOPIC_ALREADY_EXISTS;
+        snprintf(msg, sizeof(msg), "Topic '%s' already exists.", op->name);
+    } else if (rc == -ENOENT) {
+        err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+        snprintf(msg, sizeof(msg), "Topic '%s' does not exist.", op->name);
+    } else if (rc == -EAGAIN) {
+        /* The store could not be reached and nothing changed: Kafka's answer when the controller does not answer. */
+        err = KERR_REQUEST_TIMED_OUT;
+        snprintf(msg, sizeof(msg), "cannot %s: the metadata store is unavailable", op->what);
+    } else if (rc != 0) {
+        err = KERR_KAFKA_STORAGE_ERROR;
+        snprintf(msg, sizeof(msg), "cannot %s: %s", op->what, log_strerror(rc));
+        LOG_ERROR("topics", "%s %s: %s", op->what, op->name, log_strerror(rc));
+    }
+    done_now(op->done, op->arg, err, msg);
+    free(op);
+}
+
+void broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
+                          const broker_topic_config_t *configs, int nconfigs, bool validate_only,
+                          broker_topics_done_fn done, void *arg)
+{
+    char errmsg[320] = "";
+    if (broker_topics_check_name(name, len) != KERR_NONE) {
+        done_now(done, arg, KERR_INVALID_TOPIC_EXCEPTION, "Topic name is illegal");
+        return;
+    }
+    if (broker_topics_get(topics, name, len)) {
+        snprintf(errmsg, sizeof(errmsg), "Topic '%.*s' already exists.", (int)len, name);
+        done_now(done, arg, KERR_TOPIC_ALREADY_EXISTS, errmsg);
+        return;
+    }
+    if (nparts < 1 || nparts > BROKER_TOPIC_MAX_PARTITIONS) {
+        done_now(done, arg, KERR_INVALID_PARTITIONS, "Number of partitions must be larger than 0.");
+        return;
+    }
+    int16_t verr = topic_validate_configs(configs, nconfigs, errmsg, sizeof(errmsg));
+    if (verr != KERR_NONE || validate_only) {
+        done_now(done, arg, verr, errmsg);
+        return;
+    }
+    topics_op_t *op = op_new(done, arg, "create topic", name, len);
+    if (!op)
+        return;
+    broker_mstore_topic_t rec = {.name = op->name, .nparts = nparts, .configs = configs, .nconfigs = nconfigs};
+    (void)broker_meta_random(rec.id.b, sizeof(rec.id.b));
+    rec.id.b[6] = (uint8_t)((rec.id.b[6] & 0x0f) | 0x40); /* a version-4 UUID, never all zero */
+    rec.id.b[8] = (uint8_t)((rec.id.b[8] & 0x3f) | 0x80);
+    /* The store first, the partitions when it applies the record: a crash between them leaves a topic with empty
+     * partitions, never orphan data. */
+    topics->store->ops->create_topic(topics->store, &rec, op_done, op);
+}
+
+/* A create nobody waits for: the caller learns an inline result, a later one is only logged. */
+typedef struct detached_s {
+    int16_t err;
+    bool finished;
+    bool detached;
+    char name[BROKER_TOPIC_NAME_MAX + 1];
+} detached_t;
+
+static void detached_done(void *arg, int16_t err, const char *errmsg)
+{
+    detached_t *d = arg;
+    if (!d->detached) {
+        d->err = err;
+        d->finished = true;
+        return;
+    }
+    if (err != KERR_NONE && err != KERR_TOPIC_ALREADY_EXISTS)
+        LOG_WARN("topics", "creating %s: %s", d->name, errmsg);
+    free(d);
+}
+
+int16_t broker_topics_create_detached(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
+                                      const broker_topic_config_t *configs, int nconfigs)
+{
+    detached_t *d = calloc(1, sizeof(*d));
+    if (!d)
+        return KERR_UNKNOWN_SERVER_ERROR;
+    snprintf(d->name, sizeof(d->name), "%.*s", (int)(len < BROKER_TOPIC_NAME_MAX ? len : BROKER_TOPIC_NAME_MAX), name);
+    broker_topics_create(topics, name, len, nparts, configs, nconfigs, false, detached_done, d);
+    if (!d->finished) {
+        d->detached = true;
         return KERR_NONE;
     }
-    broker_topics_destroy(t);
-    return KERR_NONE;
+    int16_t err = d->err;
+    free(d);
+    return err;
+}
+
+void broker_topics_delete(broker_topics_t *topics, broker_topic_t *t, broker_topics_done_fn done, void *arg)
+{
+    topics_op_t *op = op_new(done, arg, "delete topic", t->name, t->name_len);
+    if (op) /* t may be gone when this returns */
+        topics->store->ops->delete_topic(topics->store, op->name, op_done, op);
 }
 
 void broker_topics_destroy(broker_topic_t *t)
@@ -644,122 +602,82 @@ void broker_topics_destroy(broker_topic_t *t)
     topic_free(t);
 }
 
-int16_t broker_topics_alter(broker_topics_t *topics, broker_topic_t *t, const broker_topic_config_t *configs,
-                            int nconfigs, bool validate_only, char *errmsg, size_t errlen)
+void broker_topics_alter(broker_topics_t *topics, broker_topic_t *t, const broker_topic_config_t *configs,
+                         int nconfigs, bool validate_only, broker_topics_done_fn done, void *arg)
 {
-    errmsg[0] = 0;
-    int16_t err = topic_validate_configs(configs, nconfigs, errmsg, errlen);
-    if (err != KERR_NONE || validate_only)
-        return err;
-    broker_topic_config_t *fresh;
-    if (pairs_dup(configs, nconfigs, &fresh) != 0)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    broker_topic_config_t *old = t->configs;
-    int nold = t->nconfigs;
-    t->configs = fresh;
-    t->nconfigs = nconfigs;
-    int rc = topic_save(topics, t);
-    if (rc != 0) {
-        t->configs = old;
-        t->nconfigs = nold;
-        pairs_free(fresh, nconfigs);
-        snprintf(errmsg, errlen, "cannot write the topic's metadata: %s", log_strerror(rc));
-        LOG_ERROR("topics", "altering configs of %s: %s", t->name, log_strerror(rc));
-        return KERR_KAFKA_STORAGE_ERROR;
+    char errmsg[320] = "";
+    int16_t err = topic_validate_configs(configs, nconfigs, errmsg, sizeof(errmsg));
+    if (err != KERR_NONE || validate_only) {
+        done_now(done, arg, err, errmsg);
+        return;
     }
-    pairs_free(old, nold);
-    topic_reconfigure(topics, t);
-    LOG_INFO("topics", "topic %s now has %d config overrides", t->name, t->nconfigs);
-    return KERR_NONE;
+    topics_op_t *op = op_new(done, arg, "write the topic's metadata", t->name, t->name_len);
+    if (!op)
+        return;
+    broker_mstore_topic_t rec = {
+        .name = op->name, .id = t->id, .nparts = t->nparts, .configs = configs, .nconfigs = nconfigs};
+    topics->store->ops->update_topic(topics->store, &rec, op_done, op);
 }
 
-int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs,
-                                   int nconfigs, bool validate_only, char *errmsg, size_t errlen)
+void broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs, int nconfigs,
+                                bool validate_only, broker_topics_done_fn done, void *arg)
 {
-    errmsg[0] = 0;
+    char errmsg[320] = "";
     for (int i = 0; i < nconfigs; i++) {
-        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, node, errmsg, errlen);
-        if (e != KERR_NONE)
-            return e;
+        int16_t e = broker_bcfg_validate_dynamic(configs[i].key, configs[i].value, node, errmsg, sizeof(errmsg));
+        if (e != KERR_NONE) {
+            done_now(done, arg, e, errmsg);
+            return;
+        }
         for (int j = 0; j < i; j++)
             if (strcmp(configs[i].key, configs[j].key) == 0) {
-                snprintf(errmsg, errlen, "Config %s is given more than once", configs[i].key);
-                return KERR_INVALID_CONFIG;
+                snprintf(errmsg, sizeof(errmsg), "Config %s is given more than once", configs[i].key);
+                done_now(done, arg, KERR_INVALID_CONFIG, errmsg);
+                return;
             }
     }
-    if (validate_only)
-        return KERR_NONE;
-    broker_topic_config_t *fresh;
-    if (pairs_dup(configs, nconfigs, &fresh) != 0)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    int rc = node ? broker_dyn_save(topics, fresh, nconfigs, topics->dyn_default, topics->ndyn_default)
-                  : broker_dyn_save(topics, topics->dyn_node, topics->ndyn_node, fresh, nconfigs);
-    if (rc != 0) {
-        pairs_free(fresh, nconfigs);
-        snprintf(errmsg, errlen, "cannot write %s: %s", topics->broker_props_path, log_strerror(rc));
-        LOG_ERROR("topics", "altering broker configs: %s", log_strerror(rc));
-        return KERR_KAFKA_STORAGE_ERROR;
+    if (validate_only) {
+        done_now(done, arg, KERR_NONE, "");
+        return;
     }
-    broker_topic_config_t **slot = node ? &topics->dyn_node : &topics->dyn_default;
-    int *nslot = node ? &topics->ndyn_node : &topics->ndyn_default;
-    pairs_free(*slot, *nslot);
-    *slot = fresh;
-    *nslot = nconfigs;
-    size_t pos = 0;
-    broker_topic_t *t;
-    while ((t = map_next(&topics->by_name, &pos)))
-        topic_reconfigure(topics, t);
-    LOG_INFO("topics", "%s dynamic broker configs: %d set", node ? "per-node" : "cluster-default", nconfigs);
-    return KERR_NONE;
+    topics_op_t *op = op_new(done, arg, "write the dynamic broker configs", "", 0);
+    if (!op)
+        return;
+    if (node)
+        topics->store->ops->put_broker_configs(topics->store, configs, nconfigs, topics->dyn_default,
+                                               topics->ndyn_default, op_done, op);
+    else
+        topics->store->ops->put_broker_configs(topics->store, topics->dyn_node, topics->ndyn_node, configs, nconfigs,
+                                               op_done, op);
 }
 
-int16_t broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *t, int32_t count, bool validate_only,
-                                     char *errmsg, size_t errlen)
+void broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *t, int32_t count, bool validate_only,
+                                  broker_topics_done_fn done, void *arg)
 {
-    errmsg[0] = 0;
+    char errmsg[320] = "";
+    int16_t err = KERR_NONE;
     if (count < t->nparts) {
-        snprintf(errmsg, errlen, "Topic currently has %d partitions, which is higher than the requested %d.", t->nparts,
-                 count);
-        return KERR_INVALID_PARTITIONS;
+        snprintf(errmsg, sizeof(errmsg), "Topic currently has %d partitions, which is higher than the requested %d.",
+                 t->nparts, count);
+        err = KERR_INVALID_PARTITIONS;
+    } else if (count == t->nparts) {
+        snprintf(errmsg, sizeof(errmsg), "Topic already has %d partitions.", t->nparts);
+        err = KERR_INVALID_PARTITIONS;
+    } else if (count > BROKER_TOPIC_MAX_PARTITIONS) {
+        snprintf(errmsg, sizeof(errmsg), "A topic may have at most %d partitions.", BROKER_TOPIC_MAX_PARTITIONS);
+        err = KERR_INVALID_PARTITIONS;
     }
-    if (count == t->nparts) {
-        snprintf(errmsg, errlen, "Topic already has %d partitions.", t->nparts);
-        return KERR_INVALID_PARTITIONS;
+    if (err != KERR_NONE || validate_only) {
+        done_now(done, arg, err, errmsg);
+        return;
     }
-    if (count > BROKER_TOPIC_MAX_PARTITIONS) {
-        snprintf(errmsg, errlen, "A topic may have at most %d partitions.", BROKER_TOPIC_MAX_PARTITIONS);
-        return KERR_INVALID_PARTITIONS;
-    }
-    if (validate_only)
-        return KERR_NONE;
-    broker_partition_t *parts = realloc(t->parts, sizeof(*parts) * (size_t)count);
-    if (!parts)
-        return KERR_UNKNOWN_SERVER_ERROR;
-    /* Flush and compaction jobs name a partition by (topic, index), never by address, so moving the array is safe. */
-    t->parts = parts;
-    memset(parts + t->nparts, 0, sizeof(*parts) * (size_t)(count - t->nparts));
-    int32_t old = t->nparts;
-    t->nparts = count;
-    /* Metadata first, as at creation: a crash then leaves empty new partitions, never unlisted data. */
-    int rc = topic_save(topics, t);
-    if (rc == 0)
-        rc = topic_open_range(topics, t, old, count);
-    if (rc != 0) {
-        for (int32_t i = old; i < count; i++)
-            if (t->parts[i].log) {
-                (void)log_partition_remove(t->parts[i].log);
-                t->parts[i].log = NULL;
-            }
-        t->nparts = old;
-        int rc2 = topic_save(topics, t);
-        if (rc2 != 0)
-            LOG_ERROR("topics", "cannot restore the metadata of %s: %s", t->name, log_strerror(rc2));
-        snprintf(errmsg, errlen, "cannot add partitions: %s", log_strerror(rc));
-        LOG_ERROR("topics", "adding partitions to %s: %s", t->name, log_strerror(rc));
-        return KERR_KAFKA_STORAGE_ERROR;
-    }
-    LOG_INFO("topics", "topic %s grew from %d to %d partitions", t->name, old, count);
-    return KERR_NONE;
+    topics_op_t *op = op_new(done, arg, "add partitions", t->name, t->name_len);
+    if (!op)
+        return;
+    /* The store first, as at creation: a crash then leaves empty new partitions, never unlisted data. */
+    broker_mstore_topic_t rec = {
+        .name = op->name, .id = t->id, .nparts = count, .configs = t->configs, .nconfigs = t->nconfigs};
+    topics->store->ops->update_topic(topics->store, &rec, op_done, op);
 }
 
 int16_t broker_topics_config_resource(broker_topics_t *topics, int8_t type, const char *name, size_t len,

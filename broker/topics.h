@@ -3,11 +3,14 @@
  *
  * A topic is a name, a random topic id, a partition count, and its config
  * overrides; each partition is a log/ partition in <log.dirs>/<topic>-<n>.
- * Topic metadata lives in <log.dirs>/eddy-meta/topics/<topic> (key=value lines),
- * replaced atomically, and is read back at start. The registry owns every
+ * The metadata lives in a store (broker/mstore.h: files for a single broker,
+ * etcd for a cluster member); every change goes to the store, and the
+ * registry applies what the store reports through its listener — it opens,
+ * reconfigures and deletes partitions there, for its own changes and, in a
+ * cluster, other brokers'. So every change completes through a callback,
+ * which the file store calls before returning. The registry owns every
  * topic and its logs, and the broker's dynamic configs (defaults for topics
- * without overrides, set with AlterConfigs on the BROKER resource), kept in
- * <log.dirs>/eddy-meta/broker.properties. Which configs exist, their types,
+ * without overrides, set with AlterConfigs on the BROKER resource). Which configs exist, their types,
  * validators and precedence live in broker/topic_configs; this module stores
  * the values, computes each topic's effective settings and pushes changes
  * into the open partition logs at once. It knows nothing of connections or requests; handlers
@@ -25,6 +28,7 @@
 #include "base/map.h"
 #include "broker/checkpoint.h"
 #include "broker/config.h"
+#include "broker/mstore.h"
 #include "broker/topic_configs.h"
 #include "log/log.h"
 #include "protocol/reader.h"
@@ -77,18 +81,25 @@ typedef struct broker_topics_s {
     const broker_checkpoint_t *start;
     const broker_checkpoint_t *cleaner;
     bool clean_shutdown;
-    char meta_dir[4096];
+    broker_mstore_t *store; /* owned */
+    bool loading;           /* replaying the store at start */
     /* Dynamic broker configs: this node's (DYNAMIC_BROKER_CONFIG) and the
      * cluster default (DYNAMIC_DEFAULT_BROKER_CONFIG). */
     broker_topic_config_t *dyn_node;
     int ndyn_node;
     broker_topic_config_t *dyn_default;
     int ndyn_default;
-    char broker_props_path[4200];
 } broker_topics_t;
 
+/*
+ * Loads every topic from store (NULL: the single broker's files under
+ * log.dirs) and opens its partitions; takes ownership of store.
+ */
 int broker_topics_init(broker_topics_t *topics, const broker_config_t *cfg, const broker_checkpoint_t *recovery,
-                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown);
+                       const broker_checkpoint_t *start, const broker_checkpoint_t *cleaner, bool clean_shutdown,
+                       broker_mstore_t *store);
+/* The listener a store must report changes to (broker_topics_init installs it). */
+broker_mstore_listener_t broker_topics_listener(broker_topics_t *topics);
 void broker_topics_fini(broker_topics_t *topics);
 
 broker_topic_t *broker_topics_get(broker_topics_t *topics, const char *name, size_t len);
@@ -102,19 +113,37 @@ static inline broker_partition_t *broker_topic_partition(broker_topic_t *t, int3
 
 /* KERR_NONE or KERR_INVALID_TOPIC_EXCEPTION (Kafka's legal-name rule). */
 int16_t broker_topics_check_name(const char *name, size_t len);
+
 /*
- * Creates a topic; returns a Kafka error code (TOPIC_ALREADY_EXISTS,
- * INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR, ...). With
- * validate_only nothing changes. errmsg gets a human-readable reason.
+ * How a change ended: a Kafka error code and, when it failed, a
+ * human-readable reason (never NULL; valid during the call). May be called
+ * before the change function returns. NULL: nobody waits.
  */
-int16_t broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
-                             const broker_topic_config_t *configs, int nconfigs, bool validate_only,
-                             broker_topic_t **out, char *errmsg, size_t errlen);
+typedef void (*broker_topics_done_fn)(void *arg, int16_t err, const char *errmsg);
+
 /*
- * Deletes the topic: its metadata at once, its data and memory now or, when
- * flush jobs still hold it, when the last one ends (broker_topics_destroy).
+ * Creates a topic: TOPIC_ALREADY_EXISTS, INVALID_TOPIC_EXCEPTION,
+ * INVALID_PARTITIONS, INVALID_CONFIG, KAFKA_STORAGE_ERROR (the store could
+ * not write), REQUEST_TIMED_OUT (the store is unreachable). With
+ * validate_only nothing changes. A partition whose files cannot be created
+ * is offline (its requests get KAFKA_STORAGE_ERROR); the topic exists.
  */
-int16_t broker_topics_delete(broker_topics_t *topics, broker_topic_t *topic);
+void broker_topics_create(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
+                          const broker_topic_config_t *configs, int nconfigs, bool validate_only,
+                          broker_topics_done_fn done, void *arg);
+/*
+ * The same without a waiter (Metadata's auto-creation, internal topics): the
+ * result when the store finished before returning, else KERR_NONE (under
+ * way; a later failure is logged).
+ */
+int16_t broker_topics_create_detached(broker_topics_t *topics, const char *name, size_t len, int32_t nparts,
+                                      const broker_topic_config_t *configs, int nconfigs);
+/*
+ * Deletes the topic: its metadata first, then, when the store reports it,
+ * its data and memory, now or, when flush jobs still hold it, when the last
+ * one ends (broker_topics_destroy). t may be freed before this returns.
+ */
+void broker_topics_delete(broker_topics_t *topics, broker_topic_t *t, broker_topics_done_fn done, void *arg);
 
 /* Removes a topic already taken out of the registry: its partition directories and its memory. */
 void broker_topics_destroy(broker_topic_t *topic);
@@ -124,29 +153,29 @@ void broker_topics_layers(const broker_topics_t *topics, broker_cfg_layers_t *la
 /*
  * Replaces the topic's whole set of overrides (AlterConfigs; the
  * incremental API computes the new set first). Every entry is validated
- * first (KERR_INVALID_CONFIG and errmsg on the first bad one: nothing
- * changes); with validate_only nothing else happens. Otherwise the metadata
- * file is rewritten atomically and the new effective values reach every
- * partition log at once. KAFKA_STORAGE_ERROR when the file cannot be
- * written (the old overrides stay).
+ * first (INVALID_CONFIG and the reason for the first bad one: nothing
+ * changes); with validate_only nothing else happens. Otherwise the store
+ * writes the new record and the new effective values reach every partition
+ * log when it is applied. KAFKA_STORAGE_ERROR when the store cannot write
+ * (the old overrides stay).
  */
-int16_t broker_topics_alter(broker_topics_t *topics, broker_topic_t *topic, const broker_topic_config_t *configs,
-                            int nconfigs, bool validate_only, char *errmsg, size_t errlen);
+void broker_topics_alter(broker_topics_t *topics, broker_topic_t *topic, const broker_topic_config_t *configs,
+                         int nconfigs, bool validate_only, broker_topics_done_fn done, void *arg);
 /*
  * The same for the broker's dynamic configs: node selects this node's set
  * (resource name = node id) rather than the cluster default (name ""). Only
- * properties that are defaults of topic configs may be set. Persisted in
- * broker.properties; every topic is re-resolved.
+ * properties that are defaults of topic configs may be set. Every topic is
+ * re-resolved when the store applies it.
  */
-int16_t broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs,
-                                   int nconfigs, bool validate_only, char *errmsg, size_t errlen);
+void broker_topics_alter_broker(broker_topics_t *topics, bool node, const broker_topic_config_t *configs,
+                                int nconfigs, bool validate_only, broker_topics_done_fn done, void *arg);
 /*
  * CreatePartitions: grows the topic to count partitions (INVALID_PARTITIONS
- * when not larger). The metadata file is rewritten first, then the new
- * partition logs are opened; on failure both are undone. Topic id unchanged.
+ * when not larger). The store first, then the new partition logs are opened
+ * (one that cannot be is offline). Topic id unchanged.
  */
-int16_t broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *topic, int32_t count, bool validate_only,
-                                     char *errmsg, size_t errlen);
+void broker_topics_add_partitions(broker_topics_t *topics, broker_topic_t *topic, int32_t count, bool validate_only,
+                                  broker_topics_done_fn done, void *arg);
 /* ConfigResource types of the config APIs (Kafka's ids). */
 enum { BROKER_RESOURCE_TOPIC = 2, BROKER_RESOURCE_BROKER = 4 };
 /*

@@ -129,6 +129,7 @@ TESTS = [
      ["--connections.max.idle.ms", "4000", "--queued.max.request.bytes", str(64 << 20),
       "--eddy.queued.max.response.bytes", str(32 << 20), "--eddy.max.parked.fetches", "4",
       "--max.connections", "20000"]),
+    ("metadata_store_wait", ["@PYTHON", "test_metadata_store_wait.py"], ["--eddy.test.metadata.delay.ms", "400"]),
     ("zero_copy", ["@PYTHON", "test_zero_copy.py"], []),
     ("zero_copy_off", ["@PYTHON", "test_zero_copy.py", "copy"], ["--eddy.fetch.zero.copy", "false"]),
     ("hostile_conn_limits", ["@PYTHON", "test_hostile.py", "limits"],

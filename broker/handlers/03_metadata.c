@@ -115,9 +115,8 @@ broker_result_t broker_handle_metadata(broker_req_t *req)
             out->error_code = rc == 0 ? KERR_LEADER_NOT_AVAILABLE : KERR_UNKNOWN_SERVER_ERROR;
             continue;
         }
-        char errmsg[256];
-        int16_t err = broker_topics_create(&broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len,
-                                           cfg->num_partitions, NULL, 0, false, NULL, errmsg, sizeof(errmsg));
+        int16_t err = broker_topics_create_detached(&broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len,
+                                                    cfg->num_partitions, NULL, 0);
         out->error_code = err == KERR_NONE ? KERR_LEADER_NOT_AVAILABLE : err;
     }
     return BROKER_RESPOND;

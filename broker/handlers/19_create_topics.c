@@ -6,7 +6,9 @@
  * validate_only and error_message; v2 throttle_time_ms; v5 flexible,
  * and the answer then carries the partition count, replication factor and
  * the topic's config overrides; v7 returns the topic id. A name that appears
- * twice in one request fails for both entries, as in Kafka.
+ * twice in one request fails for both entries, as in Kafka. Each topic goes
+ * to the metadata store; the answer leaves when the store has finished them
+ * all (broker/store_wait.c).
  */
 #include "broker/broker.h"
 
@@ -21,8 +23,12 @@ static bool name_repeated(const proto_create_topics_req_t *body, int32_t i)
     return false;
 }
 
+/* create_one's answer when the topic went to the store: create_fill gets the result. */
+#define CREATE_SUBMITTED (-2)
+
 static int16_t create_one(broker_req_t *req, const proto_create_topics_req_topic_t *rt,
-                          proto_create_topics_resp_topic_t *out, bool validate_only)
+                          proto_create_topics_resp_topic_t *out, bool validate_only, broker_store_wait_t *w,
+                          int32_t index)
 {
     broker_t *broker = req->broker;
     int32_t nparts = rt->num_partitions;
@@ -74,27 +80,39 @@ static int16_t create_one(broker_req_t *req, const proto_create_topics_req_topic
         memcpy(configs[i].key, c->name.ptr, (size_t)c->name.len);
         memcpy(configs[i].value, c->value.ptr, (size_t)c->value.len);
     }
-    char errmsg[256];
-    broker_topic_t *t = NULL;
-    int16_t err = broker_topics_create(&broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len, nparts,
-                                       configs, nconf, validate_only, &t, errmsg, sizeof(errmsg));
-    if (err != KERR_NONE) {
-        out->error_message = broker_strf(req, "%s", errmsg);
-        return err;
-    }
+    /* What the answer says on success; create_fill puts the failure defaults back. */
     out->num_partitions = nparts;
     out->replication_factor = rf;
-    if (t) {
-        out->topic_id = t->id;
-        if (BROKER_FILL_ARRAY(req, out->configs, proto_create_topics_resp_config_desc, t->nconfigs)) {
-            for (int i = 0; i < t->nconfigs; i++) {
-                out->configs.items[i].name = proto_str_c(t->configs[i].key);
-                out->configs.items[i].value = proto_str_c(t->configs[i].value);
-                out->configs.items[i].config_source = 1; /* DYNAMIC_TOPIC_CONFIG */
-            }
+    broker_topics_create(&broker->topics, (const char *)rt->name.ptr, (size_t)rt->name.len, nparts, configs, nconf,
+                         validate_only, broker_store_wait_done, broker_store_wait_slot(w, index));
+    return CREATE_SUBMITTED;
+}
+
+/* The store's answer for topic i. */
+static void create_fill(broker_req_t *req, int32_t i, int16_t err, const char *errmsg)
+{
+    const proto_create_topics_req_t *body = req->body;
+    proto_create_topics_resp_topic_t *out = &((proto_create_topics_resp_t *)req->resp)->topics.items[i];
+    out->error_code = err;
+    if (err != KERR_NONE) {
+        out->error_message = broker_strf(req, "%s", errmsg);
+        out->num_partitions = -1;
+        out->replication_factor = -1;
+        return;
+    }
+    broker_topic_t *t = body->validate_only ? NULL
+                                            : broker_topics_get(&req->broker->topics, (const char *)out->name.ptr,
+                                                                (size_t)out->name.len);
+    if (!t)
+        return;
+    out->topic_id = t->id;
+    if (BROKER_FILL_ARRAY(req, out->configs, proto_create_topics_resp_config_desc, t->nconfigs)) {
+        for (int c = 0; c < t->nconfigs; c++) {
+            out->configs.items[c].name = proto_str_c(t->configs[c].key);
+            out->configs.items[c].value = proto_str_c(t->configs[c].value);
+            out->configs.items[c].config_source = 1; /* DYNAMIC_TOPIC_CONFIG */
         }
     }
-    return KERR_NONE;
 }
 
 broker_result_t broker_handle_create_topics(broker_req_t *req)
@@ -103,6 +121,9 @@ broker_result_t broker_handle_create_topics(broker_req_t *req)
     proto_create_topics_resp_t *resp = req->resp;
     int32_t n = body->topics.n > 0 ? body->topics.n : 0;
     if (!BROKER_FILL_ARRAY(req, resp->topics, proto_create_topics_resp_topic_desc, n))
+        return BROKER_CLOSE;
+    broker_store_wait_t *w = broker_store_wait_new(req, n, create_fill);
+    if (!w)
         return BROKER_CLOSE;
     for (int32_t i = 0; i < n; i++) {
         const proto_create_topics_req_topic_t *rt = &body->topics.items[i];
@@ -118,7 +139,9 @@ broker_result_t broker_handle_create_topics(broker_req_t *req)
                                              rt->name.len, (const char *)rt->name.ptr);
             continue;
         }
-        out->error_code = create_one(req, rt, out, body->validate_only);
+        int16_t err = create_one(req, rt, out, body->validate_only, w, i);
+        if (err != CREATE_SUBMITTED)
+            out->error_code = err;
     }
-    return BROKER_RESPOND;
+    return broker_store_wait_end(w);
 }

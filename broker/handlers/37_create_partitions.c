@@ -21,8 +21,10 @@ static bool name_repeated(const proto_create_partitions_req_t *body, int32_t i)
     return false;
 }
 
+#define GROW_SUBMITTED (-2) /* went to the store: grow_fill gets the result */
+
 static int16_t grow_one(broker_req_t *req, const proto_create_partitions_req_topic_t *rt, bool validate_only,
-                        proto_create_partitions_resp_result_t *out)
+                        proto_create_partitions_resp_result_t *out, broker_store_wait_t *w, int32_t index)
 {
     broker_t *broker = req->broker;
     broker_topic_t *t =
@@ -54,11 +56,17 @@ static int16_t grow_one(broker_req_t *req, const proto_create_partitions_req_top
             }
         }
     }
-    char errmsg[256];
-    int16_t err = broker_topics_add_partitions(&broker->topics, t, rt->count, validate_only, errmsg, sizeof(errmsg));
+    broker_topics_add_partitions(&broker->topics, t, rt->count, validate_only, broker_store_wait_done,
+                                 broker_store_wait_slot(w, index));
+    return GROW_SUBMITTED;
+}
+
+static void grow_fill(broker_req_t *req, int32_t i, int16_t err, const char *errmsg)
+{
+    proto_create_partitions_resp_result_t *out = &((proto_create_partitions_resp_t *)req->resp)->results.items[i];
+    out->error_code = err;
     if (err != KERR_NONE)
         out->error_message = broker_strf(req, "%s", errmsg);
-    return err;
 }
 
 broker_result_t broker_handle_create_partitions(broker_req_t *req)
@@ -67,6 +75,9 @@ broker_result_t broker_handle_create_partitions(broker_req_t *req)
     proto_create_partitions_resp_t *resp = req->resp;
     int32_t n = body->topics.n > 0 ? body->topics.n : 0;
     if (!BROKER_FILL_ARRAY(req, resp->results, proto_create_partitions_resp_result_desc, n))
+        return BROKER_CLOSE;
+    broker_store_wait_t *w = broker_store_wait_new(req, n, grow_fill);
+    if (!w)
         return BROKER_CLOSE;
     for (int32_t i = 0; i < n; i++) {
         const proto_create_partitions_req_topic_t *rt = &body->topics.items[i];
@@ -79,7 +90,9 @@ broker_result_t broker_handle_create_partitions(broker_req_t *req)
                                              rt->name.len > 0 ? rt->name.len : 0, (const char *)rt->name.ptr);
             continue;
         }
-        out->error_code = grow_one(req, rt, body->validate_only, out);
+        int16_t err = grow_one(req, rt, body->validate_only, out, w, i);
+        if (err != GROW_SUBMITTED)
+            out->error_code = err;
     }
-    return BROKER_RESPOND;
+    return broker_store_wait_end(w);
 }

@@ -57,8 +57,11 @@ static const char *list_base(broker_req_t *req, broker_topic_t *t, bool node, co
     return buf;
 }
 
+#define ALTER_SUBMITTED (-2) /* went to the store: alter_fill gets the result */
+
 static int16_t alter_one(broker_req_t *req, const proto_incremental_alter_configs_req_resource_t *rr,
-                         bool validate_only, char *errmsg, size_t errlen)
+                         bool validate_only, char *errmsg, size_t errlen,
+                         broker_store_wait_t *w, int32_t index)
 {
     broker_topics_t *topics = &req->broker->topics;
     broker_topic_t *t;
@@ -136,8 +139,18 @@ static int16_t alter_one(broker_req_t *req, const proto_incremental_alter_config
             pairs[n++] = (broker_topic_config_t){key, value};
     }
     if (t)
-        return broker_topics_alter(topics, t, pairs, n, validate_only, errmsg, errlen);
-    return broker_topics_alter_broker(topics, node, pairs, n, validate_only, errmsg, errlen);
+        broker_topics_alter(topics, t, pairs, n, validate_only, broker_store_wait_done, broker_store_wait_slot(w, index));
+    else
+        broker_topics_alter_broker(topics, node, pairs, n, validate_only, broker_store_wait_done,
+                                   broker_store_wait_slot(w, index));
+    return ALTER_SUBMITTED;
+}
+
+static void alter_fill(broker_req_t *req, int32_t i, int16_t err, const char *errmsg)
+{
+    proto_incremental_alter_configs_resp_resource_t *out = &((proto_incremental_alter_configs_resp_t *)req->resp)->responses.items[i];
+    out->error_code = err;
+    out->error_message = err != KERR_NONE ? broker_strf(req, "%s", errmsg) : proto_str_c(NULL);
 }
 
 broker_result_t broker_handle_incremental_alter_configs(broker_req_t *req)
@@ -147,14 +160,20 @@ broker_result_t broker_handle_incremental_alter_configs(broker_req_t *req)
     int32_t n = body->resources.n > 0 ? body->resources.n : 0;
     if (!BROKER_FILL_ARRAY(req, resp->responses, proto_incremental_alter_configs_resp_resource_desc, n))
         return BROKER_CLOSE;
+    broker_store_wait_t *w = broker_store_wait_new(req, n, alter_fill);
+    if (!w)
+        return BROKER_CLOSE;
     for (int32_t i = 0; i < n; i++) {
         const proto_incremental_alter_configs_req_resource_t *rr = &body->resources.items[i];
         proto_incremental_alter_configs_resp_resource_t *out = &resp->responses.items[i];
         out->resource_type = rr->resource_type;
         out->resource_name = rr->resource_name;
         char errmsg[320];
-        out->error_code = alter_one(req, rr, body->validate_only, errmsg, sizeof(errmsg));
-        out->error_message = out->error_code != KERR_NONE ? broker_strf(req, "%s", errmsg) : proto_str_c(NULL);
+        int16_t err = alter_one(req, rr, body->validate_only, errmsg, sizeof(errmsg), w, i);
+        if (err != ALTER_SUBMITTED) {
+            out->error_code = err;
+            out->error_message = err != KERR_NONE ? broker_strf(req, "%s", errmsg) : proto_str_c(NULL);
+        }
     }
-    return BROKER_RESPOND;
+    return broker_store_wait_end(w);
 }
