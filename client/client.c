@@ -16,12 +16,10 @@ const char *kcl_strerror(int status)
 {
     switch (status) {
 #define KCL_CASE_(name, value, text)                                                                                   \
-    case value:                                                                                                        \
-        return text;
+    case value: return text;
         KCL_ERRORS(KCL_CASE_)
 #undef KCL_CASE_
-    default:
-        return "unknown client status";
+    default: return "unknown client status";
     }
 }
 
@@ -57,13 +55,22 @@ int64_t kcl_now(const kcl_client_t *cl)
     return (int64_t)uv_now(cl->loop);
 }
 
+uint32_t kcl_random(kcl_client_t *cl)
+{
+    uint64_t x = cl->rng;
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    cl->rng = x;
+    return (uint32_t)(x >> 32);
+}
+
 static bool client_busy(kcl_client_t *cl)
 {
     if (!list_empty(&cl->pending))
         return true;
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_t *conn = list_entry(pos, kcl_conn_t, link);
         if (conn->state == KCL_CONN_RESOLVING || conn->state == KCL_CONN_CONNECTING ||
             conn->state == KCL_CONN_HANDSHAKE || !list_empty(&conn->waiting) || !list_empty(&conn->inflight))
@@ -77,8 +84,7 @@ static void client_on_tick(uv_timer_t *t)
     kcl_client_t *cl = t->data;
     int64_t now = kcl_now(cl);
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_tick(list_entry(pos, kcl_conn_t, link), now);
     }
     kcl_dispatch(cl);
@@ -136,8 +142,7 @@ static int split_addr(const char *s, size_t len, char *host, size_t host_cap, ch
 static void client_free(kcl_client_t *cl)
 {
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_destroy(list_entry(pos, kcl_conn_t, link));
     }
     kcl_metadata_fini(cl);
@@ -173,6 +178,8 @@ int kcl_client_new(uv_loop_t *loop, const kcl_config_t *cfg, kcl_client_t **out)
         return KCL_ENOMEM;
     cl->loop = loop;
     cl->cfg = *cfg;
+    /* Clients started together must not retry together: the jitter differs per client. */
+    cl->rng = uv_hrtime() ^ ((uint64_t)(uintptr_t)cl << 16) ^ 0x9e3779b97f4a7c15ull;
     cl->bootstrap = strdup(cfg->bootstrap);
     cl->client_id = strdup(cfg->client_id ? cfg->client_id : "eddy");
     list_init(&cl->conns);
@@ -231,11 +238,10 @@ void kcl_client_close(kcl_client_t *cl, void (*closed_cb)(void *arg), void *arg)
     cl->closed_cb = closed_cb;
     cl->closed_arg = arg;
     while (!list_empty(&cl->pending))
-        kcl_req_finish(list_entry(cl->pending.next, kcl_req_t, link), KCL_ECANCELLED, "the client was closed", NULL,
-                       -1, -1);
+        kcl_req_finish(list_entry(cl->pending.next, kcl_req_t, link), KCL_ECANCELLED, "the client was closed", NULL, -1,
+                       -1);
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_fail(list_entry(pos, kcl_conn_t, link), KCL_ECANCELLED, "the client was closed");
     }
     kcl_metadata_cancel(cl);

@@ -44,7 +44,7 @@
     X(KCL_ECONN, -2, "connection failed or was lost")                                                                  \
     X(KCL_ETIMEDOUT, -3, "request timed out")                                                                          \
     X(KCL_EMALFORMED, -4, "malformed response")                                                                        \
-    X(KCL_ETOOLARGE, -5, "response larger than max_response_bytes")                                                   \
+    X(KCL_ETOOLARGE, -5, "response larger than max_response_bytes")                                                    \
     X(KCL_EUNSUPPORTED, -6, "no version of the API both sides support")                                                \
     X(KCL_ENOMEM, -7, "out of memory")                                                                                 \
     X(KCL_EINVAL, -8, "invalid argument")                                                                              \
@@ -64,17 +64,17 @@ const char *kcl_strerror(int status);
 #define KCL_NODE_ANY (-1000)
 
 typedef struct kcl_config_s {
-    const char *bootstrap;      /* "host:port,host:port" (copied) */
-    const char *client_id;      /* request header client id (copied); default "eddy" */
-    int connect_timeout_ms;     /* default 10000 */
-    int request_timeout_ms;     /* per attempt; default 30000 */
-    int max_in_flight;          /* per connection; default 5 (Kafka's max.in.flight) */
-    int32_t max_response_bytes; /* default 100 MiB */
-    int reconnect_backoff_ms;   /* default 50 (Kafka's reconnect.backoff.ms) */
+    const char *bootstrap;        /* "host:port,host:port" (copied) */
+    const char *client_id;        /* request header client id (copied); default "eddy" */
+    int connect_timeout_ms;       /* default 10000 */
+    int request_timeout_ms;       /* per attempt; default 30000 */
+    int max_in_flight;            /* per connection; default 5 (Kafka's max.in.flight) */
+    int32_t max_response_bytes;   /* default 100 MiB */
+    int reconnect_backoff_ms;     /* default 50 (Kafka's reconnect.backoff.ms) */
     int reconnect_backoff_max_ms; /* default 1000 */
-    int retries;                /* default 3 */
-    int retry_backoff_ms;       /* default 100; doubles per attempt up to reconnect_backoff_max_ms */
-    int tick_ms;                /* deadline granularity; default 10 */
+    int retries;                  /* default 3 */
+    int retry_backoff_ms;         /* default 100; doubles per attempt up to reconnect_backoff_max_ms */
+    int tick_ms;                  /* deadline granularity; default 10 */
 } kcl_config_t;
 
 void kcl_config_init(kcl_config_t *cfg);
@@ -92,7 +92,7 @@ void kcl_client_close(kcl_client_t *cl, void (*closed_cb)(void *arg), void *arg)
 
 /* What a request's callback gets. */
 typedef struct kcl_response_s {
-    int status;        /* 0 or KCL_E* */
+    int status; /* 0 or KCL_E* */
     int16_t api_key;
     int16_t version;   /* the version sent (-1 when never sent) */
     int32_t node_id;   /* the connection's node (negative: bootstrap) */
@@ -110,12 +110,12 @@ typedef int16_t (*kcl_retry_check_fn)(void *arg, const kcl_response_t *resp);
 
 typedef struct kcl_request_s {
     int16_t api_key;
-    int16_t max_version;  /* -1: no cap */
-    int32_t node_id;      /* a broker id from the metadata, or KCL_NODE_ANY */
-    const void *body;     /* the request struct; the caller keeps it alive until the callback */
-    int timeout_ms;       /* per attempt; 0: config */
-    int retries;          /* -1: config */
-    int deadline_ms;      /* no retry starts later than this after submit; 0: none */
+    int16_t max_version;            /* -1: no cap */
+    int32_t node_id;                /* a broker id from the metadata, or KCL_NODE_ANY */
+    const void *body;               /* the request struct; the caller keeps it alive until the callback */
+    int timeout_ms;                 /* per attempt; 0: config */
+    int retries;                    /* -1: config */
+    int deadline_ms;                /* no retry starts later than this after submit; 0: none */
     kcl_retry_check_fn retry_check; /* may be NULL */
     kcl_response_cb cb;
     void *arg;

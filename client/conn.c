@@ -21,7 +21,7 @@
 #include "protocol/header.h"
 #include "protocol/kafka_errors.h"
 
-#define READ_CHUNK 65536
+#define READ_CHUNK              65536
 #define CLIENT_SOFTWARE_VERSION "0.1.0"
 
 typedef struct kcl_write_s {
@@ -61,8 +61,7 @@ void kcl_conn_destroy(kcl_conn_t *conn)
 kcl_conn_t *kcl_conn_for_node(kcl_client_t *cl, int32_t node_id, bool create)
 {
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_t *conn = list_entry(pos, kcl_conn_t, link);
         if (conn->node_id == node_id)
             return conn;
@@ -106,7 +105,7 @@ static int64_t conn_backoff(kcl_conn_t *conn)
     /* +-20% jitter, so that clients that failed together do not return together. */
     int64_t span = ms / 5;
     if (span > 0)
-        ms += (int64_t)(random() % (2 * span + 1)) - span;
+        ms += (int64_t)(kcl_random(conn->cl) % (uint32_t)(2 * span + 1)) - span;
     return ms > 0 ? ms : 0;
 }
 
@@ -116,8 +115,8 @@ void kcl_conn_fail(kcl_conn_t *conn, int status, const char *why)
     kcl_conn_state_t was = conn->state;
     if (was != KCL_CONN_DOWN && was != KCL_CONN_CLOSING) {
         if (status != KCL_OK && status != KCL_ECANCELLED)
-            LOG_INFO(KCL_SUBSYS, "connection to node %d (%s:%s) closed: %s", (int)conn->node_id, conn->host,
-                     conn->port, why);
+            LOG_INFO(KCL_SUBSYS, "connection to node %d (%s:%s) closed: %s", (int)conn->node_id, conn->host, conn->port,
+                     why);
         if (was == KCL_CONN_RESOLVING) {
             uv_cancel((uv_req_t *)&conn->gai); /* the callback sees CLOSING either way */
         } else {
@@ -243,8 +242,8 @@ void kcl_conn_pump(kcl_conn_t *conn)
         req->conn = NULL;
         req->version = kcl_choose_version(conn, req->spec.api_key, req->spec.max_version);
         if (req->version < 0) {
-            kcl_req_finish(req, KCL_EUNSUPPORTED, "the broker supports no version of this API that eddy does", NULL,
-                           -1, conn->node_id);
+            kcl_req_finish(req, KCL_EUNSUPPORTED, "the broker supports no version of this API that eddy does", NULL, -1,
+                           conn->node_id);
             continue;
         }
         int rc = conn_write_request(conn, req, req->spec.body);
@@ -290,8 +289,8 @@ static void conn_handshake_done(kcl_conn_t *conn, kcl_req_t *req, proto_reader_t
     }
     proto_api_versions_resp_t resp;
     proto_msg_init(api->response, req->version, &resp);
-    int rc = proto_msg_decode(api->response, rd, req->version, proto_api_flexible(api, req->version), &conn->arena,
-                              &resp);
+    int rc =
+        proto_msg_decode(api->response, rd, req->version, proto_api_flexible(api, req->version), &conn->arena, &resp);
     free(req);
     conn->handshake = NULL;
     if (rc != 0 || rd->err || resp.error_code != KERR_NONE) {
@@ -320,8 +319,8 @@ static bool conn_on_frame(kcl_conn_t *conn, const uint8_t *frame, int32_t size)
     int32_t cid = proto_rd_i32(&rd);
     kcl_req_t *req = list_empty(&conn->inflight) ? NULL : list_entry(conn->inflight.next, kcl_req_t, link);
     if (!req || req->correlation_id != cid) {
-        LOG_WARN(KCL_SUBSYS, "node %d (%s:%s) answered with correlation id %d, expected %d: closing", (int)conn->node_id,
-                 conn->host, conn->port, (int)cid, req ? (int)req->correlation_id : -1);
+        LOG_WARN(KCL_SUBSYS, "node %d (%s:%s) answered with correlation id %d, expected %d: closing",
+                 (int)conn->node_id, conn->host, conn->port, (int)cid, req ? (int)req->correlation_id : -1);
         kcl_conn_fail(conn, KCL_ECONN, "response correlation id out of order");
         return false;
     }
@@ -356,8 +355,8 @@ static bool conn_on_frame(kcl_conn_t *conn, const uint8_t *frame, int32_t size)
     conn->dispatching = true;
     int16_t kerr = 0;
     if (req->spec.retry_check) {
-        kcl_response_t resp = {.status = KCL_OK, .api_key = api->key, .version = req->version,
-                               .node_id = conn->node_id, .body = body};
+        kcl_response_t resp = {
+            .status = KCL_OK, .api_key = api->key, .version = req->version, .node_id = conn->node_id, .body = body};
         kerr = req->spec.retry_check(req->spec.arg, &resp);
     }
     if (kerr != 0 && kcl_kafka_retriable(kerr) && req->attempts < req->retries && !conn->cl->closing) {
@@ -543,8 +542,7 @@ void kcl_conn_tick(kcl_conn_t *conn, int64_t now)
     }
     list_t expired, *pos, *tmp;
     list_init(&expired);
-    list_foreach_safe(pos, tmp, &conn->waiting)
-    {
+    list_foreach_safe (pos, tmp, &conn->waiting) {
         kcl_req_t *req = list_entry(pos, kcl_req_t, link);
         if (now >= req->attempt_deadline) {
             list_remove(&req->link);

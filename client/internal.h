@@ -18,7 +18,7 @@
 #include "client/client.h"
 
 #define KCL_MAX_API_KEY 128
-#define KCL_SUBSYS "client"
+#define KCL_SUBSYS      "client"
 
 typedef enum kcl_conn_state_e {
     KCL_CONN_DOWN,       /* no handle; may connect once reconnect_at passed */
@@ -54,12 +54,12 @@ struct kcl_conn_s {
     list_t inflight;
     int ninflight;
     int32_t next_correlation_id;
-    buf_t in;              /* bytes read, bounded by max_response_bytes + a read's worth */
-    arena_t arena;         /* the response being handed to a callback */
+    buf_t in;      /* bytes read, bounded by max_response_bytes + a read's worth */
+    arena_t arena; /* the response being handed to a callback */
     kcl_api_range_t apis[KCL_MAX_API_KEY];
     int16_t api_versions_version; /* the ApiVersions version sent */
-    kcl_req_t *handshake;  /* the ApiVersions request of the handshake */
-    bool dispatching;      /* inside a response callback */
+    kcl_req_t *handshake;         /* the ApiVersions request of the handshake */
+    bool dispatching;             /* inside a response callback */
 };
 
 struct kcl_req_s {
@@ -96,6 +96,7 @@ struct kcl_client_s {
     uv_timer_t timer;
     uv_timer_t kick; /* dispatches submitted requests on the next loop turn */
     bool closing;
+    uint64_t rng;     /* xorshift state for backoff jitter, seeded per client */
     int open_handles; /* the timer and every connection handle not yet closed */
     void (*closed_cb)(void *arg);
     void *closed_arg;
@@ -116,6 +117,7 @@ struct kcl_client_s {
 
 /* client.c */
 int64_t kcl_now(const kcl_client_t *cl);
+uint32_t kcl_random(kcl_client_t *cl);
 void kcl_timer_kick(kcl_client_t *cl);
 void kcl_dispatch_soon(kcl_client_t *cl);
 void kcl_maybe_free(kcl_client_t *cl);

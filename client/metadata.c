@@ -219,8 +219,7 @@ static void meta_call_waiters(list_t *waiters, int status)
 static void meta_retire_bootstrap(kcl_client_t *cl)
 {
     list_t *pos, *tmp;
-    list_foreach_safe(pos, tmp, &cl->conns)
-    {
+    list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_t *conn = list_entry(pos, kcl_conn_t, link);
         if (conn->node_id < 0 && conn->state == KCL_CONN_READY && list_empty(&conn->inflight) &&
             list_empty(&conn->waiting))
@@ -369,13 +368,11 @@ bool kcl_metadata_report_error(kcl_client_t *cl, const char *topic, int16_t kafk
     case KERR_UNKNOWN_TOPIC_OR_PARTITION:
     case KERR_LEADER_NOT_AVAILABLE:
     case KERR_KAFKA_STORAGE_ERROR:
-    case 72:  /* LISTENER_NOT_FOUND */
-    case 74:  /* FENCED_LEADER_EPOCH */
-    case 75:  /* UNKNOWN_LEADER_EPOCH */
-    case 100: /* UNKNOWN_TOPIC_ID */
-        break;
-    default:
-        return false;
+    case 72: /* LISTENER_NOT_FOUND */
+    case 74: /* FENCED_LEADER_EPOCH */
+    case 75: /* UNKNOWN_LEADER_EPOCH */
+    case 100: /* UNKNOWN_TOPIC_ID */ break;
+    default: return false;
     }
     const char *one[1] = {topic};
     return kcl_metadata_refresh(cl, topic ? one : NULL, topic ? 1 : -1, NULL, NULL) == KCL_OK;

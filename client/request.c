@@ -194,8 +194,8 @@ void kcl_dispatch(kcl_client_t *cl)
             kcl_req_fail(req, KCL_ETIMEDOUT, "request timed out waiting for a connection");
             continue;
         }
-        kcl_conn_t *conn = req->spec.node_id == KCL_NODE_ANY ? pick_any(cl, now)
-                                                             : kcl_conn_for_node(cl, req->spec.node_id, true);
+        kcl_conn_t *conn =
+            req->spec.node_id == KCL_NODE_ANY ? pick_any(cl, now) : kcl_conn_for_node(cl, req->spec.node_id, true);
         if (!conn) {
             kcl_req_finish(req, KCL_ENONODE, "the node is not in the metadata", NULL, -1, req->spec.node_id);
             continue;

@@ -23,7 +23,7 @@
 #include "protocol/kafka_errors.h"
 
 #define FAKE_MAX_CONNS 32
-#define FAKE_MAX_HELD 64
+#define FAKE_MAX_HELD  64
 
 typedef struct fake_s fake_t;
 
@@ -47,19 +47,19 @@ struct fake_s {
     bool listening;
     int port;
     fake_conn_t *conns[FAKE_MAX_CONNS];
-    int nconns;   /* accepted so far */
-    int nclosed;  /* closed by either side */
+    int nconns;  /* accepted so far */
+    int nclosed; /* closed by either side */
     int open_handles;
     /* behaviour */
     int16_t api_versions_max; /* higher ApiVersions versions get UNSUPPORTED_VERSION (v0 layout) */
     int16_t metadata_max;     /* advertised Metadata max version */
     int wrong_cid, garbage, oversize, truncated, close_mid, silent; /* count down, one fault per answer */
-    bool hold;                /* keep answers back until fake_release */
-    int32_t leader;           /* partition leader in Metadata answers */
+    bool hold;                                                      /* keep answers back until fake_release */
+    int32_t leader;                                                 /* partition leader in Metadata answers */
     int32_t leader_epoch;
     /* observations */
     int requests[128];
-    int16_t versions[128];    /* of the last request per API */
+    int16_t versions[128]; /* of the last request per API */
     int16_t api_versions_seen[8];
     int napi_versions_seen;
     int max_held;
@@ -163,10 +163,10 @@ static void fake_metadata_resp(fake_t *fs, arena_t *a, int16_t version, proto_me
 {
     proto_msg_init(&proto_metadata_resp_desc, version, resp);
     proto_metadata_resp_broker_t *b = arena_alloc(a, 2 * sizeof(*b));
-    b[0] = (proto_metadata_resp_broker_t){.node_id = 1, .host = proto_str_c("127.0.0.1"), .port = fs->port,
-                                          .rack = proto_str_c("rack-a")};
-    b[1] = (proto_metadata_resp_broker_t){.node_id = 2, .host = proto_str_c("127.0.0.1"), .port = fs->port,
-                                          .rack = {NULL, -1}};
+    b[0] = (proto_metadata_resp_broker_t){
+        .node_id = 1, .host = proto_str_c("127.0.0.1"), .port = fs->port, .rack = proto_str_c("rack-a")};
+    b[1] = (proto_metadata_resp_broker_t){
+        .node_id = 2, .host = proto_str_c("127.0.0.1"), .port = fs->port, .rack = {NULL, -1}};
     resp->brokers.n = 2;
     resp->brokers.items = b;
     resp->cluster_id = proto_str_c("fake-cluster");

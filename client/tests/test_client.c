@@ -299,7 +299,7 @@ static void refused_connect_backs_off_then_succeeds(void **state)
     run_until(&env, &r.calls, 300);
     assert_int_equal(r.calls, 0);
     kcl_conn_t *conn = list_entry(env.cl->conns.next, kcl_conn_t, link);
-    assert_true(conn->failures >= 3); /* 20 + 40 + 80 ms... within 300 ms */
+    assert_true(conn->failures >= 3);  /* 20 + 40 + 80 ms... within 300 ms */
     assert_true(conn->failures <= 10); /* and not a busy loop */
     env.fs.port = port;
     uv_timer_t later;
