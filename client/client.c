@@ -48,6 +48,7 @@ void kcl_config_init(kcl_config_t *cfg)
     cfg->retries = 3;
     cfg->retry_backoff_ms = 100;
     cfg->tick_ms = 10;
+    cfg->max_queued = 10000;
 }
 
 int64_t kcl_now(const kcl_client_t *cl)
@@ -171,7 +172,8 @@ static void client_timer_closed(uv_handle_t *h)
 int kcl_client_new(uv_loop_t *loop, const kcl_config_t *cfg, kcl_client_t **out)
 {
     *out = NULL;
-    if (!loop || !cfg || !cfg->bootstrap || cfg->max_in_flight < 1 || cfg->max_response_bytes < 8 || cfg->tick_ms < 1)
+    if (!loop || !cfg || !cfg->bootstrap || cfg->max_in_flight < 1 || cfg->max_response_bytes < 8 || cfg->tick_ms < 1 ||
+        cfg->max_queued < 1)
         return KCL_EINVAL;
     kcl_client_t *cl = calloc(1, sizeof(*cl));
     if (!cl)

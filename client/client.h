@@ -51,7 +51,8 @@
     X(KCL_ENONODE, -9, "unknown broker node id")                                                                       \
     X(KCL_EENCODE, -10, "request could not be encoded")                                                                \
     X(KCL_EKAFKA, -11, "retriable Kafka error persisted through every retry")                                          \
-    X(KCL_ENOTFOUND, -12, "not in the metadata cache")
+    X(KCL_ENOTFOUND, -12, "not in the metadata cache")                                                                 \
+    X(KCL_EFULL, -13, "too many requests queued (max_queued)")
 
 enum kcl_status_e {
 #define KCL_ENUM_(name, value, text) name = value,
@@ -75,6 +76,7 @@ typedef struct kcl_config_s {
     int retries;                  /* default 3 */
     int retry_backoff_ms;         /* default 100; doubles per attempt up to reconnect_backoff_max_ms */
     int tick_ms;                  /* deadline granularity; default 10 */
+    int max_queued;               /* requests submitted and not yet called back; default 10000 */
 } kcl_config_t;
 
 void kcl_config_init(kcl_config_t *cfg);
@@ -124,7 +126,7 @@ typedef struct kcl_request_s {
 void kcl_request_init(kcl_request_t *req, int16_t api_key, const void *body, kcl_response_cb cb, void *arg);
 /*
  * Queues a request. Returns 0 (the callback will be called exactly once) or
- * KCL_EINVAL / KCL_ENONODE / KCL_ENOMEM (it will not).
+ * KCL_EINVAL / KCL_ENONODE / KCL_EFULL / KCL_ENOMEM (it will not).
  */
 int kcl_request_submit(kcl_client_t *cl, const kcl_request_t *req);
 

@@ -359,7 +359,7 @@ static bool conn_on_frame(kcl_conn_t *conn, const uint8_t *frame, int32_t size)
             .status = KCL_OK, .api_key = api->key, .version = req->version, .node_id = conn->node_id, .body = body};
         kerr = req->spec.retry_check(req->spec.arg, &resp);
     }
-    if (kerr != 0 && kcl_kafka_retriable(kerr) && req->attempts < req->retries && !conn->cl->closing) {
+    if (kerr != 0 && kcl_kafka_retriable(kerr) && kcl_req_may_retry(req)) {
         kcl_req_fail(req, KCL_EKAFKA, proto_kafka_error_name(kerr));
     } else {
         kcl_req_finish(req, KCL_OK, NULL, body, req->version, conn->node_id);

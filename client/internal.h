@@ -93,6 +93,7 @@ struct kcl_client_s {
     int nbootstrap;
     int next_bootstrap; /* round robin over bootstrap entries */
     list_t pending;
+    int nreqs; /* caller requests alive (bounded by max_queued) */
     uv_timer_t timer;
     uv_timer_t kick; /* dispatches submitted requests on the next loop turn */
     bool closing;
@@ -139,6 +140,8 @@ int kcl_conn_load(const kcl_conn_t *conn);
 kcl_req_t *kcl_req_new(kcl_client_t *cl, const kcl_request_t *spec);
 /* The attempt failed: retried when allowed, else the callback gets status. */
 void kcl_req_fail(kcl_req_t *req, int status, const char *why);
+/* Whether a failed attempt may be tried again (count and deadline). */
+bool kcl_req_may_retry(const kcl_req_t *req);
 void kcl_req_finish(kcl_req_t *req, int status, const char *why, void *body, int16_t version, int32_t node_id);
 /* Binds pending requests whose backoff passed to connections; fails those past their deadline. */
 void kcl_dispatch(kcl_client_t *cl);

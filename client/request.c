@@ -71,9 +71,12 @@ int kcl_request_submit(kcl_client_t *cl, const kcl_request_t *spec)
         return KCL_EINVAL;
     if (spec->node_id != KCL_NODE_ANY && !kcl_conn_for_node(cl, spec->node_id, true))
         return KCL_ENONODE;
+    if (cl->nreqs >= cl->cfg.max_queued)
+        return KCL_EFULL;
     kcl_req_t *req = kcl_req_new(cl, spec);
     if (!req)
         return KCL_ENOMEM;
+    cl->nreqs++;
     list_insert_tail(&cl->pending, &req->link);
     kcl_dispatch_soon(cl);
     return KCL_OK;
@@ -97,8 +100,16 @@ void kcl_req_finish(kcl_req_t *req, int status, const char *why, void *body, int
     };
     kcl_response_cb cb = req->spec.cb;
     void *arg = req->spec.arg;
+    req->cl->nreqs--;
     free(req);
     cb(arg, &resp);
+}
+
+bool kcl_req_may_retry(const kcl_req_t *req)
+{
+    int64_t now = kcl_now(req->cl);
+    bool in_time = req->spec.deadline_ms <= 0 || now - req->submitted_ms < req->spec.deadline_ms;
+    return !req->cl->closing && req->attempts < req->retries && in_time;
 }
 
 static bool status_retriable(int status)
@@ -122,8 +133,7 @@ void kcl_req_fail(kcl_req_t *req, int status, const char *why)
         return;
     }
     int64_t now = kcl_now(cl);
-    bool in_time = req->spec.deadline_ms <= 0 || now - req->submitted_ms < req->spec.deadline_ms;
-    if (status_retriable(status) && req->attempts < req->retries && in_time) {
+    if (status_retriable(status) && kcl_req_may_retry(req)) {
         req->attempts++;
         int64_t backoff = cl->cfg.retry_backoff_ms;
         for (int i = 1; i < req->attempts && backoff < cl->cfg.reconnect_backoff_max_ms; i++)

@@ -54,8 +54,10 @@ struct fake_s {
     int16_t api_versions_max; /* higher ApiVersions versions get UNSUPPORTED_VERSION (v0 layout) */
     int16_t metadata_max;     /* advertised Metadata max version */
     int wrong_cid, garbage, oversize, truncated, close_mid, silent; /* count down, one fault per answer */
-    bool hold;                                                      /* keep answers back until fake_release */
-    int32_t leader;                                                 /* partition leader in Metadata answers */
+    int topic_error;                                                /* answers whose topic carries topic_error_code */
+    int16_t topic_error_code;
+    bool hold;      /* keep answers back until fake_release */
+    int32_t leader; /* partition leader in Metadata answers */
     int32_t leader_epoch;
     /* observations */
     int requests[128];
@@ -174,6 +176,10 @@ static void fake_metadata_resp(fake_t *fs, arena_t *a, int16_t version, proto_me
     proto_metadata_resp_topic_t *t = arena_alloc(a, sizeof(*t));
     proto_msg_init(&proto_metadata_resp_topic_desc, version, t);
     t->name = proto_str_c("events");
+    if (fs->topic_error > 0) {
+        fs->topic_error--;
+        t->error_code = fs->topic_error_code;
+    }
     t->topic_id.b[0] = 0xab;
     proto_metadata_resp_partition_t *p = arena_alloc(a, 2 * sizeof(*p));
     static int32_t replicas[2] = {1, 2};

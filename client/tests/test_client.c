@@ -451,6 +451,94 @@ static void metadata_cache_holds_the_cluster_and_refreshes_on_not_leader(void **
     env_fini(&env);
 }
 
+static int16_t topic_error_of(void *arg, const kcl_response_t *resp)
+{
+    const proto_metadata_resp_t *md = resp->body;
+    return md->topics.n > 0 ? md->topics.items[0].error_code : 0;
+}
+
+static int16_t last_topic_error;
+
+static void on_topic_response(void *arg, const kcl_response_t *resp)
+{
+    on_response(arg, resp);
+    last_topic_error = resp->status == KCL_OK ? topic_error_of(NULL, resp) : -100;
+}
+
+static void retriable_kafka_errors_are_retried_when_asked(void **state)
+{
+    env_t env;
+    env_init(&env);
+    env_client(&env);
+    proto_msg_init(&proto_metadata_req_desc, 12, &metadata_body);
+    metadata_body.topics.n = -1;
+    kcl_request_t req;
+
+    /* NOT_LEADER_OR_FOLLOWER twice, then a clean answer: the caller sees the clean one */
+    env.fs.topic_error = 2;
+    env.fs.topic_error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+    result_t r = {0};
+    kcl_request_init(&req, PROTO_API_METADATA, &metadata_body, on_topic_response, &r);
+    req.retries = 3;
+    req.retry_check = topic_error_of;
+    assert_int_equal(kcl_request_submit(env.cl, &req), 0);
+    assert_true(run_until(&env, &r.calls, 3000));
+    assert_int_equal(r.calls, 1);
+    assert_int_equal(r.status, KCL_OK);
+    assert_int_equal(last_topic_error, 0);
+    assert_int_equal(env.fs.requests[PROTO_API_METADATA], 3);
+    assert_int_equal(env.fs.nconns, 1); /* a Kafka error is not a connection problem */
+
+    /* retries used up: the last answer is delivered with its error */
+    env.fs.topic_error = 5;
+    result_t r2 = {0};
+    kcl_request_init(&req, PROTO_API_METADATA, &metadata_body, on_topic_response, &r2);
+    req.retries = 1;
+    req.retry_check = topic_error_of;
+    assert_int_equal(kcl_request_submit(env.cl, &req), 0);
+    assert_true(run_until(&env, &r2.calls, 3000));
+    assert_int_equal(r2.status, KCL_OK);
+    assert_int_equal(last_topic_error, KERR_NOT_LEADER_OR_FOLLOWER);
+    assert_int_equal(env.fs.requests[PROTO_API_METADATA], 5);
+
+    /* a code that is not retriable is not retried, whatever the check says */
+    env.fs.topic_error = 1;
+    env.fs.topic_error_code = KERR_TOPIC_AUTHORIZATION_FAILED;
+    result_t r3 = {0};
+    kcl_request_init(&req, PROTO_API_METADATA, &metadata_body, on_topic_response, &r3);
+    req.retries = 3;
+    req.retry_check = topic_error_of;
+    assert_int_equal(kcl_request_submit(env.cl, &req), 0);
+    assert_true(run_until(&env, &r3.calls, 3000));
+    assert_int_equal(last_topic_error, KERR_TOPIC_AUTHORIZATION_FAILED);
+    assert_int_equal(env.fs.requests[PROTO_API_METADATA], 6);
+    env.fs.topic_error = 0;
+    env_fini(&env);
+}
+
+static void queue_is_bounded_and_names_are_resolved(void **state)
+{
+    env_t env;
+    env_init(&env);
+    snprintf(env.bootstrap, sizeof(env.bootstrap), "localhost:%d", env.fs.port); /* through uv_getaddrinfo */
+    env.cfg.max_queued = 2;
+    env_client(&env);
+    result_t r[3] = {{0}};
+    submit_metadata(&env, &r[0], -1, 0, 0);
+    submit_metadata(&env, &r[1], -1, 0, 0);
+    kcl_request_t req;
+    kcl_request_init(&req, PROTO_API_METADATA, &metadata_body, on_response, &r[2]);
+    assert_int_equal(kcl_request_submit(env.cl, &req), KCL_EFULL);
+    assert_true(run_until(&env, &r[1].calls, 3000));
+    assert_int_equal(r[0].status, KCL_OK);
+    assert_int_equal(r[1].status, KCL_OK);
+    assert_int_equal(kcl_request_submit(env.cl, &req), 0); /* room again */
+    assert_true(run_until(&env, &r[2].calls, 3000));
+    assert_int_equal(r[2].status, KCL_OK);
+    assert_int_equal(r[2].calls, 1);
+    env_fini(&env);
+}
+
 static int cancelled;
 
 static void on_cancel_response(void *arg, const kcl_response_t *resp)
@@ -539,6 +627,8 @@ int main(void)
         cmocka_unit_test(unanswered_request_times_out),
         cmocka_unit_test(in_flight_requests_are_limited_per_connection),
         cmocka_unit_test(metadata_cache_holds_the_cluster_and_refreshes_on_not_leader),
+        cmocka_unit_test(retriable_kafka_errors_are_retried_when_asked),
+        cmocka_unit_test(queue_is_bounded_and_names_are_resolved),
         cmocka_unit_test(close_cancels_everything_once),
         cmocka_unit_test(bad_bootstrap_is_refused),
     };
