@@ -63,13 +63,24 @@ kcl_conn_t *kcl_conn_for_node(kcl_client_t *cl, int32_t node_id, bool create)
     list_t *pos, *tmp;
     list_foreach_safe (pos, tmp, &cl->conns) {
         kcl_conn_t *conn = list_entry(pos, kcl_conn_t, link);
-        if (conn->node_id == node_id)
-            return conn;
+        if (conn->node_id != node_id)
+            continue;
+        /* A broker that moved is reached at its new address from the next connect on. */
+        const kcl_broker_t *b = node_id >= 0 ? kcl_metadata_broker(cl, node_id) : NULL;
+        if (b && b->host && b->port > 0 && b->port <= 65535 && strlen(b->host) < sizeof(conn->host)) {
+            char port[8];
+            snprintf(port, sizeof(port), "%d", (int)b->port);
+            if (strcmp(conn->host, b->host) != 0 || strcmp(conn->port, port) != 0) {
+                snprintf(conn->host, sizeof(conn->host), "%s", b->host);
+                snprintf(conn->port, sizeof(conn->port), "%s", port);
+            }
+        }
+        return conn;
     }
     if (!create || node_id < 0)
         return NULL;
     const kcl_broker_t *b = kcl_metadata_broker(cl, node_id);
-    if (!b || b->port <= 0 || b->port > 65535)
+    if (!b || !b->host || b->port <= 0 || b->port > 65535 || strlen(b->host) >= sizeof(((kcl_conn_t *)0)->host))
         return NULL;
     char port[8];
     snprintf(port, sizeof(port), "%d", (int)b->port);
