@@ -44,7 +44,12 @@ kcl_conn_t *kcl_conn_new(kcl_client_t *cl, int32_t node_id, const char *host, co
     list_init(&conn->waiting);
     list_init(&conn->inflight);
     buf_init(&conn->in);
-    arena_init(&conn->arena, 0);
+    /*
+     * Decoded arrays cost more than their wire bytes (a struct per element);
+     * the limit keeps a hostile answer's amplification bounded: past it the
+     * decode fails as malformed.
+     */
+    arena_init(&conn->arena, (size_t)cl->cfg.max_response_bytes * 8 + (1u << 20));
     conn->next_correlation_id = 1;
     list_insert_tail(&cl->conns, &conn->link);
     return conn;
@@ -346,7 +351,7 @@ static bool conn_on_frame(kcl_conn_t *conn, const uint8_t *frame, int32_t size)
         return conn_open(conn);
     }
     void *body = arena_alloc(&conn->arena, api->response->size);
-    int rc = PROTO_ENOMEM;
+    int rc = rd.err ? rd.err : PROTO_ENOMEM;
     if (body && !rd.err) {
         proto_msg_init(api->response, req->version, body);
         rc = proto_msg_decode(api->response, &rd, req->version, proto_api_flexible(api, req->version), &conn->arena,
