@@ -22,7 +22,7 @@
 #include "protocol/header.h"
 #include "protocol/kafka_errors.h"
 
-#define FAKE_MAX_CONNS 32
+#define FAKE_MAX_CONNS 512
 #define FAKE_MAX_HELD  64
 
 typedef struct fake_s fake_t;
@@ -56,6 +56,8 @@ struct fake_s {
     int wrong_cid, garbage, oversize, truncated, close_mid, silent; /* count down, one fault per answer */
     int topic_error;                                                /* answers whose topic carries topic_error_code */
     int16_t topic_error_code;
+    int random_body; /* answers: right correlation id, random body */
+    uint32_t seed;
     bool hold;      /* keep answers back until fake_release */
     int32_t leader; /* partition leader in Metadata answers */
     int32_t leader_epoch;
@@ -217,6 +219,27 @@ static void fake_answer(fake_conn_t *c, int32_t cid, int16_t key, int16_t versio
         fs->oversize--;
         static const uint8_t big[] = {0x10, 0, 0, 0, 0, 0, 0, 1};
         fake_write(c, big, sizeof(big));
+        return;
+    }
+    if (fs->random_body > 0) {
+        fs->random_body--;
+        uint8_t frame[4 + 4 + 256];
+        size_t n = 0;
+        fs->seed = fs->seed * 1103515245u + 12345u;
+        size_t len = (fs->seed >> 16) % 256;
+        for (size_t i = 0; i < len; i++) {
+            fs->seed = fs->seed * 1103515245u + 12345u;
+            /* small values often: they look like lengths and counts */
+            uint8_t v = (uint8_t)(fs->seed >> 16);
+            frame[8 + i] = (fs->seed >> 28) & 1 ? (uint8_t)(v & 3) : v;
+        }
+        n = 8 + len;
+        uint32_t size = (uint32_t)(n - 4);
+        frame[0] = (uint8_t)(size >> 24), frame[1] = (uint8_t)(size >> 16), frame[2] = (uint8_t)(size >> 8);
+        frame[3] = (uint8_t)size;
+        frame[4] = (uint8_t)((uint32_t)cid >> 24), frame[5] = (uint8_t)((uint32_t)cid >> 16);
+        frame[6] = (uint8_t)((uint32_t)cid >> 8), frame[7] = (uint8_t)cid;
+        fake_write(c, frame, n);
         return;
     }
     arena_t a;

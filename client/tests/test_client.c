@@ -255,6 +255,32 @@ static void garbage_oversized_and_truncated_frames_fail_the_request(void **state
     env_fini(&env);
 }
 
+static void random_response_bodies_never_crash(void **state)
+{
+    env_t env;
+    env_init(&env);
+    env_client(&env);
+    env.fs.seed = 12345;
+    int malformed = 0, ok = 0;
+    for (int i = 0; i < 200; i++) {
+        env.fs.random_body = 1;
+        result_t r = {0};
+        submit_metadata(&env, &r, (int16_t)(i % 13), 0, 0);
+        assert_true(run_until(&env, &r.calls, 3000));
+        assert_int_equal(r.calls, 1);
+        if (r.status == KCL_EMALFORMED)
+            malformed++;
+        else if (r.status == KCL_OK)
+            ok++;
+        else
+            fail_msg("iteration %d: status %d (%s)", i, r.status, kcl_strerror(r.status));
+    }
+    assert_true(malformed > 100); /* most random bodies do not decode, and each closed its connection */
+    assert_true(env.fs.nconns >= malformed && env.fs.nconns <= malformed + 1);
+    (void)ok;
+    env_fini(&env);
+}
+
 static void server_closing_mid_response_is_retried(void **state)
 {
     env_t env;
@@ -622,6 +648,7 @@ int main(void)
         cmocka_unit_test(many_requests_are_matched_in_order),
         cmocka_unit_test(wrong_correlation_id_closes_and_retries),
         cmocka_unit_test(garbage_oversized_and_truncated_frames_fail_the_request),
+        cmocka_unit_test(random_response_bodies_never_crash),
         cmocka_unit_test(server_closing_mid_response_is_retried),
         cmocka_unit_test(refused_connect_backs_off_then_succeeds),
         cmocka_unit_test(unanswered_request_times_out),
