@@ -23,7 +23,9 @@
  * connection before anything is allocated for it; at most max_in_flight
  * requests are outstanding per connection; every byte read is untrusted.
  *
- * Threads: none. Everything runs on the caller's uv_loop_t, and every
+ * Threads: none of its own. Host names are resolved with uv_getaddrinfo
+ * (libuv's thread pool); numeric addresses connect directly. Everything
+ * else runs on the caller's uv_loop_t, and every
  * callback is called from it exactly once per request (with KCL_ECANCELLED
  * when the client is closed first). Status codes are 0 or negative KCL_E*
  * values, distinct from Kafka's int16 error codes, which stay in the
