@@ -154,6 +154,9 @@ TESTS = [
     # each behind the previous one's first long-poll Fetch (250 ms): fewer partitions.
     ("burrow", ["@PYTHON", "test_burrow.py", "0.10.0"], ["--offsets.topic.num.partitions", "4"]),
     ("burrow_kafka_2_0", ["@PYTHON", "test_burrow.py", "2.0.0"], ["--offsets.topic.num.partitions", "4"]),
+    # eddy's own client library (client/, built as compat-tests/compat_client_lib):
+    # metadata, CreateTopics, Produce of a built batch, Fetch, bytes compared.
+    ("client_lib", ["bash", "-c", 'exec "$EDDY_BUILD_DIR/compat-tests/compat_client_lib"'], []),
 ]
 
 # Tests that measure the broker's memory, sockets or fsync counts, or kill it
