@@ -571,6 +571,88 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
     return 0;
 }
 
+int64_t log_segment_truncate(log_segment_t *seg, int64_t offset, int64_t now_ms)
+{
+    log_scan_t *sc = malloc(sizeof *sc);
+    proto_batch_header_t hdr;
+    int64_t pos = 0, cut = seg->size, cut_base = -1;
+    int rc;
+    if (sc == NULL)
+        return -ENOMEM;
+    int64_t start = offset > seg->base_offset ? log_offset_index_lookup(&seg->oidx, offset, NULL) : 0;
+    log_scan_init(sc, seg->fd, start, seg->size);
+    while ((rc = log_scan_next(sc, &hdr, &pos)) == 1) {
+        if (proto_batch_last_offset(&hdr) >= offset) {
+            cut = pos;
+            cut_base = hdr.base_offset;
+            break;
+        }
+    }
+    if (rc < 0 && rc != LOG_ECORRUPT) {
+        free(sc);
+        return rc;
+    }
+    if (rc == LOG_ECORRUPT) {
+        /* Bytes that are no batch end the data: cut there too. */
+        cut = sc->pos;
+        cut_base = offset;
+    }
+    if (cut == seg->size) {
+        free(sc);
+        return 0;
+    }
+    rc = log_io_ftruncate(seg->fd, cut);
+    if (rc < 0) {
+        free(sc);
+        return rc;
+    }
+    log_segment_touch(seg);
+    size_t k = seg->oidx.count;
+    while (k > 0 && seg->oidx.entries[k - 1].position >= cut)
+        k--;
+    int irc = log_offset_index_truncate(&seg->oidx, k);
+    k = seg->tidx.count;
+    while (k > 0 && seg->base_offset + seg->tidx.entries[k - 1].rel_offset >= cut_base)
+        k--;
+    if (irc == 0)
+        irc = log_time_index_truncate(&seg->tidx, k);
+    size_t tk = seg->txi.count;
+    while (tk > 0 && seg->txi.entries[tk - 1].last_offset >= cut_base)
+        tk--;
+    if (irc == 0 && tk < seg->txi.count) {
+        irc = log_segment_txn_index_fd(seg);
+        if (irc == 0)
+            irc = log_txn_index_truncate(&seg->txi, cut_base);
+    }
+    if (irc < 0) {
+        /* The files keep entries past the data: a restart finds them failing their checks and rebuilds. */
+        LOG_WARN(SUBSYS, "%s: index files not truncated: %s", seg->path, log_strerror(irc));
+        seg->txi.count = tk;
+    }
+    /* Max timestamp: the last time entry, then the batches after the one it points at. */
+    int64_t ts = -1, ts_off = -1, from = 0;
+    if (log_time_index_last(&seg->tidx, &ts, &ts_off))
+        from = log_offset_index_lookup(&seg->oidx, ts_off, NULL);
+    log_scan_init(sc, seg->fd, from, cut);
+    while (log_scan_next(sc, &hdr, &pos) == 1) {
+        if (hdr.max_timestamp > ts) {
+            ts = hdr.max_timestamp;
+            ts_off = proto_batch_last_offset(&hdr);
+        }
+    }
+    free(sc);
+    seg->max_timestamp = ts;
+    seg->max_timestamp_offset = ts >= 0 ? ts_off : -1;
+    seg->bytes_since_index = cut - (seg->oidx.count > 0 ? seg->oidx.entries[seg->oidx.count - 1].position : 0);
+    int64_t bytes = seg->size - cut;
+    seg->size = cut;
+    if (cut == 0) {
+        seg->rolling_ts = -1;
+        seg->created_ms = now_ms;
+    }
+    return bytes;
+}
+
 int log_segment_seal(log_segment_t *seg)
 {
     if (seg->max_timestamp < 0)
