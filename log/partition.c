@@ -902,13 +902,12 @@ static void result_from_dup(log_append_result_t *res, const proto_batch_header_t
 enum append_mode_e {
     APPEND_LEADER,  /* offsets and epoch assigned, producer state recorded unchecked */
     APPEND_CHECKED, /* the same after the producer rules (duplicate, out of order, fenced) */
-    APPEND_REPLICA, /* written as it is at its own base offset; the caller noted its epoch */
 };
 
 /*
- * All appends. APPEND_CHECKED applies the producer rules first; the others
- * write the batch and only record it, like Kafka's appends of replicated
- * data. In APPEND_REPLICA the batch is not modified (batch is really const).
+ * A leader's appends. APPEND_CHECKED applies the producer rules first;
+ * APPEND_LEADER writes the batch and only records it, like Kafka's appends
+ * of replicated data. (A follower's append is log_partition_append_replica.)
  */
 static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, enum append_mode_e mode,
                         log_append_result_t *res)
@@ -926,9 +925,7 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
     if (proto_batch_header_parse(batch, len, &hdr) != 0 || proto_batch_total_size(&hdr) != len ||
         hdr.last_offset_delta < 0)
         return -EINVAL;
-    int64_t base = mode == APPEND_REPLICA ? hdr.base_offset : p->end_offset;
-    if (base < p->end_offset)
-        return LOG_EUNEXPECTED_OFFSET;
+    int64_t base = p->end_offset;
     if (base > INT64_MAX - 1 - hdr.last_offset_delta)
         return LOG_ETOOLARGE;
     if (len > INT32_MAX)
@@ -957,21 +954,18 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
             return rc;
     }
     hdr.base_offset = base;
-    if (mode != APPEND_REPLICA)
-        hdr.partition_leader_epoch = leader_epoch;
+    hdr.partition_leader_epoch = leader_epoch;
     log_epoch_cache_t saved;
     int saved_used = 0;
     log_epoch_init(&saved);
-    rc = mode != APPEND_REPLICA ? epochs_note(p, leader_epoch, base, &saved, &saved_used) : 0;
+    rc = epochs_note(p, leader_epoch, base, &saved, &saved_used);
     if (rc == 0 && should_roll(p, p->segs[p->nsegs - 1], &hdr, len))
         rc = roll(p);
     if (rc == 0)
         rc = epochs_write_before(p, saved_used);
     if (rc == 0) {
-        if (mode != APPEND_REPLICA) {
-            proto_batch_set_base_offset(batch, hdr.base_offset);
-            proto_batch_set_leader_epoch(batch, leader_epoch);
-        }
+        proto_batch_set_base_offset(batch, hdr.base_offset);
+        proto_batch_set_leader_epoch(batch, leader_epoch);
         rc = log_segment_append(p->segs[p->nsegs - 1], batch, len, &hdr, p->cfg.index_interval_bytes);
         if (rc < 0)
             LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset, log_strerror(rc));
@@ -1037,6 +1031,81 @@ static int replica_next(const uint8_t *records, size_t len, size_t at, proto_bat
     return 1;
 }
 
+/* Batches written with one write at most (the stack holds their headers). */
+#define REPLICA_RUN_MAX 64
+
+/*
+ * Whether batch hdr still goes into seg after a run of `added` batches and
+ * `bytes` bytes (first its first): should_roll's rules on the projected
+ * segment, counting an index entry per batch so that it never errs towards
+ * overfilling an index. A run that stops early only costs another write.
+ */
+static int run_fits(const log_partition_t *p, const log_segment_t *seg, int64_t bytes, size_t added,
+                    const proto_batch_header_t *first, const proto_batch_header_t *hdr)
+{
+    int64_t size = seg->size + bytes, len = (int64_t)proto_batch_total_size(hdr);
+    if (size > p->cfg.segment_bytes - len)
+        return 0;
+    if (seg->oidx.count + added + 1 >= seg->oidx.max_entries || seg->tidx.count + added + 1 >= seg->tidx.max_entries)
+        return 0;
+    if (proto_batch_last_offset(hdr) - seg->base_offset > INT32_MAX)
+        return 0;
+    if (p->cfg.roll_ms > 0) {
+        int64_t rts = seg->size > 0 ? seg->rolling_ts : first->max_timestamp;
+        int64_t waited = rts >= 0 ? hdr->max_timestamp - rts : now_ms(&p->cfg) - seg->created_ms;
+        if (waited > p->cfg.roll_ms)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Writes n checked batches (len bytes at data, hdrs their headers) into the
+ * active segment with one write and records them as an unchecked append
+ * does. Producers are reserved first so that recording cannot fail; all or
+ * nothing.
+ */
+static int write_run(log_partition_t *p, const uint8_t *data, size_t len, const proto_batch_header_t *hdrs, size_t n)
+{
+    uint8_t created[REPLICA_RUN_MAX];
+    int rc = 0;
+    size_t i;
+    for (i = 0; i < n && rc == 0; i++) {
+        int c = 0;
+        rc = hdrs[i].producer_id >= 0 ? log_pstate_reserve(&p->pstate, hdrs[i].producer_id, &c) : 0;
+        created[i] = (uint8_t)c;
+    }
+    log_segment_t *seg = p->segs[p->nsegs - 1];
+    if (rc == 0) {
+        rc = log_segment_append_run(seg, data, len, hdrs, n, p->cfg.index_interval_bytes);
+        if (rc < 0)
+            LOG_WARN(SUBSYS, "%s: follower append at offset %" PRId64 " failed: %s", p->dir, hdrs[0].base_offset,
+                     log_strerror(rc));
+    }
+    if (rc < 0) {
+        while (i-- > 0)
+            if (created[i])
+                log_pstate_remove(&p->pstate, hdrs[i].producer_id);
+        return rc;
+    }
+    int64_t now = now_ms(&p->cfg);
+    size_t at = 0;
+    for (i = 0; i < n; i++) {
+        const proto_batch_header_t *hdr = &hdrs[i];
+        size_t total = proto_batch_total_size(hdr);
+        log_marker_t marker;
+        int has_marker = 0;
+        if (hdr->producer_id >= 0 && (hdr->attributes & PROTO_BATCH_CONTROL))
+            has_marker = log_marker_parse(data + at, total, hdr, &p->scratch, &marker) == 1;
+        p->end_offset = proto_batch_last_offset(hdr) + 1;
+        update_max_timestamp(p, hdr->max_timestamp, proto_batch_last_offset(hdr));
+        /* Only -ENOMEM can come back, from a txnindex entry; the batch is stored and stays. */
+        (void)pstate_apply(p, seg, hdr, has_marker ? &marker : NULL, now, 1);
+        at += total;
+    }
+    return 0;
+}
+
 int log_partition_append_replica(log_partition_t *p, const uint8_t *records, size_t len,
                                  log_replica_append_result_t *res)
 {
@@ -1084,12 +1153,28 @@ int log_partition_append_replica(log_partition_t *p, const uint8_t *records, siz
     if (rc >= 0)
         rc = epochs_write_before(p, saved_used);
     size_t done = 0;
-    for (at = 0; rc >= 0 && at < valid; at += proto_batch_total_size(&hdr), done++) {
-        log_append_result_t one;
-        (void)proto_batch_header_parse(records + at, valid - at, &hdr);
-        /* APPEND_REPLICA writes nothing into the bytes: the cast only fits append_batch's signature. */
-        rc = append_batch(p, (uint8_t *)(uintptr_t)(records + at), proto_batch_total_size(&hdr), -1, APPEND_REPLICA,
-                          &one);
+    at = 0;
+    while (rc >= 0 && done < nbatches) {
+        proto_batch_header_t run[REPLICA_RUN_MAX];
+        (void)proto_batch_header_parse(records + at, valid - at, &run[0]);
+        size_t n = 1, bytes = proto_batch_total_size(&run[0]);
+        if (should_roll(p, p->segs[p->nsegs - 1], &run[0], bytes)) {
+            rc = roll(p);
+            if (rc < 0)
+                break;
+        }
+        while (n < REPLICA_RUN_MAX && done + n < nbatches) {
+            (void)proto_batch_header_parse(records + at + bytes, valid - at - bytes, &run[n]);
+            if (!run_fits(p, p->segs[p->nsegs - 1], (int64_t)bytes, n, &run[0], &run[n]))
+                break;
+            bytes += proto_batch_total_size(&run[n]);
+            n++;
+        }
+        rc = write_run(p, records + at, bytes, run, n);
+        if (rc == 0) {
+            done += n;
+            at += bytes;
+        }
     }
     if (rc < 0) {
         /* Nothing partial stays: batches already written are truncated away again. */

@@ -126,6 +126,13 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_
 int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
                        int32_t index_interval_bytes);
 /*
+ * The same for n batches lying back to back in data (len bytes in all,
+ * hdrs their headers at their final offsets): one write, then the index
+ * entries each batch calls for. All or nothing.
+ */
+int log_segment_append_run(log_segment_t *seg, const uint8_t *data, size_t len, const proto_batch_header_t *hdrs,
+                           size_t n, int32_t index_interval_bytes);
+/*
  * Kafka's LogSegment.truncateTo: cuts the .log before the first batch whose
  * last offset is >= offset (nothing when none is), and drops the index,
  * time-index and txnindex entries of what was cut; the max timestamp is

@@ -368,6 +368,40 @@ static void failed_follower_write_across_a_roll_leaves_nothing(void **state)
     free(rs);
 }
 
+static int count_writes(void *arg, log_io_op_t op, const char *path, int fd, size_t *partial)
+{
+    (void)path;
+    (void)fd;
+    (void)partial;
+    if (op == LOG_IO_WRITE)
+        (*(int *)arg)++;
+    return 0;
+}
+
+static void follower_append_is_one_write_per_segment(void **state)
+{
+    fixture_t *fx = *state;
+    log_partition_close(fx->p);
+    fx->cfg = tu_config(1 << 20, 1 << 20); /* no index entries to write */
+    assert_int_equal(log_partition_open(fx->dir.part, &fx->cfg, &fx->p), 0);
+    const int64_t spec[][3] = {{0, 2, -1}, {2, 2, -1}, {4, 1, -1}, {5, 3, -1}, {8, 1, -1}};
+    size_t len;
+    uint8_t *rs = record_set(spec, 5, &len);
+    int writes = 0;
+    log_io_set_fault(count_writes, &writes);
+    log_replica_append_result_t res;
+    assert_int_equal(log_partition_append_replica(fx->p, rs, len, &res), 0);
+    log_io_set_fault(NULL, NULL);
+    assert_int_equal(res.batches, 5);
+    assert_int_equal(writes, 1);
+    buf_t out;
+    buf_init(&out);
+    assert_int_equal(tu_read(fx->p, 4, 1 << 20, 1, &out), 0);
+    assert_int_equal(tu_be64(out.data), 4);
+    buf_fini(&out);
+    free(rs);
+}
+
 /* ---- truncation ---- */
 
 static void truncation_cuts_segments_indexes_and_epochs(void **state)
@@ -474,6 +508,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(follower_append_refuses_bad_sets_whole, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_append_updates_producer_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_follower_write_across_a_roll_leaves_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(follower_append_is_one_write_per_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_cuts_segments_indexes_and_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_below_the_first_segment_starts_over, setup, teardown),
     };
