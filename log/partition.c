@@ -789,6 +789,8 @@ void log_partition_close(log_partition_t *p)
     /* After the flush, so the snapshot never claims data that is not on disk;
      * a clean open then loads it and scans nothing. */
     snapshot_take(p, 1);
+    if (p->epochs_dirty)
+        (void)log_partition__epochs_save(p); /* a write that failed earlier; warns again if it still fails */
     partition_free(p);
 }
 
@@ -1578,6 +1580,7 @@ size_t log_partition_memory(const log_partition_t *p)
         bytes += sizeof(*seg) + seg->oidx.cap * sizeof(seg->oidx.entries[0]) +
                  seg->tidx.cap * sizeof(seg->tidx.entries[0]) + seg->txi.cap * sizeof(seg->txi.entries[0]);
     }
+    bytes += p->epochs.cap * sizeof(p->epochs.entries[0]);
     /* each producer: its entry plus a map slot */
     bytes += log_pstate_count(&p->pstate) * (sizeof(log_producer_t) + 2 * sizeof(map_entry_t));
     return bytes;
