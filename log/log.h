@@ -52,9 +52,9 @@
     X(LOG_EOUT_OF_ORDER_SEQUENCE, -9004, "producer sequence number out of order")                                      \
     X(LOG_EINVALID_PRODUCER_EPOCH, -9005, "producer epoch older than the partition has seen")                          \
     X(LOG_EINVALID_TXN_STATE, -9006, "non-transactional batch from a producer with an open transaction")               \
-    X(LOG_ECOORDINATOR_FENCED, -9007, "transaction marker from an older coordinator epoch")                           \
+    X(LOG_ECOORDINATOR_FENCED, -9007, "transaction marker from an older coordinator epoch")                            \
     X(LOG_ECORRUPT_BATCH, -9008, "a batch to append failed its length, magic or CRC-32C check")                        \
-    X(LOG_EUNEXPECTED_OFFSET, -9009, "a replicated batch starts below the log end offset")                           \
+    X(LOG_EUNEXPECTED_OFFSET, -9009, "a replicated batch starts below the log end offset")                             \
     X(LOG_EOFFSETS_OUT_OF_ORDER, -9010, "replicated batches whose offsets do not increase")
 
 enum {

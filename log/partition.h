@@ -31,12 +31,12 @@ struct log_partition_s {
     int64_t last_flush_ms;
     int64_t max_timestamp;
     int64_t max_timestamp_offset;
-    uint64_t dir_gen;        /* bumped when a segment is created or deleted */
-    uint64_t dir_synced_gen; /* dir_gen covered by the last directory fsync */
-    int64_t cleaner_point;   /* compaction: offsets below were cleaned (log/compact.c) */
-    int compacting;          /* a compaction job is between prepare and complete */
-    log_pstate_t pstate;     /* producers, open transactions (log/producer_state.h) */
-    buf_t scratch;           /* decompressing a transaction marker */
+    uint64_t dir_gen;         /* bumped when a segment is created or deleted */
+    uint64_t dir_synced_gen;  /* dir_gen covered by the last directory fsync */
+    int64_t cleaner_point;    /* compaction: offsets below were cleaned (log/compact.c) */
+    int compacting;           /* a compaction job is between prepare and complete */
+    log_pstate_t pstate;      /* producers, open transactions (log/producer_state.h) */
+    buf_t scratch;            /* decompressing a transaction marker */
     log_epoch_cache_t epochs; /* leader epochs (log/epoch_cache.h), persisted before the data they cover */
     int epochs_dirty;         /* the checkpoint file may differ from epochs: rewrite before the next data */
     uint64_t trunc_gen;       /* bumped by every truncation: flush and compaction jobs started before it are stale */

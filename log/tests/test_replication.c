@@ -152,8 +152,9 @@ static void epoch_checkpoint_parse_refuses_what_kafka_refuses(void **state)
     assert_int_equal(log_epoch_parse(&ec, ok, strlen(ok)), 0);
     assert_int_equal(ec.count, 2);
     assert_int_equal(ec.entries[1].start_offset, 100);
-    const char *bad[] = {"1\n0\n", "0\n2\n1 0\n", "0\n1\n1 0 3\n", "0\n1\n 1 0\n", "0\n1\nx 0\n",
-                         "0\n1\n-1 0\n", "0\n1\n1 -5\n", "0\nfoo\n", "0\n1\n1\n", "0\n1\n1 99999999999999999999\n"};
+    const char *bad[] = {
+        "1\n0\n",       "0\n2\n1 0\n",  "0\n1\n1 0 3\n", "0\n1\n 1 0\n", "0\n1\nx 0\n",
+        "0\n1\n-1 0\n", "0\n1\n1 -5\n", "0\nfoo\n",      "0\n1\n1\n",    "0\n1\n1 99999999999999999999\n"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(log_epoch_parse(&ec, bad[i], strlen(bad[i])), LOG_ECORRUPT);
     log_epoch_fini(&ec);
@@ -173,8 +174,8 @@ static void leader_appends_record_epochs_in_the_checkpoint(void **state)
     assert_string_equal(text, "0\n2\n2 2\n5 6\n");
     free(text);
     assert_int_equal(log_partition_latest_epoch(fx->p), 5);
-    expect_end(fx->p, 5, 5, 10);  /* latest: the log end */
-    expect_end(fx->p, 3, 2, 6);   /* between: the next epoch's start, the epoch at or below */
+    expect_end(fx->p, 5, 5, 10); /* latest: the log end */
+    expect_end(fx->p, 3, 2, 6);  /* between: the next epoch's start, the epoch at or below */
     expect_end(fx->p, 2, 2, 6);
     expect_end(fx->p, 1, 1, 2);   /* below the first: Kafka 3.9 answers the asked epoch and the first start */
     expect_end(fx->p, 9, -1, -1); /* above the latest */
