@@ -7,6 +7,7 @@
 #include <fcntl.h>
 
 #include "log/epoch_cache.h"
+#include "protocol/record.h"
 
 typedef struct fixture_s {
     tu_dir_t dir;
@@ -403,6 +404,103 @@ static void follower_append_is_one_write_per_segment(void **state)
     free(rs);
 }
 
+/* A leader's ABORT marker at base for producer pid, built as the broker builds one. */
+static uint8_t *abort_marker(int64_t base, int64_t pid, int32_t epoch, size_t *len)
+{
+    uint8_t key[4] = {0, 0, 0, 0}; /* version 0, type 0: ABORT */
+    uint8_t val[6] = {0, 0, 0, 0, 0, 0};
+    proto_record_spec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.key.ptr = key;
+    rec.key.len = 4;
+    rec.value.ptr = val;
+    rec.value.len = 6;
+    proto_batch_build_t spec;
+    proto_batch_build_init(&spec);
+    spec.attributes = PROTO_BATCH_CONTROL | PROTO_BATCH_TRANSACTIONAL;
+    spec.producer_id = pid;
+    spec.producer_epoch = 0;
+    spec.base_sequence = -1;
+    spec.base_timestamp = 5000;
+    buf_t b;
+    buf_init(&b);
+    assert_int_equal(proto_batch_build(&b, &spec, &rec, 1), 0);
+    tu_put64(b.data, (uint64_t)base);
+    tu_put32(b.data + 12, (uint32_t)epoch);
+    *len = b.len;
+    return b.data;
+}
+
+static void follower_append_applies_transaction_markers(void **state)
+{
+    fixture_t *fx = *state;
+    size_t l1, l2;
+    uint8_t *data = leader_batch(0, 3, 2, 5, 0, &l1);
+    data[22] |= PROTO_BATCH_TRANSACTIONAL;
+    tu_put32(data + PROTO_BATCH_CRC_OFFSET, proto_batch_compute_crc(data, l1));
+    uint8_t *m = abort_marker(3, 5, 2, &l2);
+    buf_t set;
+    buf_init(&set);
+    assert_int_equal(buf_append(&set, data, l1), 0);
+    log_replica_append_result_t res;
+    assert_int_equal(log_partition_append_replica(fx->p, set.data, set.len, &res), 0);
+    assert_int_equal(log_partition_last_stable_offset(fx->p), 0); /* the transaction is open */
+    assert_int_equal(log_partition_append_replica(fx->p, m, l2, &res), 0);
+    assert_int_equal(log_partition_last_stable_offset(fx->p), 4);
+    log_aborted_txn_t *txns;
+    size_t n;
+    assert_int_equal(log_partition_aborted_txns(fx->p, 0, 4, &txns, &n), 0);
+    assert_int_equal(n, 1);
+    assert_int_equal(txns[0].producer_id, 5);
+    assert_int_equal(txns[0].first_offset, 0);
+    assert_int_equal(txns[0].last_offset, 3);
+    free(txns);
+    /* Truncating the marker away reopens the transaction and drops its index entry. */
+    assert_int_equal(log_partition_truncate_to(fx->p, 3), 1);
+    assert_int_equal(log_partition_last_stable_offset(fx->p), 0);
+    assert_int_equal(log_partition_aborted_txns(fx->p, 0, 4, &txns, &n), 0);
+    assert_int_equal(n, 0);
+    free(txns);
+    reopen(fx);
+    assert_int_equal(log_partition_last_stable_offset(fx->p), 0);
+    buf_fini(&set);
+    free(data);
+    free(m);
+}
+
+static void truncation_makes_flush_and_compaction_jobs_stale(void **state)
+{
+    fixture_t *fx = *state;
+    log_partition_close(fx->p);
+    fx->cfg = tu_config(200, 0);
+    fx->cfg.compact = 1;
+    fx->cfg.min_cleanable_dirty_ratio = 0.0;
+    assert_int_equal(log_partition_open(fx->dir.part, &fx->cfg, &fx->p), 0);
+    const int64_t spec[][3] = {{0, 1, 1}, {1, 1, 1}, {2, 1, 1}, {3, 1, 1}, {4, 1, 1}, {5, 1, 1}};
+    size_t len;
+    uint8_t *rs = record_set(spec, 6, &len);
+    log_replica_append_result_t res;
+    assert_int_equal(log_partition_append_replica(fx->p, rs, len, &res), 0);
+    log_flush_job_t fj;
+    assert_int_equal(log_partition_flush_prepare(fx->p, &fj), 0);
+    log_compact_job_t cj;
+    int prc = log_partition_compact_prepare(fx->p, 1000, &cj);
+    assert_int_equal(log_partition_truncate_to(fx->p, 2), 1);
+    assert_int_equal(log_flush_job_run(&fj), 0);
+    log_partition_flush_complete(fx->p, &fj, 0);
+    assert_true(log_partition_recovery_point(fx->p) <= 2);
+    /* The job is judged before its files: a run that succeeded is discarded all the same. */
+    assert_int_equal(prc, 1);
+    assert_int_equal(log_partition_compact_complete(fx->p, &cj, 0), -ESTALE);
+    assert_int_equal(log_partition_end_offset(fx->p), 2);
+    buf_t out;
+    buf_init(&out);
+    assert_int_equal(tu_read(fx->p, 0, 1 << 20, 1, &out), 0);
+    assert_int_equal(out.len, 2 * (len / 6));
+    buf_fini(&out);
+    free(rs);
+}
+
 /* ---- truncation ---- */
 
 static void truncation_cuts_segments_indexes_and_epochs(void **state)
@@ -510,6 +608,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(follower_append_updates_producer_state, setup, teardown),
         cmocka_unit_test_setup_teardown(failed_follower_write_across_a_roll_leaves_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(follower_append_is_one_write_per_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(follower_append_applies_transaction_markers, setup, teardown),
+        cmocka_unit_test_setup_teardown(truncation_makes_flush_and_compaction_jobs_stale, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_cuts_segments_indexes_and_epochs, setup, teardown),
         cmocka_unit_test_setup_teardown(truncation_below_the_first_segment_starts_over, setup, teardown),
     };
