@@ -12,7 +12,7 @@
  * listed: 4.0.0 raised it to v2, and 4.0.1 put v0-1 back for librdkafka's
  * GSSAPI check (KAFKA-19444); eddy follows the current 4.0 line. Metadata,
  * FindCoordinator and DeleteGroups kept v0 in 4.0. APIs eddy does not
- * implement (OffsetForLeaderEpoch, ACLs, SaslHandshake, ...) are left out.
+ * implement (ACLs, SaslHandshake, ...) are left out.
  */
 typedef struct {
     int16_t key;
@@ -30,6 +30,7 @@ static const floor_t kafka_4_0[] = {
     {PROTO_API_DELETE_TOPICS, 1, false},
     {PROTO_API_DESCRIBE_CONFIGS, 1, false},
     {PROTO_API_DESCRIBE_LOG_DIRS, 1, false},
+    {PROTO_API_OFFSET_FOR_LEADER_EPOCH, 2, false},
 };
 
 int broker_api_floor_parse(const char *value)

@@ -232,6 +232,7 @@ broker_result_t broker_handle_create_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_topics(broker_req_t *req);
 broker_result_t broker_handle_delete_records(broker_req_t *req);
 broker_result_t broker_handle_init_producer_id(broker_req_t *req);
+broker_result_t broker_handle_offset_for_leader_epoch(broker_req_t *req);
 broker_result_t broker_handle_add_partitions_to_txn(broker_req_t *req);
 broker_result_t broker_handle_add_offsets_to_txn(broker_req_t *req);
 broker_result_t broker_handle_end_txn(broker_req_t *req);

@@ -26,6 +26,7 @@ const broker_api_t broker_apis[] = {
     {PROTO_API_DELETE_TOPICS, broker_handle_delete_topics},
     {PROTO_API_DELETE_RECORDS, broker_handle_delete_records},
     {PROTO_API_INIT_PRODUCER_ID, broker_handle_init_producer_id},
+    {PROTO_API_OFFSET_FOR_LEADER_EPOCH, broker_handle_offset_for_leader_epoch},
     {PROTO_API_ADD_PARTITIONS_TO_TXN, broker_handle_add_partitions_to_txn},
     {PROTO_API_ADD_OFFSETS_TO_TXN, broker_handle_add_offsets_to_txn},
     {PROTO_API_END_TXN, broker_handle_end_txn},

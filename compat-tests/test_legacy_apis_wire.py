@@ -397,7 +397,7 @@ def run_kafka_4_0():
     # Kafka 4.0's minimums (KIP-896); Produce stays listed from 0 (KAFKA-18659).
     want_min = {0: 0, 1: 4, 2: 1, 3: 0, OFFSET_COMMIT: 2, OFFSET_FETCH: 1, FIND_COORDINATOR: 0, JOIN_GROUP: 0,
                 CREATE_TOPICS: 2, DELETE_TOPICS: 1, DESCRIBE_CONFIGS: 1, DESCRIBE_LOG_DIRS: 1, DELETE_GROUPS: 0,
-                18: 0, ADD_OFFSETS_TO_TXN: 0, TXN_OFFSET_COMMIT: 0}
+                18: 0, ADD_OFFSETS_TO_TXN: 0, TXN_OFFSET_COMMIT: 0, 23: 2}
     for v in (0, 3):
         err, keys, _ = api_versions(c, v)
         check(err == NONE, "ApiVersions v%d answers" % v)
@@ -419,7 +419,7 @@ def run_kafka_4_0():
     # Below the floor: the connection closes, as Kafka 4.0 closes it.
     for api, v in ((OFFSET_COMMIT, 1), (OFFSET_COMMIT, 0), (OFFSET_FETCH, 0), (CREATE_TOPICS, 1),
                    (CREATE_TOPICS, 0), (DELETE_TOPICS, 0), (DESCRIBE_CONFIGS, 0), (DESCRIBE_LOG_DIRS, 0),
-                   (0, 2), (1, 3), (2, 0)):
+                   (0, 2), (1, 3), (2, 0), (23, 1), (23, 0)):
         expect_closed(c, api, v)
     # The lowest kept versions work.
     _, res = decode_create_topics(c.call(CREATE_TOPICS, 2, create_topics_v0([(topic, 1, 1, {})]) + kw.boolean(False)), 2)

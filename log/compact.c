@@ -61,6 +61,7 @@ struct log_compact_work_s {
     size_t nproducers;
     /* Set by run: the largest offset of a marker dropped, -1 when none (complete fixes snapshots). */
     int64_t last_dropped_marker;
+    uint64_t trunc_gen; /* the partition's truncation count at prepare */
 };
 
 /* ---- the key map: key bytes -> latest offset, exact (keys are copied) ---- */
@@ -407,6 +408,7 @@ int log_partition_compact_prepare(log_partition_t *p, int64_t now_ms, log_compac
         work_free(w, 1);
         return rc;
     }
+    w->trunc_gen = p->trunc_gen;
     job->work = w;
     p->compacting = 1;
     LOG_DEBUG(SUBSYS, "%s: compacting [%" PRId64 ", %" PRId64 "): %zu segment(s), dirty ratio %.3f%s", p->dir,
@@ -1187,6 +1189,13 @@ int log_partition_compact_complete(log_partition_t *p, log_compact_job_t *job, i
                  job->end_offset, log_strerror(rc));
         work_free(w, 1);
         return rc;
+    }
+    if (w->trunc_gen != p->trunc_gen) {
+        /* A truncation may have cut a captured segment: the cleaned copy would bring data back. */
+        LOG_INFO(SUBSYS, "%s: compaction of [%" PRId64 ", %" PRId64 ") discarded: the log was truncated meanwhile",
+                 p->dir, job->first_offset, job->end_offset);
+        work_free(w, 1);
+        return -ESTALE;
     }
     for (size_t i = 0; i < w->count; i++) {
         if (find_segment(p, w->segs[i].seg) < 0) {

@@ -30,8 +30,10 @@
  * Compaction (log/compact.c) runs in three steps like a flush, below.
  * Producer state (log/producer_state.h) makes idempotent appends exactly-once
  * and tracks transactions: log_partition_append_checked, the last stable
- * offset and the aborted-transaction index, below. Not yet here:
- * leader-epoch checkpoints.
+ * offset and the aborted-transaction index, below. Replication: the
+ * leader-epoch cache and its `leader-epoch-checkpoint`, the follower's
+ * append of fetched batches at their own offsets, and truncation from the
+ * end, below.
  */
 #ifndef EDDY_LOG_LOG_H
 #define EDDY_LOG_LOG_H
@@ -50,7 +52,10 @@
     X(LOG_EOUT_OF_ORDER_SEQUENCE, -9004, "producer sequence number out of order")                                      \
     X(LOG_EINVALID_PRODUCER_EPOCH, -9005, "producer epoch older than the partition has seen")                          \
     X(LOG_EINVALID_TXN_STATE, -9006, "non-transactional batch from a producer with an open transaction")               \
-    X(LOG_ECOORDINATOR_FENCED, -9007, "transaction marker from an older coordinator epoch")
+    X(LOG_ECOORDINATOR_FENCED, -9007, "transaction marker from an older coordinator epoch")                            \
+    X(LOG_ECORRUPT_BATCH, -9008, "a batch to append failed its length, magic or CRC-32C check")                        \
+    X(LOG_EUNEXPECTED_OFFSET, -9009, "a replicated batch starts below the log end offset")                             \
+    X(LOG_EOFFSETS_OUT_OF_ORDER, -9010, "replicated batches whose offsets do not increase")
 
 enum {
 #define LOG_ERRNO_ENUM(name, value, text) name = value,
@@ -185,6 +190,84 @@ typedef struct log_append_result_s {
 
 int log_partition_append_checked(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
                                  log_append_result_t *res);
+
+/*
+ * Leader epochs (Kafka's LeaderEpochFileCache): the first offset written
+ * under each leader epoch, persisted in `<dir>/leader-epoch-checkpoint`
+ * (Kafka's text format) and written before the data it covers. An append
+ * with leader_epoch >= 0 adds an entry when the epoch differs from the
+ * latest one (Kafka's assign: entries with an epoch or start offset at or
+ * above the new one go); -1 records nothing. Truncation from the end drops
+ * entries starting at or past the new end; a moving log start offset moves
+ * the first entry up to it. At open the file is made consistent with the
+ * recovered log; a missing file means no epochs, a corrupt one is rebuilt
+ * from the batches' partition leader epochs.
+ */
+/* The latest epoch in the cache, -1 when it is empty. */
+int32_t log_partition_latest_epoch(const log_partition_t *p);
+/*
+ * OffsetForLeaderEpoch (Kafka's endOffsetFor): requested -1, no entries, or
+ * an epoch above the latest: -1/-1. The latest epoch: it and the log end
+ * offset. Else the start offset of the first epoch above requested, with the
+ * largest epoch <= requested (requested itself when it is below the first
+ * entry, as Kafka 3.9 answers).
+ */
+void log_partition_end_offset_for_epoch(const log_partition_t *p, int32_t requested_epoch, int32_t *epoch_out,
+                                        int64_t *end_offset_out);
+/* Kafka's maybeAssignEpochStartOffset (a new leader records its epoch at its LEO). 0, -EINVAL or an I/O error. */
+int log_partition_assign_epoch(log_partition_t *p, int32_t epoch, int64_t start_offset);
+/* Up to max entries, oldest first; returns how many there are. */
+size_t log_partition_epoch_entries(const log_partition_t *p, int32_t *epochs, int64_t *start_offsets, size_t max);
+
+/*
+ * Follower append (Kafka's appendAsFollower): records holds one or more
+ * whole RecordBatch v2 as fetched from the leader; a partial batch at the
+ * end is ignored (a fetch response cut at its size limit). Each batch is
+ * stored byte for byte at its own base offset and leader epoch. Checked
+ * first, before anything is written: length, magic 2 and CRC-32C
+ * (LOG_ECORRUPT_BATCH), the first base offset >= the log end
+ * (LOG_EUNEXPECTED_OFFSET; gaps left by compaction are fine) and each next
+ * one >= the previous batch's end (LOG_EOFFSETS_OUT_OF_ORDER). Producer
+ * state, transaction markers and the aborted-transaction index are updated
+ * as log_partition_append does; the epoch cache gets the batches' epochs.
+ * On any failure nothing of the call stays visible. Nothing to append (an
+ * empty or only partial set) is 0 with batches 0.
+ */
+typedef struct log_replica_append_result_s {
+    int64_t first_offset; /* base offset of the first batch appended, -1 when none */
+    int64_t last_offset;  /* last offset appended, -1 when none */
+    int64_t end_offset;   /* the log end offset afterwards */
+    size_t bytes;         /* bytes appended (the partial tail not counted) */
+    size_t batches;
+} log_replica_append_result_t;
+
+int log_partition_append_replica(log_partition_t *p, const uint8_t *records, size_t len,
+                                 log_replica_append_result_t *res);
+
+/*
+ * Truncation (Kafka's UnifiedLog.truncateTo): makes offset the log end
+ * offset when it is below it. Segments with a base offset above it are
+ * deleted (renamed *.deleted, unlinked when reads in flight are done); the
+ * segment holding it is cut before the first batch whose last offset is >=
+ * offset, so a batch that offset falls inside goes whole and the log end is
+ * still offset, as Kafka does (the follower then fetches from there).
+ * Indexes, the txnindex, max timestamp, recovery point (at most offset),
+ * cleaner point (at most the active segment's base), the epoch cache and
+ * producer state (newest snapshot at or below the end, then a replay) follow.
+ * When offset is below the first segment's base the log is truncated fully
+ * and starts at offset; a log start offset above offset comes down to it.
+ * offset >= the end only drops epoch entries past the end (Kafka). Returns
+ * 1 when truncated, 0 when not, -EINVAL for offset < 0, or an I/O error
+ * (the partition should then be taken offline, as Kafka takes its dir).
+ * Compaction and flush jobs started before are made stale.
+ */
+int log_partition_truncate_to(log_partition_t *p, int64_t offset);
+/*
+ * Kafka's truncateFullyAndStartAt: every segment deleted, one empty segment
+ * at offset, log start = end = offset, producer state and epoch cache
+ * emptied (their files too). 0 or an I/O error.
+ */
+int log_partition_truncate_fully_and_start_at(log_partition_t *p, int64_t offset);
 
 /*
  * Drops the state of producers idle for cfg.producer_id_expiration_ms at
@@ -378,6 +461,7 @@ typedef struct log_flush_job_s {
     int *fds;             /* 4 per segment: .log, .index, .timeindex, .txnindex */
     char *dir;            /* fsync this directory too when non-NULL */
     uint64_t dir_gen;     /* the directory's generation at prepare */
+    uint64_t trunc_gen;   /* the partition's truncation count at prepare */
 } log_flush_job_t;
 
 int log_partition_flush_prepare(log_partition_t *p, log_flush_job_t *job);

@@ -164,6 +164,7 @@ static void partition_free(log_partition_t *p)
     for (size_t i = 0; i < p->nsegs; i++)
         log_segment_unref(p->segs[i]);
     log_pstate_fini(&p->pstate);
+    log_epoch_fini(&p->epochs);
     buf_fini(&p->scratch);
     free(p->segs);
     free(p->dir);
@@ -178,7 +179,7 @@ static void update_max_timestamp(log_partition_t *p, int64_t ts, int64_t offset)
     }
 }
 
-static void recompute_max_timestamp(log_partition_t *p)
+void log_partition__recompute_max_timestamp(log_partition_t *p)
 {
     p->max_timestamp = -1;
     p->max_timestamp_offset = -1;
@@ -212,7 +213,7 @@ static void drop_oldest(log_partition_t *p, size_t k, const char *why, log_reten
     p->dir_gen++;
     if (p->segs[0]->base_offset > p->start_offset)
         p->start_offset = p->segs[0]->base_offset;
-    recompute_max_timestamp(p);
+    log_partition__recompute_max_timestamp(p);
 }
 
 /* How many of the oldest segments lie wholly below the start offset. */
@@ -448,10 +449,9 @@ out:
  * are deleted; corrupt ones are deleted and an older one tried. Without a
  * usable snapshot the scan starts at the first segment.
  */
-static int load_producer_state(log_partition_t *p, int64_t now)
+int log_partition__reload_producers(log_partition_t *p, int64_t limit, int64_t now)
 {
     int64_t first_base = p->segs[0]->base_offset;
-    int64_t limit = p->cfg.clean_shutdown ? p->end_offset : p->recovery_point;
     int64_t *offs = NULL, from = -1;
     size_t n = 0;
     for (size_t i = 0; i < p->nsegs; i++) {
@@ -507,6 +507,151 @@ static int load_producer_state(log_partition_t *p, int64_t now)
     return 0;
 }
 
+/* ---- the leader-epoch cache ---- */
+
+int log_partition__epochs_save(log_partition_t *p)
+{
+    int rc = log_epoch_store(&p->epochs, p->dir);
+    if (rc < 0) {
+        LOG_WARN(SUBSYS, "%s/%s: not written: %s", p->dir, LOG_EPOCH_CHECKPOINT_NAME, log_strerror(rc));
+        p->epochs_dirty = 1;
+        return rc;
+    }
+    p->epochs_dirty = 0;
+    return 0;
+}
+
+/* A corrupt checkpoint: the epochs come back from the batches, as Kafka's recovery assigns them. */
+static int epochs_rebuild(log_partition_t *p)
+{
+    log_scan_t *sc = malloc(sizeof *sc);
+    int rc = 0;
+    if (sc == NULL)
+        return -ENOMEM;
+    p->epochs.count = 0;
+    for (size_t i = 0; i < p->nsegs && rc >= 0; i++) {
+        proto_batch_header_t hdr;
+        int64_t pos;
+        log_scan_init(sc, p->segs[i]->fd, 0, p->segs[i]->size);
+        while ((rc = log_scan_next(sc, &hdr, &pos)) == 1) {
+            if (hdr.partition_leader_epoch >= 0 && hdr.partition_leader_epoch > log_epoch_latest(&p->epochs) &&
+                log_epoch_assign(&p->epochs, hdr.partition_leader_epoch, hdr.base_offset) < 0) {
+                rc = -ENOMEM;
+                break;
+            }
+        }
+        if (rc == LOG_ECORRUPT)
+            rc = 0; /* recovery has checked the log; what could be read is what there is */
+    }
+    free(sc);
+    return rc < 0 ? rc : 0;
+}
+
+/*
+ * Open: the checkpoint as the recovered log allows it. Missing means no
+ * batch with an epoch was ever stored here (the checkpoint is written
+ * before such data), so it is not searched for; corrupt means it is rebuilt
+ * from the batches' epochs. Entries past the log end go, and the first entry
+ * starts at the log start offset at the earliest (Kafka's LogLoader).
+ */
+static int epochs_open(log_partition_t *p)
+{
+    int rc = log_epoch_load(&p->epochs, p->dir), store = 0;
+    if (rc == -ENOENT) {
+        rc = 0;
+    } else if (rc == LOG_ECORRUPT) {
+        LOG_WARN(SUBSYS, "%s/%s is corrupt, rebuilding it from the batches", p->dir, LOG_EPOCH_CHECKPOINT_NAME);
+        rc = epochs_rebuild(p);
+        store = 1;
+    }
+    if (rc < 0)
+        return rc;
+    store |= log_epoch_truncate_from_end(&p->epochs, p->end_offset);
+    store |= log_epoch_truncate_from_start(&p->epochs, p->start_offset);
+    if (store)
+        (void)log_partition__epochs_save(p); /* warns; retried before the next data with an epoch */
+    return 0;
+}
+
+/* The log start offset moved (retention, DeleteRecords): Kafka's truncateFromStart. */
+static void epochs_start_moved(log_partition_t *p)
+{
+    if (log_epoch_truncate_from_start(&p->epochs, p->start_offset))
+        (void)log_partition__epochs_save(p);
+}
+
+/*
+ * Before a batch with leader epoch `epoch` is written at base: the cache gets
+ * its entry and the checkpoint is written first, so that a checkpoint never
+ * lacks an epoch the data has (Kafka assigns before appending). *saved keeps
+ * the cache as it was (saved_used set) so that a failed write can undo it.
+ */
+static int epochs_note(log_partition_t *p, int32_t epoch, int64_t base, log_epoch_cache_t *saved, int *saved_used)
+{
+    if (epoch < 0 || !log_epoch_update_needed(&p->epochs, epoch, base))
+        return 0;
+    if (!*saved_used) {
+        if (log_epoch_copy(saved, &p->epochs) < 0)
+            return -ENOMEM;
+        *saved_used = 1;
+    }
+    return log_epoch_assign(&p->epochs, epoch, base) < 0 ? -ENOMEM : 0;
+}
+
+static int epochs_write_before(log_partition_t *p, int saved_used)
+{
+    if (!saved_used && !p->epochs_dirty)
+        return 0;
+    return log_partition__epochs_save(p);
+}
+
+/* The data was not written: the cache (and the file) go back. */
+static void epochs_undo(log_partition_t *p, log_epoch_cache_t *saved, int saved_used)
+{
+    if (!saved_used)
+        return;
+    log_epoch_cache_t tmp = p->epochs;
+    p->epochs = *saved;
+    *saved = tmp;
+    (void)log_partition__epochs_save(p);
+}
+
+int32_t log_partition_latest_epoch(const log_partition_t *p)
+{
+    return log_epoch_latest(&p->epochs);
+}
+
+void log_partition_end_offset_for_epoch(const log_partition_t *p, int32_t requested_epoch, int32_t *epoch_out,
+                                        int64_t *end_offset_out)
+{
+    log_epoch_end_offset_for(&p->epochs, requested_epoch, p->end_offset, epoch_out, end_offset_out);
+}
+
+int log_partition_assign_epoch(log_partition_t *p, int32_t epoch, int64_t start_offset)
+{
+    log_epoch_cache_t saved;
+    int used = 0;
+    if (epoch < 0 || start_offset < 0)
+        return -EINVAL;
+    log_epoch_init(&saved);
+    int rc = epochs_note(p, epoch, start_offset, &saved, &used);
+    if (rc == 0)
+        rc = epochs_write_before(p, used);
+    if (rc < 0)
+        epochs_undo(p, &saved, used);
+    log_epoch_fini(&saved);
+    return rc;
+}
+
+size_t log_partition_epoch_entries(const log_partition_t *p, int32_t *epochs, int64_t *start_offsets, size_t max)
+{
+    for (size_t i = 0; i < p->epochs.count && i < max; i++) {
+        epochs[i] = p->epochs.entries[i].epoch;
+        start_offsets[i] = p->epochs.entries[i].start_offset;
+    }
+    return p->epochs.count;
+}
+
 int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t **out)
 {
     base_list_t bl = {.dir = dir};
@@ -528,6 +673,7 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     if (p == NULL)
         return -ENOMEM;
     log_pstate_init(&p->pstate);
+    log_epoch_init(&p->epochs);
     buf_init(&p->scratch);
     p->dir = strdup(dir);
     if (p->dir == NULL) {
@@ -602,7 +748,7 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
         drop_oldest(p, p->nsegs - 1, "below the log start offset", NULL);
     }
     drop_oldest(p, below_start(p), "below the log start offset", NULL);
-    recompute_max_timestamp(p);
+    log_partition__recompute_max_timestamp(p);
     if (cfg->clean_shutdown) {
         p->recovery_point = p->end_offset;
     } else {
@@ -615,7 +761,9 @@ int log_partition_open(const char *dir, const log_config_t *cfg, log_partition_t
     p->cleaner_point = cfg->cleaner_point;
     if (p->cleaner_point < p->start_offset || p->cleaner_point > p->end_offset)
         p->cleaner_point = p->start_offset;
-    rc = load_producer_state(p, now);
+    rc = log_partition__reload_producers(p, cfg->clean_shutdown ? p->end_offset : p->recovery_point, now);
+    if (rc == 0)
+        rc = epochs_open(p);
     if (rc < 0)
         goto fail;
     free(bl.bases);
@@ -641,6 +789,8 @@ void log_partition_close(log_partition_t *p)
     /* After the flush, so the snapshot never claims data that is not on disk;
      * a clean open then loads it and scans nothing. */
     snapshot_take(p, 1);
+    if (p->epochs_dirty)
+        (void)log_partition__epochs_save(p); /* a write that failed earlier; warns again if it still fails */
     partition_free(p);
 }
 
@@ -750,16 +900,23 @@ static void result_from_dup(log_append_result_t *res, const proto_batch_header_t
     res->duplicate = 1;
 }
 
+/* How append_batch treats the batch. */
+enum append_mode_e {
+    APPEND_LEADER,  /* offsets and epoch assigned, producer state recorded unchecked */
+    APPEND_CHECKED, /* the same after the producer rules (duplicate, out of order, fenced) */
+};
+
 /*
- * Both appends. With check set, the producer rules decide first (duplicate,
- * out of order, fenced); without, the batch is written and only recorded,
- * like Kafka's appends of replicated data.
+ * A leader's appends. APPEND_CHECKED applies the producer rules first;
+ * APPEND_LEADER writes the batch and only records it, like Kafka's appends
+ * of replicated data. (A follower's append is log_partition_append_replica.)
  */
-static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int check,
+static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, enum append_mode_e mode,
                         log_append_result_t *res)
 {
     proto_batch_header_t hdr;
     log_marker_t marker;
+    int check = mode == APPEND_CHECKED;
     int has_marker = 0, created = 0, rc;
     if (res == NULL)
         return -EINVAL;
@@ -770,7 +927,8 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
     if (proto_batch_header_parse(batch, len, &hdr) != 0 || proto_batch_total_size(&hdr) != len ||
         hdr.last_offset_delta < 0)
         return -EINVAL;
-    if (p->end_offset > INT64_MAX - 1 - hdr.last_offset_delta)
+    int64_t base = p->end_offset;
+    if (base > INT64_MAX - 1 - hdr.last_offset_delta)
         return LOG_ETOOLARGE;
     if (len > INT32_MAX)
         return LOG_ETOOLARGE;
@@ -797,11 +955,16 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
         if (rc < 0)
             return rc;
     }
-    hdr.base_offset = p->end_offset;
+    hdr.base_offset = base;
     hdr.partition_leader_epoch = leader_epoch;
-    rc = 0;
-    if (should_roll(p, p->segs[p->nsegs - 1], &hdr, len))
+    log_epoch_cache_t saved;
+    int saved_used = 0;
+    log_epoch_init(&saved);
+    rc = epochs_note(p, leader_epoch, base, &saved, &saved_used);
+    if (rc == 0 && should_roll(p, p->segs[p->nsegs - 1], &hdr, len))
         rc = roll(p);
+    if (rc == 0)
+        rc = epochs_write_before(p, saved_used);
     if (rc == 0) {
         proto_batch_set_base_offset(batch, hdr.base_offset);
         proto_batch_set_leader_epoch(batch, leader_epoch);
@@ -810,10 +973,13 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
             LOG_WARN(SUBSYS, "%s: append at offset %" PRId64 " failed: %s", p->dir, hdr.base_offset, log_strerror(rc));
     }
     if (rc < 0) {
+        epochs_undo(p, &saved, saved_used);
+        log_epoch_fini(&saved);
         if (created)
             log_pstate_remove(&p->pstate, hdr.producer_id);
         return rc;
     }
+    log_epoch_fini(&saved);
     p->end_offset = proto_batch_last_offset(&hdr) + 1;
     update_max_timestamp(p, hdr.max_timestamp, proto_batch_last_offset(&hdr));
     /* Only -ENOMEM can come back, from a txnindex entry; the batch is stored and stays. */
@@ -827,16 +993,208 @@ static int append_batch(log_partition_t *p, uint8_t *batch, size_t len, int32_t 
 int log_partition_append_checked(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch,
                                  log_append_result_t *res)
 {
-    return append_batch(p, batch, len, leader_epoch, 1, res);
+    return append_batch(p, batch, len, leader_epoch, APPEND_CHECKED, res);
 }
 
 int log_partition_append(log_partition_t *p, uint8_t *batch, size_t len, int32_t leader_epoch, int64_t *base_offset_out)
 {
     log_append_result_t res;
-    int rc = append_batch(p, batch, len, leader_epoch, 0, &res);
+    int rc = append_batch(p, batch, len, leader_epoch, APPEND_LEADER, &res);
     if (rc == 0 && base_offset_out != NULL)
         *base_offset_out = res.base_offset;
     return rc;
+}
+
+/*
+ * Checks the next batch of a fetched record set at [at, len): 1 with its
+ * header when whole and sound, 0 when what is left is a partial batch (a
+ * truncated fetch response: ignored), LOG_ECORRUPT_BATCH when it can never
+ * be a batch (length below a header, magic other than 2, CRC-32C mismatch,
+ * negative offsets).
+ */
+static int replica_next(const uint8_t *records, size_t len, size_t at, proto_batch_header_t *hdr)
+{
+    size_t left = len - at;
+    if (left < PROTO_BATCH_LOG_OVERHEAD)
+        return 0;
+    const uint8_t *b = records + at;
+    uint32_t blen = ((uint32_t)b[8] << 24) | ((uint32_t)b[9] << 16) | ((uint32_t)b[10] << 8) | b[11];
+    if (blen < PROTO_BATCH_HEADER_SIZE - PROTO_BATCH_LOG_OVERHEAD)
+        return LOG_ECORRUPT_BATCH;
+    if ((uint64_t)blen + PROTO_BATCH_LOG_OVERHEAD > left)
+        return 0;
+    size_t total = (size_t)blen + PROTO_BATCH_LOG_OVERHEAD;
+    if (proto_batch_header_parse(b, total, hdr) != 0 || proto_batch_total_size(hdr) != total)
+        return LOG_ECORRUPT_BATCH;
+    if (hdr->base_offset < 0 || hdr->last_offset_delta < 0 || hdr->base_offset > INT64_MAX - 1 - hdr->last_offset_delta)
+        return LOG_ECORRUPT_BATCH;
+    if (!proto_batch_crc_ok(b, total))
+        return LOG_ECORRUPT_BATCH;
+    return 1;
+}
+
+/* Batches written with one write at most (the stack holds their headers). */
+#define REPLICA_RUN_MAX 64
+
+/*
+ * Whether batch hdr still goes into seg after a run of `added` batches and
+ * `bytes` bytes (first its first): should_roll's rules on the projected
+ * segment, counting an index entry per batch so that it never errs towards
+ * overfilling an index. A run that stops early only costs another write.
+ */
+static int run_fits(const log_partition_t *p, const log_segment_t *seg, int64_t bytes, size_t added,
+                    const proto_batch_header_t *first, const proto_batch_header_t *hdr)
+{
+    int64_t size = seg->size + bytes, len = (int64_t)proto_batch_total_size(hdr);
+    if (size > p->cfg.segment_bytes - len)
+        return 0;
+    if (seg->oidx.count + added + 1 >= seg->oidx.max_entries || seg->tidx.count + added + 1 >= seg->tidx.max_entries)
+        return 0;
+    if (proto_batch_last_offset(hdr) - seg->base_offset > INT32_MAX)
+        return 0;
+    if (p->cfg.roll_ms > 0) {
+        int64_t rts = seg->size > 0 ? seg->rolling_ts : first->max_timestamp;
+        int64_t waited = rts >= 0 ? hdr->max_timestamp - rts : now_ms(&p->cfg) - seg->created_ms;
+        if (waited > p->cfg.roll_ms)
+            return 0;
+    }
+    return 1;
+}
+
+/*
+ * Writes n checked batches (len bytes at data, hdrs their headers) into the
+ * active segment with one write and records them as an unchecked append
+ * does. Producers are reserved first so that recording cannot fail; all or
+ * nothing.
+ */
+static int write_run(log_partition_t *p, const uint8_t *data, size_t len, const proto_batch_header_t *hdrs, size_t n)
+{
+    uint8_t created[REPLICA_RUN_MAX];
+    int rc = 0;
+    size_t i;
+    for (i = 0; i < n && rc == 0; i++) {
+        int c = 0;
+        rc = hdrs[i].producer_id >= 0 ? log_pstate_reserve(&p->pstate, hdrs[i].producer_id, &c) : 0;
+        created[i] = (uint8_t)c;
+    }
+    log_segment_t *seg = p->segs[p->nsegs - 1];
+    if (rc == 0) {
+        rc = log_segment_append_run(seg, data, len, hdrs, n, p->cfg.index_interval_bytes);
+        if (rc < 0)
+            LOG_WARN(SUBSYS, "%s: follower append at offset %" PRId64 " failed: %s", p->dir, hdrs[0].base_offset,
+                     log_strerror(rc));
+    }
+    if (rc < 0) {
+        while (i-- > 0)
+            if (created[i])
+                log_pstate_remove(&p->pstate, hdrs[i].producer_id);
+        return rc;
+    }
+    int64_t now = now_ms(&p->cfg);
+    size_t at = 0;
+    for (i = 0; i < n; i++) {
+        const proto_batch_header_t *hdr = &hdrs[i];
+        size_t total = proto_batch_total_size(hdr);
+        log_marker_t marker;
+        int has_marker = 0;
+        if (hdr->producer_id >= 0 && (hdr->attributes & PROTO_BATCH_CONTROL))
+            has_marker = log_marker_parse(data + at, total, hdr, &p->scratch, &marker) == 1;
+        p->end_offset = proto_batch_last_offset(hdr) + 1;
+        update_max_timestamp(p, hdr->max_timestamp, proto_batch_last_offset(hdr));
+        /* Only -ENOMEM can come back, from a txnindex entry; the batch is stored and stays. */
+        (void)pstate_apply(p, seg, hdr, has_marker ? &marker : NULL, now, 1);
+        at += total;
+    }
+    return 0;
+}
+
+int log_partition_append_replica(log_partition_t *p, const uint8_t *records, size_t len,
+                                 log_replica_append_result_t *res)
+{
+    proto_batch_header_t hdr;
+    log_epoch_cache_t saved;
+    int saved_used = 0, rc = 0;
+    size_t at = 0, valid = 0, nbatches = 0;
+    int64_t next = p->end_offset, old_end = p->end_offset;
+    if (res == NULL || (records == NULL && len > 0))
+        return -EINVAL;
+    memset(res, 0, sizeof *res);
+    res->first_offset = res->last_offset = -1;
+    res->end_offset = p->end_offset;
+    /* Everything is checked before anything is written. */
+    while (at < len) {
+        rc = replica_next(records, len, at, &hdr);
+        if (rc < 0) {
+            LOG_WARN(SUBSYS, "%s: fetched batch at byte %zu of %zu is corrupt", p->dir, at, len);
+            return rc;
+        }
+        if (rc == 0)
+            break;
+        if (hdr.base_offset < next) {
+            LOG_WARN(SUBSYS, "%s: fetched batch at offset %" PRId64 " is below %s %" PRId64, p->dir, hdr.base_offset,
+                     nbatches == 0 ? "the log end" : "the previous batch's end", next);
+            return nbatches == 0 ? LOG_EUNEXPECTED_OFFSET : LOG_EOFFSETS_OUT_OF_ORDER;
+        }
+        if (proto_batch_total_size(&hdr) > INT32_MAX)
+            return LOG_ETOOLARGE;
+        if (nbatches == 0)
+            res->first_offset = hdr.base_offset;
+        next = proto_batch_last_offset(&hdr) + 1;
+        at += proto_batch_total_size(&hdr);
+        nbatches++;
+    }
+    valid = at;
+    if (nbatches == 0)
+        return 0;
+    /* The leader's epochs, written to the checkpoint before the data (Kafka assigns first). */
+    log_epoch_init(&saved);
+    for (at = 0; at < valid && rc >= 0; at += proto_batch_total_size(&hdr)) {
+        (void)proto_batch_header_parse(records + at, valid - at, &hdr);
+        rc = epochs_note(p, hdr.partition_leader_epoch, hdr.base_offset, &saved, &saved_used);
+    }
+    if (rc >= 0)
+        rc = epochs_write_before(p, saved_used);
+    size_t done = 0;
+    at = 0;
+    while (rc >= 0 && done < nbatches) {
+        proto_batch_header_t run[REPLICA_RUN_MAX];
+        (void)proto_batch_header_parse(records + at, valid - at, &run[0]);
+        size_t n = 1, bytes = proto_batch_total_size(&run[0]);
+        if (should_roll(p, p->segs[p->nsegs - 1], &run[0], bytes)) {
+            rc = roll(p);
+            if (rc < 0)
+                break;
+        }
+        while (n < REPLICA_RUN_MAX && done + n < nbatches) {
+            (void)proto_batch_header_parse(records + at + bytes, valid - at - bytes, &run[n]);
+            if (!run_fits(p, p->segs[p->nsegs - 1], (int64_t)bytes, n, &run[0], &run[n]))
+                break;
+            bytes += proto_batch_total_size(&run[n]);
+            n++;
+        }
+        rc = write_run(p, records + at, bytes, run, n);
+        if (rc == 0) {
+            done += n;
+            at += bytes;
+        }
+    }
+    if (rc < 0) {
+        /* Nothing partial stays: batches already written are truncated away again. */
+        if (done > 0) {
+            int trc = log_partition_truncate_to(p, old_end);
+            if (trc < 0)
+                LOG_ERROR(SUBSYS, "%s: cannot undo a failed follower append: %s", p->dir, log_strerror(trc));
+        }
+        epochs_undo(p, &saved, saved_used);
+        log_epoch_fini(&saved);
+        return rc;
+    }
+    log_epoch_fini(&saved);
+    res->last_offset = p->end_offset - 1;
+    res->end_offset = p->end_offset;
+    res->bytes = valid;
+    res->batches = nbatches;
+    return 0;
 }
 
 size_t log_partition_expire_producers(log_partition_t *p, int64_t now)
@@ -908,6 +1266,16 @@ int log_partition_aborted_txns(log_partition_t *p, int64_t fetch_offset, int64_t
             break;
     }
     return 0;
+}
+
+int log_partition__snapshot(log_partition_t *p, int sync)
+{
+    return snapshot_take(p, sync);
+}
+
+int64_t log_partition__now(const log_partition_t *p)
+{
+    return now_ms(&p->cfg);
 }
 
 int log_partition_snapshot_producers(log_partition_t *p, int sync)
@@ -988,6 +1356,7 @@ int log_partition_delete_records(log_partition_t *p, int64_t offset, int64_t *lo
         p->start_offset = offset;
         drop_oldest(p, below_start(p), "below the log start offset (DeleteRecords)", NULL);
         snapshots_prune(p);
+        epochs_start_moved(p);
     }
     if (low_watermark_out != NULL)
         *low_watermark_out = p->start_offset;
@@ -1049,8 +1418,10 @@ int log_partition_retention(log_partition_t *p, int64_t now, log_retention_resul
         }
     }
     drop_oldest(p, below_start(p), "below the log start offset", out);
-    if (out->segments_deleted > 0)
+    if (out->segments_deleted > 0) {
         snapshots_prune(p);
+        epochs_start_moved(p);
+    }
     out->start_offset = p->start_offset;
     return rc;
 }
@@ -1073,6 +1444,7 @@ static int flush_prepare(log_partition_t *p, log_flush_job_t *job, int full)
     size_t n = 0, c = 0;
     memset(job, 0, sizeof *job);
     job->offset = p->end_offset;
+    job->trunc_gen = p->trunc_gen;
     for (size_t i = 0; i < p->nsegs; i++)
         n += log_segment_dirty(p->segs[i]) ? 1 : 0;
     if (n > 0) {
@@ -1157,7 +1529,8 @@ void log_partition_flush_complete(log_partition_t *p, log_flush_job_t *job, int 
         if (job->dir != NULL && job->dir_gen > p->dir_synced_gen)
             p->dir_synced_gen = job->dir_gen;
         int64_t point = flush_safe_point(p, job->offset);
-        if (point > p->recovery_point)
+        /* A truncation since prepare may have replaced what the job synced. */
+        if (point > p->recovery_point && job->trunc_gen == p->trunc_gen)
             p->recovery_point = point;
         p->last_flush_ms = now_ms(&p->cfg);
     } else if (p != NULL) {
@@ -1207,6 +1580,7 @@ size_t log_partition_memory(const log_partition_t *p)
         bytes += sizeof(*seg) + seg->oidx.cap * sizeof(seg->oidx.entries[0]) +
                  seg->tidx.cap * sizeof(seg->tidx.entries[0]) + seg->txi.cap * sizeof(seg->txi.entries[0]);
     }
+    bytes += p->epochs.cap * sizeof(p->epochs.entries[0]);
     /* each producer: its entry plus a map slot */
     bytes += log_pstate_count(&p->pstate) * (sizeof(log_producer_t) + 2 * sizeof(map_entry_t));
     return bytes;

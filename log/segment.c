@@ -518,37 +518,58 @@ out:
 int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
                        int32_t index_interval_bytes)
 {
-    int64_t pos = seg->size;
-    int64_t last = proto_batch_last_offset(hdr);
-    int64_t ts = seg->max_timestamp, ts_offset = seg->max_timestamp_offset;
-    size_t old_oidx = seg->oidx.count, old_tidx = seg->tidx.count;
-    int indexed = 0;
+    return log_segment_append_run(seg, batch, len, hdr, 1, index_interval_bytes);
+}
 
-    if (hdr->base_offset < seg->next_offset)
+int log_segment_append_run(log_segment_t *seg, const uint8_t *data, size_t len, const proto_batch_header_t *hdrs,
+                           size_t n, int32_t index_interval_bytes)
+{
+    int64_t pos = seg->size;
+    int64_t ts = seg->max_timestamp, ts_offset = seg->max_timestamp_offset;
+    int64_t bsi = seg->bytes_since_index, next = seg->next_offset;
+    size_t old_oidx = seg->oidx.count, old_tidx = seg->tidx.count;
+    int rc = 0;
+
+    if (n == 0)
         return -EINVAL;
-    if (pos + (int64_t)len > INT32_MAX || last - seg->base_offset > INT32_MAX)
+    size_t sum = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (hdrs[i].base_offset < next)
+            return -EINVAL;
+        next = proto_batch_last_offset(&hdrs[i]) + 1;
+        sum += proto_batch_total_size(&hdrs[i]);
+    }
+    if (sum != len)
+        return -EINVAL;
+    if (pos + (int64_t)len > INT32_MAX || proto_batch_last_offset(&hdrs[n - 1]) - seg->base_offset > INT32_MAX)
         return LOG_ETOOLARGE;
     if (seg->index_files_pending) {
         int mrc = segment_make_indexes(seg);
         if (mrc < 0)
             return mrc;
     }
-    int rc = log_io_pwrite(seg->fd, batch, len, pos);
-    if (rc == 0) {
+    rc = log_io_pwrite(seg->fd, data, len, pos);
+    /* Index entries as if the batches came one at a time (Kafka's rule per batch). */
+    int64_t at = pos;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const proto_batch_header_t *hdr = &hdrs[i];
+        int64_t last = proto_batch_last_offset(hdr);
         if (hdr->max_timestamp > ts) {
             ts = hdr->max_timestamp;
             ts_offset = last;
         }
-        if (seg->bytes_since_index > index_interval_bytes) {
-            rc = log_offset_index_append(&seg->oidx, last, pos);
+        if (bsi > index_interval_bytes) {
+            rc = log_offset_index_append(&seg->oidx, last, at);
             if (rc == 0)
                 rc = log_time_index_maybe_append(&seg->tidx, ts, ts_offset);
-            indexed = 1;
+            bsi = 0;
         }
+        bsi += (int64_t)proto_batch_total_size(hdr);
+        at += (int64_t)proto_batch_total_size(hdr);
     }
     if (rc < 0) {
         /* Undo everything, so that neither a reader nor a restart ever sees
-         * part of this batch or an index entry pointing into it. */
+         * part of these batches or an index entry pointing into them. */
         (void)log_offset_index_truncate(&seg->oidx, old_oidx);
         (void)log_time_index_truncate(&seg->tidx, old_tidx);
         int trc = log_io_ftruncate(seg->fd, pos);
@@ -558,17 +579,97 @@ int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, con
         log_segment_touch(seg);
         return rc;
     }
-    if (indexed)
-        seg->bytes_since_index = 0;
-    seg->bytes_since_index += (int64_t)len;
+    seg->bytes_since_index = bsi;
     if (pos == 0)
-        seg->rolling_ts = hdr->max_timestamp;
+        seg->rolling_ts = hdrs[0].max_timestamp;
     seg->size = pos + (int64_t)len;
-    seg->next_offset = last + 1;
+    seg->next_offset = next;
     seg->max_timestamp = ts;
     seg->max_timestamp_offset = ts_offset;
     log_segment_touch(seg);
     return 0;
+}
+
+int64_t log_segment_truncate(log_segment_t *seg, int64_t offset, int64_t now_ms)
+{
+    log_scan_t *sc = malloc(sizeof *sc);
+    proto_batch_header_t hdr;
+    int64_t pos = 0, cut = seg->size, cut_base = -1;
+    int rc;
+    if (sc == NULL)
+        return -ENOMEM;
+    int64_t start = offset > seg->base_offset ? log_offset_index_lookup(&seg->oidx, offset, NULL) : 0;
+    log_scan_init(sc, seg->fd, start, seg->size);
+    while ((rc = log_scan_next(sc, &hdr, &pos)) == 1) {
+        if (proto_batch_last_offset(&hdr) >= offset) {
+            cut = pos;
+            cut_base = hdr.base_offset;
+            break;
+        }
+    }
+    if (rc < 0 && rc != LOG_ECORRUPT) {
+        free(sc);
+        return rc;
+    }
+    if (rc == LOG_ECORRUPT) {
+        /* Bytes that are no batch end the data: cut there too. */
+        cut = sc->pos;
+        cut_base = offset;
+    }
+    if (cut == seg->size) {
+        free(sc);
+        return 0;
+    }
+    rc = log_io_ftruncate(seg->fd, cut);
+    if (rc < 0) {
+        free(sc);
+        return rc;
+    }
+    log_segment_touch(seg);
+    size_t k = seg->oidx.count;
+    while (k > 0 && seg->oidx.entries[k - 1].position >= cut)
+        k--;
+    int irc = log_offset_index_truncate(&seg->oidx, k);
+    k = seg->tidx.count;
+    while (k > 0 && seg->base_offset + seg->tidx.entries[k - 1].rel_offset >= cut_base)
+        k--;
+    if (irc == 0)
+        irc = log_time_index_truncate(&seg->tidx, k);
+    size_t tk = seg->txi.count;
+    while (tk > 0 && seg->txi.entries[tk - 1].last_offset >= cut_base)
+        tk--;
+    if (irc == 0 && tk < seg->txi.count) {
+        irc = log_segment_txn_index_fd(seg);
+        if (irc == 0)
+            irc = log_txn_index_truncate(&seg->txi, cut_base);
+    }
+    if (irc < 0) {
+        /* The files keep entries past the data: a restart finds them failing their checks and rebuilds. */
+        LOG_WARN(SUBSYS, "%s: index files not truncated: %s", seg->path, log_strerror(irc));
+        seg->txi.count = tk;
+    }
+    /* Max timestamp: the last time entry, then the batches after the one it points at. */
+    int64_t ts = -1, ts_off = -1, from = 0;
+    if (log_time_index_last(&seg->tidx, &ts, &ts_off))
+        from = log_offset_index_lookup(&seg->oidx, ts_off, NULL);
+    log_scan_init(sc, seg->fd, from, cut);
+    while (log_scan_next(sc, &hdr, &pos) == 1) {
+        if (hdr.max_timestamp > ts) {
+            ts = hdr.max_timestamp;
+            ts_off = proto_batch_last_offset(&hdr);
+        }
+    }
+    free(sc);
+    seg->max_timestamp = ts;
+    seg->max_timestamp_offset = ts >= 0 ? ts_off : -1;
+    seg->bytes_since_index = cut - (seg->oidx.count > 0 ? seg->oidx.entries[seg->oidx.count - 1].position : 0);
+    int64_t bytes = seg->size - cut;
+    seg->size = cut;
+    if (cut == 0) {
+        seg->rolling_ts = -1;
+        seg->created_ms = now_ms;
+    }
+    return bytes;
 }
 
 int log_segment_seal(log_segment_t *seg)

@@ -125,6 +125,23 @@ int log_segment_recover(log_segment_t *seg, int32_t index_interval_bytes, int64_
  */
 int log_segment_append(log_segment_t *seg, const uint8_t *batch, size_t len, const proto_batch_header_t *hdr,
                        int32_t index_interval_bytes);
+/*
+ * The same for n batches lying back to back in data (len bytes in all,
+ * hdrs their headers at their final offsets): one write, then the index
+ * entries each batch calls for. All or nothing.
+ */
+int log_segment_append_run(log_segment_t *seg, const uint8_t *data, size_t len, const proto_batch_header_t *hdrs,
+                           size_t n, int32_t index_interval_bytes);
+/*
+ * Kafka's LogSegment.truncateTo: cuts the .log before the first batch whose
+ * last offset is >= offset (nothing when none is), and drops the index,
+ * time-index and txnindex entries of what was cut; the max timestamp is
+ * recomputed from what is left (the last time entry, then a scan after it).
+ * next_offset is left to the caller (the partition's new end). An emptied
+ * segment ages from now_ms again. Returns the bytes cut, or an error (the
+ * .log is then as before).
+ */
+int64_t log_segment_truncate(log_segment_t *seg, int64_t offset, int64_t now_ms);
 /* Opens the .txnindex descriptor if it was released (creating the file); 0 or an error. Call before writing it. */
 int log_segment_txn_index_fd(log_segment_t *seg);
 /* Adds the final time-index entry (on roll and close). */

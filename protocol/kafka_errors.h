@@ -58,6 +58,8 @@
     X(KERR_GROUP_ID_NOT_FOUND, 69)                     \
     X(KERR_FETCH_SESSION_ID_NOT_FOUND, 70)             \
     X(KERR_TOPIC_DELETION_DISABLED, 73)                \
+    X(KERR_FENCED_LEADER_EPOCH, 74)                    \
+    X(KERR_UNKNOWN_LEADER_EPOCH, 75)                   \
     X(KERR_OPERATION_NOT_ATTEMPTED, 55)                \
     X(KERR_UNSUPPORTED_COMPRESSION_TYPE, 76)           \
     X(KERR_MEMBER_ID_REQUIRED, 79)                     \

@@ -63,6 +63,7 @@ static void kafka_4_0_raises_the_kip_896_minimums(void **state)
         {PROTO_API_DELETE_TOPICS, 1},
         {PROTO_API_DESCRIBE_CONFIGS, 1},
         {PROTO_API_DESCRIBE_LOG_DIRS, 1},
+        {PROTO_API_OFFSET_FOR_LEADER_EPOCH, 2},
         /* Kept at 0 by Kafka 4.0 (JoinGroup again from 4.0.1). */
         {PROTO_API_METADATA, 0},
         {PROTO_API_FIND_COORDINATOR, 0},

@@ -75,7 +75,7 @@ static int try_append(fixture_t *fx, int64_t *base)
 {
     size_t len;
     uint8_t *b = tu_batch(2, 500, 500, 70, 0xaa, &len);
-    int rc = log_partition_append(fx->p, b, len, 0, base);
+    int rc = log_partition_append(fx->p, b, len, 7, base); /* tu_append's epoch: no checkpoint write */
     free(b);
     return rc;
 }

@@ -753,6 +753,45 @@ static const proto_field_t proto_init_producer_id_resp_fields[] = {
 };
 const proto_struct_desc_t proto_init_producer_id_resp_desc = {"InitProducerId", sizeof(proto_init_producer_id_resp_t), 4, proto_init_producer_id_resp_fields};
 
+static const proto_field_t proto_offset_for_leader_epoch_req_partition_fields[] = {
+    {"partition", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_partition_t, partition), sizeof(int32_t), NULL, 0, 0},
+    {"current_leader_epoch", PROTO_T_INT32, 0, 2, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_partition_t, current_leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"leader_epoch", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_partition_t, leader_epoch), sizeof(int32_t), NULL, 0, 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_req_partition_desc = {"Partition", sizeof(proto_offset_for_leader_epoch_req_partition_t), 3, proto_offset_for_leader_epoch_req_partition_fields};
+
+static const proto_field_t proto_offset_for_leader_epoch_req_topic_fields[] = {
+    {"topic", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_topic_t, topic), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_topic_t, partitions), sizeof(proto_offset_for_leader_epoch_req_partition_t), &proto_offset_for_leader_epoch_req_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_req_topic_desc = {"Topic", sizeof(proto_offset_for_leader_epoch_req_topic_t), 2, proto_offset_for_leader_epoch_req_topic_fields};
+
+static const proto_field_t proto_offset_for_leader_epoch_req_fields[] = {
+    {"replica_id", PROTO_T_INT32, 0, 3, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_t, replica_id), sizeof(int32_t), NULL, INT64_C(-2), 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_req_t, topics), sizeof(proto_offset_for_leader_epoch_req_topic_t), &proto_offset_for_leader_epoch_req_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_req_desc = {"OffsetForLeaderEpoch", sizeof(proto_offset_for_leader_epoch_req_t), 2, proto_offset_for_leader_epoch_req_fields};
+
+static const proto_field_t proto_offset_for_leader_epoch_resp_partition_fields[] = {
+    {"error_code", PROTO_T_INT16, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_partition_t, error_code), sizeof(int16_t), NULL, 0, 0},
+    {"partition", PROTO_T_INT32, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_partition_t, partition), sizeof(int32_t), NULL, 0, 0},
+    {"leader_epoch", PROTO_T_INT32, 0, 1, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_partition_t, leader_epoch), sizeof(int32_t), NULL, INT64_C(-1), 0},
+    {"end_offset", PROTO_T_INT64, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_partition_t, end_offset), sizeof(int64_t), NULL, INT64_C(-1), 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_resp_partition_desc = {"Partition", sizeof(proto_offset_for_leader_epoch_resp_partition_t), 4, proto_offset_for_leader_epoch_resp_partition_fields};
+
+static const proto_field_t proto_offset_for_leader_epoch_resp_topic_fields[] = {
+    {"topic", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_topic_t, topic), sizeof(proto_str_t), NULL, 0, 0},
+    {"partitions", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_topic_t, partitions), sizeof(proto_offset_for_leader_epoch_resp_partition_t), &proto_offset_for_leader_epoch_resp_partition_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_resp_topic_desc = {"Topic", sizeof(proto_offset_for_leader_epoch_resp_topic_t), 2, proto_offset_for_leader_epoch_resp_topic_fields};
+
+static const proto_field_t proto_offset_for_leader_epoch_resp_fields[] = {
+    {"throttle_time_ms", PROTO_T_INT32, 0, 2, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_t, throttle_time_ms), sizeof(int32_t), NULL, 0, 0},
+    {"topics", PROTO_T_STRUCT, 1, 0, 32767, -1, -1, -1, offsetof(proto_offset_for_leader_epoch_resp_t, topics), sizeof(proto_offset_for_leader_epoch_resp_topic_t), &proto_offset_for_leader_epoch_resp_topic_desc, 0, 0},
+};
+const proto_struct_desc_t proto_offset_for_leader_epoch_resp_desc = {"OffsetForLeaderEpoch", sizeof(proto_offset_for_leader_epoch_resp_t), 2, proto_offset_for_leader_epoch_resp_fields};
+
 static const proto_field_t proto_add_partitions_to_txn_req_txn_topic_fields[] = {
     {"name", PROTO_T_STRING, 0, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, name), sizeof(proto_str_t), NULL, 0, 0},
     {"partitions", PROTO_T_INT32, 1, 0, 32767, -1, -1, -1, offsetof(proto_add_partitions_to_txn_req_txn_topic_t, partitions), sizeof(int32_t), NULL, 0, 0},
@@ -1272,6 +1311,7 @@ const proto_api_desc_t proto_api_table[] = {
     {20, "DeleteTopics", 0, 6, 0, 4, &proto_delete_topics_req_desc, &proto_delete_topics_resp_desc},
     {21, "DeleteRecords", 0, 2, 0, 2, &proto_delete_records_req_desc, &proto_delete_records_resp_desc},
     {22, "InitProducerId", 0, 5, 0, 2, &proto_init_producer_id_req_desc, &proto_init_producer_id_resp_desc},
+    {23, "OffsetForLeaderEpoch", 0, 4, 0, 4, &proto_offset_for_leader_epoch_req_desc, &proto_offset_for_leader_epoch_resp_desc},
     {24, "AddPartitionsToTxn", 0, 5, 0, 3, &proto_add_partitions_to_txn_req_desc, &proto_add_partitions_to_txn_resp_desc},
     {25, "AddOffsetsToTxn", 0, 4, 0, 3, &proto_add_offsets_to_txn_req_desc, &proto_add_offsets_to_txn_resp_desc},
     {26, "EndTxn", 0, 4, 0, 3, &proto_end_txn_req_desc, &proto_end_txn_resp_desc},

@@ -24,6 +24,7 @@ enum proto_api_key_e {
     PROTO_API_DELETE_TOPICS = 20,
     PROTO_API_DELETE_RECORDS = 21,
     PROTO_API_INIT_PRODUCER_ID = 22,
+    PROTO_API_OFFSET_FOR_LEADER_EPOCH = 23,
     PROTO_API_ADD_PARTITIONS_TO_TXN = 24,
     PROTO_API_ADD_OFFSETS_TO_TXN = 25,
     PROTO_API_END_TXN = 26,
@@ -860,6 +861,49 @@ typedef struct proto_init_producer_id_resp_s {
     int16_t producer_epoch; /* v0+ */
 } proto_init_producer_id_resp_t;
 extern const proto_struct_desc_t proto_init_producer_id_resp_desc;
+
+/* 23 OffsetForLeaderEpoch request (protocol/schema/23_offset_for_leader_epoch.def) */
+
+typedef struct proto_offset_for_leader_epoch_req_partition_s {
+    int32_t partition; /* v0+ */
+    int32_t current_leader_epoch; /* v2+ */
+    int32_t leader_epoch; /* v0+ */
+} proto_offset_for_leader_epoch_req_partition_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_req_partition_desc;
+
+typedef struct proto_offset_for_leader_epoch_req_topic_s {
+    proto_str_t topic; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_for_leader_epoch_req_partition_t) partitions; /* v0+ */
+} proto_offset_for_leader_epoch_req_topic_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_req_topic_desc;
+
+typedef struct proto_offset_for_leader_epoch_req_s {
+    int32_t replica_id; /* v3+ */
+    PROTO_ARRAY_OF(proto_offset_for_leader_epoch_req_topic_t) topics; /* v0+ */
+} proto_offset_for_leader_epoch_req_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_req_desc;
+
+/* 23 OffsetForLeaderEpoch response (protocol/schema/23_offset_for_leader_epoch.def) */
+
+typedef struct proto_offset_for_leader_epoch_resp_partition_s {
+    int16_t error_code; /* v0+ */
+    int32_t partition; /* v0+ */
+    int32_t leader_epoch; /* v1+ */
+    int64_t end_offset; /* v0+ */
+} proto_offset_for_leader_epoch_resp_partition_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_resp_partition_desc;
+
+typedef struct proto_offset_for_leader_epoch_resp_topic_s {
+    proto_str_t topic; /* v0+ */
+    PROTO_ARRAY_OF(proto_offset_for_leader_epoch_resp_partition_t) partitions; /* v0+ */
+} proto_offset_for_leader_epoch_resp_topic_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_resp_topic_desc;
+
+typedef struct proto_offset_for_leader_epoch_resp_s {
+    int32_t throttle_time_ms; /* v2+ */
+    PROTO_ARRAY_OF(proto_offset_for_leader_epoch_resp_topic_t) topics; /* v0+ */
+} proto_offset_for_leader_epoch_resp_t;
+extern const proto_struct_desc_t proto_offset_for_leader_epoch_resp_desc;
 
 /* 24 AddPartitionsToTxn request (protocol/schema/24_add_partitions_to_txn.def) */
 
