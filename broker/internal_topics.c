@@ -50,7 +50,7 @@ int16_t broker_internal_append(broker_t *broker, broker_topic_t *t, int32_t part
         return KERR_UNKNOWN_SERVER_ERROR;
     }
     int64_t base;
-    int rc = log_partition_append(part->log, batch.data, batch.len, -1, &base);
+    int rc = log_partition_append(part->log, batch.data, batch.len, part->replica.leader_epoch, &base);
     buf_fini(&batch);
     if (rc != 0) {
         LOG_ERROR("internal", "append to %s-%d failed: %s", t->name, partition, log_strerror(rc));
@@ -60,8 +60,7 @@ int16_t broker_internal_append(broker_t *broker, broker_topic_t *t, int32_t part
     return KERR_NONE;
 }
 
-static void replay_batch(int32_t partition, const uint8_t *batch, size_t len, buf_t *scratch,
-                         const broker_replay_t *rp)
+static void replay_batch(int32_t partition, const uint8_t *batch, size_t len, buf_t *scratch, const broker_replay_t *rp)
 {
     proto_batch_header_t hdr;
     if (proto_batch_header_parse(batch, len, &hdr) != 0)
