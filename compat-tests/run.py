@@ -153,6 +153,8 @@ TESTS = [
     # each behind the previous one's first long-poll Fetch (250 ms): fewer partitions.
     ("burrow", ["@PYTHON", "test_burrow.py", "0.10.0"], ["--offsets.topic.num.partitions", "4"]),
     ("burrow_kafka_2_0", ["@PYTHON", "test_burrow.py", "2.0.0"], ["--offsets.topic.num.partitions", "4"]),
+    # The replica layer on one broker: min.insync.replicas, HW, fetches from replica ids, epoch fencing.
+    ("replica_wire", ["@PYTHON", "test_replica_wire.py"], []),
 ]
 
 # Tests that measure the broker's memory, sockets or fsync counts, or kill it
