@@ -57,6 +57,16 @@ static inline int32_t broker_replica_reported_epoch(const replica_t *r)
 }
 
 /*
+ * A client's current_leader_epoch as it is checked: not at all while clients
+ * are told -1 (librdkafka 2.x sends 0 for it, which would be fenced for
+ * ever). Followers' epochs (Fetch with replica id >= 0) are always checked.
+ */
+static inline int32_t broker_replica_client_epoch(const replica_t *r, int32_t current_leader_epoch)
+{
+    return broker_replica_reported_epoch(r) < 0 ? -1 : current_leader_epoch;
+}
+
+/*
  * A follower's fetch of the partition was read: records it (fetch_offset is
  * its LEO, leo_at_read the leader's LEO when it was read), submits any ISR
  * expansion it proposes, and returns whether the HW advanced (the caller

@@ -293,7 +293,8 @@ bool replica_on_leader_hw(replica_t *r, int64_t leader_hw)
 
 int16_t replica_check_epoch(const replica_t *r, int32_t current_leader_epoch)
 {
-    if (current_leader_epoch == -1)
+    /* Not given; or this partition has no epoch (one broker), so there is nothing to be older or newer than. */
+    if (current_leader_epoch == -1 || r->leader_epoch < 0)
         return REPLICA_ERR_NONE;
     if (r->leader_epoch > current_leader_epoch)
         return REPLICA_ERR_FENCED_LEADER_EPOCH;

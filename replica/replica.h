@@ -180,6 +180,8 @@ int32_t replica_effective_min_isr(const replica_t *r);
 /*
  * Epoch fencing for a request's current_leader_epoch (-1: not given, no
  * check): older than ours FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH.
+ * A partition at epoch -1 (one broker) fences nothing: clients told -1
+ * send 0 anyway (librdkafka 2.x does once Metadata v9+ is served).
  */
 int16_t replica_check_epoch(const replica_t *r, int32_t current_leader_epoch);
 

@@ -24,8 +24,10 @@
  * up to the log end, from the leader only, and its fetch offset is recorded
  * as its LEO the first time the request is read (not on the re-reads of a
  * parked long poll, as Kafka's purgatory does not record them), which may
- * move the HW and wake acks=all Produce. current_leader_epoch (v9+) is
- * fenced: older FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH. A replica
+ * move the HW and wake acks=all Produce. A follower's current_leader_epoch
+ * (v9+) is fenced: older FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH;
+ * a consumer's is not while clients are told epoch -1 (librdkafka 2.x
+ * sends 0 for it), nor is anything on one broker (epoch -1). A replica
  * id outside the assignment gets UNKNOWN_LEADER_EPOCH when it named an
  * epoch, NOT_LEADER_OR_FOLLOWER when not. high_watermark is the replica
  * layer's: the log end on one broker, where none of this ever cuts a read.
@@ -144,7 +146,7 @@ static int16_t fetch_replica_check(broker_req_t *req, broker_partition_t *part, 
     int32_t epoch = rp->current_leader_epoch < 0 ? -1 : rp->current_leader_epoch; /* negative: not given */
     if (replica_id >= 0)
         return replica_check_follower_fetch(&part->replica, replica_id, epoch);
-    return replica_check_read(&part->replica, epoch, req->version < 11);
+    return replica_check_read(&part->replica, broker_replica_client_epoch(&part->replica, epoch), req->version < 11);
 }
 
 /* The aborted transactions a read_committed reader must drop in [fetch_offset, upper). */
