@@ -60,7 +60,8 @@ int16_t broker_internal_append(broker_t *broker, broker_topic_t *t, int32_t part
     return KERR_NONE;
 }
 
-static void replay_batch(int32_t partition, const uint8_t *batch, size_t len, buf_t *scratch, const broker_replay_t *rp)
+static void replay_batch(int32_t partition, const uint8_t *batch, size_t len, buf_t *scratch,
+                         const broker_replay_t *rp)
 {
     proto_batch_header_t hdr;
     if (proto_batch_header_parse(batch, len, &hdr) != 0)
