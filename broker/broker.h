@@ -46,10 +46,25 @@ typedef enum broker_result_e {
 } broker_result_t;
 
 typedef broker_result_t (*broker_handler_fn)(broker_req_t *req);
+/*
+ * Cluster mode: writes an ISR proposal of topic/partition to the metadata
+ * store (compare-and-set on proposal->partition_epoch) and, when the write
+ * is settled, calls replica_apply_isr or replica_abort_isr on the partition
+ * (looked up again: the topic may be gone by then). See broker/replicas.h.
+ */
+typedef void (*broker_isr_submit_fn)(broker_t *broker, broker_topic_t *topic, int32_t partition,
+                                     const replica_proposal_t *proposal);
 /* Called when a parked request is woken by new data (timed_out=false) or its timer. */
 typedef broker_result_t (*broker_resume_fn)(broker_req_t *req, bool timed_out);
 /* Called when the connection of a request waiting elsewhere (a group) closes. */
 typedef void (*broker_req_cancel_fn)(broker_req_t *req);
+
+/* What a parked request waits for. */
+typedef enum broker_wait_e {
+    BROKER_WAIT_DATA = 0,     /* an append or a transaction marker (Fetch) */
+    BROKER_WAIT_FLUSH = 1,    /* an fsync (durable Produce, OffsetCommit) */
+    BROKER_WAIT_REPLICAS = 2, /* a high watermark moving (acks=all Produce waiting for followers) */
+} broker_wait_t;
 
 struct broker_req_s {
     broker_conn_t *conn;
@@ -66,6 +81,7 @@ struct broker_req_s {
     void *park_state;
     int64_t deadline_ms;
     bool parked;
+    broker_wait_t park_kind; /* the list it is on while parked */
     /* JoinGroup / SyncGroup waiting inside the group coordinator. */
     group_waiter_t waiter;
     bool group_waiting;
@@ -86,12 +102,6 @@ typedef struct broker_parked_s {
     bool waking;     /* being resumed */
     bool wake_again; /* ... and asked again meanwhile */
 } broker_parked_t;
-
-/* What a parked request waits for. */
-typedef enum broker_wait_e {
-    BROKER_WAIT_DATA = 0,  /* an append or a transaction marker (Fetch) */
-    BROKER_WAIT_FLUSH = 1, /* an fsync (durable Produce, OffsetCommit) */
-} broker_wait_t;
 
 struct broker_conn_s {
     uv_poll_t poll;    /* readiness of fd; eddy reads and writes itself (writev, sendfile) */
@@ -141,14 +151,16 @@ struct broker_s {
     list_t conns;
     int nconns;
     uint64_t next_conn_id;
-    broker_parked_t parked;       /* waiting for data: long-poll Fetch (appends and markers wake it) */
-    broker_parked_t parked_flush; /* waiting for an fsync: durable Produce and OffsetCommit */
+    broker_parked_t parked;          /* waiting for data: long-poll Fetch (appends and markers wake it) */
+    broker_parked_t parked_flush;    /* waiting for an fsync: durable Produce and OffsetCommit */
+    broker_parked_t parked_replicas; /* waiting for a high watermark: acks=all Produce (followers) */
     broker_topics_t topics;
     char cluster_id[32];
     int64_t next_producer_id;
     broker_storage_t storage;
     broker_groups_t groups;
     broker_txns_t txns;
+    broker_isr_submit_fn isr_submit; /* NULL on one broker: ISR proposals are dropped (broker/replicas.c) */
     uv_timer_t storage_timer;
     buf_t batch_scratch;        /* decompressed records while validating a Produce */
     buf_t fetch_data;           /* the records of the Fetch response being built */
@@ -168,7 +180,10 @@ int broker_listen(broker_t *broker);
 void broker_stop(broker_t *broker);
 void broker_fini(broker_t *broker);
 
-/* Parking (broker/park.c). Parks req until a wake of its kind finds it ready or deadline_ms (monotonic) passes. */
+/*
+ * Parking (broker/park.c). Parks req until a wake of its kind finds it ready or deadline_ms (monotonic) passes.
+ * A request already parked (called again from its resume) moves to the list of kind, keeping its place in time.
+ */
 void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn resume, void *state, int64_t deadline_ms);
 /* Encodes and sends the response of a parked request, then resumes its connection. */
 void broker_req_finish(broker_req_t *req, broker_result_t result);
@@ -180,6 +195,8 @@ void broker_req_release_files(broker_req_t *req);
 void broker_wake_parked(broker_t *broker);
 /* The same for requests waiting for an fsync (after a flush job completes). */
 void broker_wake_flushed(broker_t *broker);
+/* The same for requests waiting for a high watermark (the replica layer said it advanced). */
+void broker_wake_replicated(broker_t *broker);
 /* The same, or with timed_out every parked request is answered now (shutdown). */
 void broker_resume_parked(broker_t *broker, bool timed_out);
 

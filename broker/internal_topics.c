@@ -53,7 +53,7 @@ int16_t broker_internal_append(broker_t *broker, broker_topic_t *t, int32_t part
         return KERR_UNKNOWN_SERVER_ERROR;
     }
     int64_t base;
-    int rc = log_partition_append(part->log, batch.data, batch.len, -1, &base);
+    int rc = log_partition_append(part->log, batch.data, batch.len, part->replica.leader_epoch, &base);
     buf_fini(&batch);
     if (rc != 0) {
         LOG_ERROR("internal", "append to %s-%d failed: %s", t->name, partition, log_strerror(rc));

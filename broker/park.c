@@ -1,9 +1,13 @@
 /*
  * broker/park: requests that wait. A handler that cannot answer yet parks
- * its request on one of the broker's two lists, by what can complete it —
- * data (an append or a transaction marker: long-poll Fetch) or an fsync
- * (durable Produce and OffsetCommit) — with a deadline on its connection's
- * timer. A wake of that kind offers every request on the list a chance to
+ * its request on one of the broker's three lists, by what can complete it —
+ * data (an append or a transaction marker: long-poll Fetch), an fsync
+ * (durable Produce and OffsetCommit) or a high watermark passing its
+ * offsets (acks=all Produce waiting for followers; the replica layer says
+ * when the HW advanced, broker_wake_replicated) — with a deadline on its
+ * connection's timer. A request that waits for two things (a durable
+ * acks=all Produce) parks for one, and its resume parks it again for the
+ * other: it moves lists, keeping its deadline. A wake of that kind offers every request on the list a chance to
  * complete; the timer completes it with whatever is there. Past
  * eddy.max.parked.fetches a Fetch's deadline is now (answered on the next
  * loop turn with what is there). JoinGroup and
@@ -18,6 +22,15 @@
  */
 #include "broker/broker.h"
 #include "broker/conn.h"
+
+static broker_parked_t *park_list(broker_t *broker, broker_wait_t kind)
+{
+    switch (kind) {
+    case BROKER_WAIT_FLUSH: return &broker->parked_flush;
+    case BROKER_WAIT_REPLICAS: return &broker->parked_replicas;
+    default: return &broker->parked;
+    }
+}
 
 static void park_unlink(broker_req_t *req)
 {
@@ -49,10 +62,17 @@ void broker_req_park(broker_req_t *req, broker_wait_t kind, broker_resume_fn res
     broker_t *broker = req->broker;
     req->resume = resume;
     req->park_state = state;
+    if (req->parked && req->park_kind != kind) {
+        /* From its resume, during a wake of the old kind: that wake has already put the node back on its
+         * list and touches it no more, so moving it is safe. */
+        list_remove(&req->park_node);
+        list_insert_tail(&park_list(broker, kind)->list, &req->park_node);
+        req->park_kind = kind;
+    }
     if (!req->parked) {
-        list_insert_tail(kind == BROKER_WAIT_FLUSH ? &broker->parked_flush.list : &broker->parked.list,
-                         &req->park_node);
+        list_insert_tail(&park_list(broker, kind)->list, &req->park_node);
         req->parked = true;
+        req->park_kind = kind;
         broker->mem.nparked++;
         if (req->api && req->api->key == PROTO_API_FETCH) {
             /* Past the bound a long poll is cut short: answered on the next loop turn with what is there. */
@@ -128,6 +148,7 @@ void broker_resume_parked(broker_t *broker, bool timed_out)
 {
     park_resume_kind(&broker->parked, timed_out);
     park_resume_kind(&broker->parked_flush, timed_out);
+    park_resume_kind(&broker->parked_replicas, timed_out);
 }
 
 void broker_wake_parked(broker_t *broker)
@@ -138,4 +159,9 @@ void broker_wake_parked(broker_t *broker)
 void broker_wake_flushed(broker_t *broker)
 {
     park_resume_kind(&broker->parked_flush, false);
+}
+
+void broker_wake_replicated(broker_t *broker)
+{
+    park_resume_kind(&broker->parked_replicas, false);
 }

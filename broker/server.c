@@ -92,6 +92,7 @@ int broker_init(broker_t *broker, uv_loop_t *loop, broker_config_t *cfg)
     list_init(&broker->conns);
     list_init(&broker->parked.list);
     list_init(&broker->parked_flush.list);
+    list_init(&broker->parked_replicas.list);
     map_init(&broker->conns_by_ip);
     int rc = broker_meta_load(cfg->log_dirs, cfg->node_id, broker->cluster_id, sizeof(broker->cluster_id));
     if (rc != 0)

@@ -9,6 +9,7 @@
 #include "broker/broker.h"
 #include "broker/meta.h"
 #include "broker/mstore.h"
+#include "broker/replicas.h"
 #include "protocol/compress.h"
 #include "protocol/record_batch.h"
 
@@ -142,6 +143,8 @@ static void topic_apply_configs(broker_topics_t *topics, broker_topic_t *t)
         t->compression = -1;
     topic_value(topics, t, "message.downconversion.enable", v, sizeof(v));
     t->downconversion = strcasecmp(v, "false") != 0;
+    int64_t isr = topic_i64(topics, t, "min.insync.replicas");
+    t->min_insync_replicas = isr < 1 ? 1 : isr > INT32_MAX ? INT32_MAX : (int32_t)isr;
     topic_value(topics, t, "cleanup.policy", v, sizeof(v));
     bool del = list_contains(v, "delete");
     t->compacted = list_contains(v, "compact");
@@ -179,6 +182,7 @@ static void topic_reconfigure(broker_topics_t *topics, broker_topic_t *t)
     log_config_t lc;
     topic_log_config(topics, t, &lc);
     for (int32_t i = 0; i < t->nparts; i++) {
+        replica_set_min_insync(&t->parts[i].replica, t->min_insync_replicas);
         if (!t->parts[i].log)
             continue;
         int rc = log_partition_set_config(t->parts[i].log, &lc);
@@ -219,6 +223,8 @@ static int topic_open_range(broker_topics_t *topics, broker_topic_t *t, int32_t 
             if (!first_err)
                 first_err = rc;
         }
+        /* One broker: the leader of its only replica. Cluster mode takes it over from the metadata store. */
+        broker_replica_init_single(&t->parts[i], topics->cfg, t->min_insync_replicas);
     }
     return first_err;
 }

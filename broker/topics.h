@@ -13,7 +13,9 @@
  * without overrides, set with AlterConfigs on the BROKER resource). Which configs exist, their types,
  * validators and precedence live in broker/topic_configs; this module stores
  * the values, computes each topic's effective settings and pushes changes
- * into the open partition logs at once. It knows nothing of connections or requests; handlers
+ * into the open partition logs (and their replica states) at once. Each
+ * partition opened starts as the leader of its one replica
+ * (broker/replicas.h). It knows nothing of connections or requests; handlers
  * map its results to Kafka error codes.
  */
 #ifndef EDDY_BROKER_TOPICS_H
@@ -32,6 +34,7 @@
 #include "broker/topic_configs.h"
 #include "log/log.h"
 #include "protocol/reader.h"
+#include "replica/replica.h"
 
 #define BROKER_TOPIC_NAME_MAX       249
 #define BROKER_TOPIC_MAX_PARTITIONS 100000
@@ -44,6 +47,8 @@ typedef struct broker_partition_s {
     bool flush_again;          /* appends arrived while the job ran */
     int last_flush_rc;         /* of the last finished job */
     int64_t last_flush_target; /* the offset that job was to cover */
+    /* Leader, HW and ISR (broker/replicas.h): on one broker leader of {node.id}, HW = LEO. */
+    replica_t replica;
 } broker_partition_t;
 
 typedef struct broker_topic_s {
@@ -67,6 +72,7 @@ typedef struct broker_topic_s {
     int64_t timestamp_after_max_ms;  /* message.timestamp.after.max.ms (or the deprecated difference) */
     /* message.downconversion.enable: Fetch v0-3 get converted batches */
     bool downconversion;
+    int32_t min_insync_replicas; /* min.insync.replicas: acks=all needs this many in the ISR */
     /* A deleted topic whose flush jobs are still running waits here to be freed. */
     int jobs_inflight;
     bool deleted;

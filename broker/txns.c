@@ -64,7 +64,7 @@ static int16_t txns_write_marker(broker_t *broker, const txn_marker_job_t *job, 
                                  job->commit ? PROTO_MARKER_COMMIT : PROTO_MARKER_ABORT, job->coordinator_epoch, now);
     int64_t base = -1;
     if (rc == 0)
-        rc = log_partition_append(part->log, batch.data, batch.len, -1, &base);
+        rc = log_partition_append(part->log, batch.data, batch.len, part->replica.leader_epoch, &base);
     buf_fini(&batch);
     if (rc != 0) {
         LOG_ERROR("txns", "writing a %s marker to %s-%d: %s", job->commit ? "COMMIT" : "ABORT", t->name, tp->partition,

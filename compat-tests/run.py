@@ -157,6 +157,8 @@ TESTS = [
     # eddy's own client library (client/, built as compat-tests/compat_client_lib):
     # metadata, CreateTopics, Produce of a built batch, Fetch, bytes compared.
     ("client_lib", ["bash", "-c", 'exec "$EDDY_BUILD_DIR/compat-tests/compat_client_lib"'], []),
+    # The replica layer on one broker: min.insync.replicas, HW, fetches from replica ids, epoch fencing.
+    ("replica_wire", ["@PYTHON", "test_replica_wire.py"], []),
 ]
 
 # Tests that measure the broker's memory, sockets or fsync counts, or kill it

@@ -27,6 +27,8 @@
     X(KERR_COORDINATOR_NOT_AVAILABLE, 15)              \
     X(KERR_NOT_COORDINATOR, 16)                        \
     X(KERR_RECORD_LIST_TOO_LARGE, 18)                  \
+    X(KERR_NOT_ENOUGH_REPLICAS, 19)                    \
+    X(KERR_NOT_ENOUGH_REPLICAS_AFTER_APPEND, 20)       \
     X(KERR_INVALID_REQUIRED_ACKS, 21)                  \
     X(KERR_ILLEGAL_GENERATION, 22)                     \
     X(KERR_INCONSISTENT_GROUP_PROTOCOL, 23)            \
@@ -62,6 +64,7 @@
     X(KERR_UNKNOWN_LEADER_EPOCH, 75)                   \
     X(KERR_OPERATION_NOT_ATTEMPTED, 55)                \
     X(KERR_UNSUPPORTED_COMPRESSION_TYPE, 76)           \
+    X(KERR_OFFSET_NOT_AVAILABLE, 78)                   \
     X(KERR_MEMBER_ID_REQUIRED, 79)                     \
     X(KERR_GROUP_MAX_SIZE_REACHED, 81)                 \
     X(KERR_FENCED_INSTANCE_ID, 82)                     \

@@ -11,21 +11,36 @@
  * On a durable topic (flush.messages=1, or log.flush.interval.messages=1)
  * the answer waits until the fsync that covers every batch of the request
  * has finished: the request parks and broker/storage.c's flush jobs wake it.
+ * Each partition goes through its replica state (broker/replicas.h): only
+ * its leader takes batches (NOT_LEADER_OR_FOLLOWER), acks=all is refused
+ * with NOT_ENOUGH_REPLICAS while the ISR is below min.insync.replicas, and
+ * an acks=all answer waits until the high watermark passes the batch —
+ * parked for the replicas, woken when a follower's fetch moves the HW; at
+ * the timeout REQUEST_TIMED_OUT; NOT_ENOUGH_REPLICAS_AFTER_APPEND when the
+ * ISR shrank below min.insync.replicas meanwhile (both keep the offsets,
+ * as Kafka's do). On one broker the HW is the log end after the append, so
+ * acks=all never waits for replicas.
  */
 #include "base/clock.h"
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/legacy_records.h"
+#include "broker/replicas.h"
 #include "log/validate.h"
 #include "protocol/record_batch.h"
 
 #define PRODUCE_MAX_DECOMPRESSED (256u * 1024u * 1024u)
 
-/* A partition of a parked durable produce: answered once target is on disk. */
+/*
+ * A partition of a parked produce: answered once target is on disk (durable
+ * topics; -1: not asked) and the HW has reached required (acks=all; -1: not
+ * asked), in that order.
+ */
 typedef struct produce_wait_s {
     proto_str_t topic;
     int32_t partition;
     int64_t target;
+    int64_t required;
     proto_produce_resp_partition_t *out;
     bool done;
 } produce_wait_t;
@@ -33,29 +48,70 @@ typedef struct produce_wait_s {
 typedef struct produce_park_s {
     int32_t n;
     produce_wait_t *waits;
+    broker_wait_t kind; /* what the request waits for now */
 } produce_park_t;
+
+/* The disk part of a wait: true while it must go on waiting; on failure the partition is answered. */
+static bool produce_wait_flush(broker_topic_t *t, produce_wait_t *w, bool timed_out)
+{
+    int d = t && w->partition < t->nparts ? broker_storage_durable(t, w->partition, w->target) : -1;
+    if (d == 0 && !timed_out)
+        return true;
+    if (d == 1) {
+        w->target = -1;
+        return false;
+    }
+    w->done = true;
+    w->out->error_code = d == 0 ? KERR_REQUEST_TIMED_OUT : KERR_KAFKA_STORAGE_ERROR;
+    w->out->base_offset = -1;
+    return false;
+}
+
+/* The replicas part (Kafka's DelayedProduce): true while the HW is short of the batch. */
+static bool produce_wait_hw(broker_topic_t *t, produce_wait_t *w, bool timed_out)
+{
+    broker_partition_t *part = t ? broker_topic_partition(t, w->partition) : NULL;
+    int16_t err = KERR_UNKNOWN_TOPIC_OR_PARTITION;
+    if (part && part->log) {
+        (void)broker_replica_sync(part);
+        if (!replica_acks_reached(&part->replica, w->required, &err)) {
+            if (!timed_out)
+                return true;
+            err = KERR_REQUEST_TIMED_OUT;
+        }
+    }
+    w->done = true;
+    w->out->error_code = err; /* the offsets stay in the answer, as Kafka leaves them */
+    return false;
+}
 
 static broker_result_t produce_resume(broker_req_t *req, bool timed_out)
 {
     produce_park_t *park = req->park_state;
-    bool pending = false;
+    bool flush = false, hw = false;
     for (int32_t i = 0; i < park->n; i++) {
         produce_wait_t *w = &park->waits[i];
         if (w->done)
             continue;
         broker_topic_t *t = broker_topics_get(&req->broker->topics, (const char *)w->topic.ptr, (size_t)w->topic.len);
-        int d = t && w->partition < t->nparts ? broker_storage_durable(t, w->partition, w->target) : -1;
-        if (d == 0 && !timed_out) {
-            pending = true;
+        if (w->target >= 0 && produce_wait_flush(t, w, timed_out)) {
+            flush = true;
+            continue;
+        }
+        if (w->done)
+            continue;
+        if (w->required >= 0 && produce_wait_hw(t, w, timed_out)) {
+            hw = true;
             continue;
         }
         w->done = true;
-        if (d != 1) {
-            w->out->error_code = d == 0 ? KERR_REQUEST_TIMED_OUT : KERR_KAFKA_STORAGE_ERROR;
-            w->out->base_offset = -1;
-        }
     }
-    return pending ? BROKER_PARKED : BROKER_RESPOND;
+    if (!flush && !hw)
+        return BROKER_RESPOND;
+    park->kind = flush ? BROKER_WAIT_FLUSH : BROKER_WAIT_REPLICAS;
+    if (req->parked && req->park_kind != park->kind) /* on disk everywhere: now only the replicas are awaited */
+        broker_req_park(req, park->kind, produce_resume, park, req->deadline_ms);
+    return BROKER_PARKED;
 }
 
 /* The topic's rules for a client's batch (log/validate.h), read at this request's version and time. */
@@ -86,9 +142,13 @@ static void produce_record_errors(broker_req_t *req, const log_validated_t *v, p
     }
 }
 
-/* Appends a validated batch; the log checks producer ids, epochs and sequences. */
+/*
+ * Appends a validated batch; the log checks producer ids, epochs and
+ * sequences. *end gets the offset after the batch (the original's, for a
+ * retry), which the HW must reach for acks=all.
+ */
 static int16_t produce_append(broker_req_t *req, broker_topic_t *t, broker_partition_t *part, int32_t index,
-                              const log_validated_t *v, proto_produce_resp_partition_t *out)
+                              const log_validated_t *v, proto_produce_resp_partition_t *out, int64_t *end)
 {
     const proto_batch_header_t *hdr = &v->hdr;
     if (hdr->attributes & PROTO_BATCH_TRANSACTIONAL) {
@@ -100,7 +160,7 @@ static int16_t produce_append(broker_req_t *req, broker_topic_t *t, broker_parti
     }
     /* A retried batch the log already holds is answered with its original offset, not written again. */
     log_append_result_t res;
-    int rc = log_partition_append_checked(part->log, v->batch, v->len, -1, &res);
+    int rc = log_partition_append_checked(part->log, v->batch, v->len, part->replica.leader_epoch, &res);
     switch (rc) {
     case 0: break;
     case LOG_EOUT_OF_ORDER_SEQUENCE: return KERR_OUT_OF_ORDER_SEQUENCE_NUMBER;
@@ -114,18 +174,24 @@ static int16_t produce_append(broker_req_t *req, broker_topic_t *t, broker_parti
     out->base_offset = res.base_offset;
     out->log_append_time_ms = res.duplicate && t->log_append_time ? res.log_append_time : v->log_append_time;
     out->log_start_offset = log_partition_start_offset(part->log);
+    *end = res.last_offset + 1;
     broker_storage_appended(req->broker, t, index);
     return KERR_NONE;
 }
 
 static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const proto_produce_req_partition_t *rp,
-                                 proto_produce_resp_partition_t *out)
+                                 proto_produce_resp_partition_t *out, int64_t *end)
 {
+    const proto_produce_req_t *body = req->body;
     broker_partition_t *part = broker_topic_partition(t, rp->index);
     if (!part)
         return KERR_UNKNOWN_TOPIC_OR_PARTITION;
     if (!part->log)
         return KERR_KAFKA_STORAGE_ERROR;
+    /* Kafka's appendRecordsToLeader: the leader only, and acks=all only with enough of the ISR. */
+    int16_t rerr = replica_check_produce(&part->replica, body->acks);
+    if (rerr != KERR_NONE)
+        return rerr;
     uint8_t *data = broker_mutable(rp->records.ptr);
     size_t len = rp->records.len > 0 ? (size_t)rp->records.len : 0;
     if (req->version < 3) {
@@ -158,7 +224,7 @@ static int16_t produce_partition(broker_req_t *req, broker_topic_t *t, const pro
         if (v.ignored)
             LOG_DEBUG("produce", "%s-%d: %zu bytes after the batch dropped, as Kafka does", t->name, rp->index,
                       v.ignored);
-        err = produce_append(req, t, part, rp->index, &v, out);
+        err = produce_append(req, t, part, rp->index, &v, out, end);
     }
     buf_fini(&rebuilt);
     return err;
@@ -178,7 +244,7 @@ broker_result_t broker_handle_produce(broker_req_t *req)
     proto_produce_resp_t *resp = req->resp;
     broker_t *broker = req->broker;
     bool acks_ok = body->acks == 0 || body->acks == 1 || body->acks == -1;
-    bool any_error = false, appended = false;
+    bool any_error = false, appended = false, hw_moved = false;
     produce_park_t *park = NULL;
     int32_t ntopics = body->topic_data.n > 0 ? body->topic_data.n : 0;
     if (!BROKER_FILL_ARRAY(req, resp->responses, proto_produce_resp_topic_desc, ntopics))
@@ -198,6 +264,7 @@ broker_result_t broker_handle_produce(broker_req_t *req)
             proto_produce_resp_partition_t *op = &ot->partition_responses.items[j];
             op->index = rp->index;
             op->base_offset = -1;
+            int64_t end = -1;
             if (!acks_ok)
                 op->error_code = KERR_INVALID_REQUIRED_ACKS;
             else if (!t)
@@ -205,26 +272,39 @@ broker_result_t broker_handle_produce(broker_req_t *req)
             else if (broker_topic_is_internal(t->name, t->name_len))
                 op->error_code = KERR_INVALID_TOPIC_EXCEPTION; /* only the coordinators write there */
             else
-                op->error_code = produce_partition(req, t, rp, op);
+                op->error_code = produce_partition(req, t, rp, op, &end);
             if (op->error_code != KERR_NONE) {
                 any_error = true;
                 continue;
             }
             appended = true;
-            if (body->acks != 0 && t->flush_messages == 1) {
+            broker_partition_t *part = broker_topic_partition(t, rp->index);
+            hw_moved |= broker_replica_sync(part);
+            bool durable = body->acks != 0 && t->flush_messages == 1;
+            int16_t aerr = KERR_NONE;
+            /* acks=all: done now when the HW already covers the batch (always, on one broker). */
+            bool replicate = body->acks == -1 && !replica_acks_reached(&part->replica, end, &aerr);
+            if (aerr != KERR_NONE) {
+                op->error_code = aerr;
+                continue;
+            }
+            if (durable || replicate) {
                 if (!park) {
                     park = arena_alloc(&req->arena, sizeof(*park));
                     if (park)
                         park->waits = arena_alloc(&req->arena, sizeof(produce_wait_t) * (size_t)ntopics_parts(body));
                     if (!park || !park->waits)
                         return BROKER_CLOSE;
+                    park->n = 0;
                 }
-                broker_partition_t *part = broker_topic_partition(t, rp->index);
-                park->waits[park->n++] =
-                    (produce_wait_t){rt->name, rp->index, log_partition_end_offset(part->log), op, false};
+                park->waits[park->n++] = (produce_wait_t){
+                    rt->name, rp->index, durable ? log_partition_end_offset(part->log) : -1, replicate ? end : -1,
+                    op,       false};
             }
         }
     }
+    if (hw_moved)
+        broker_wake_replicated(broker);
     if (appended)
         broker_wake_parked(broker);
     if (body->acks == 0)
@@ -234,7 +314,7 @@ broker_result_t broker_handle_produce(broker_req_t *req)
         broker_result_t r = produce_resume(req, false);
         if (r == BROKER_PARKED) {
             int64_t timeout = body->timeout_ms > 0 ? body->timeout_ms : 30000;
-            broker_req_park(req, BROKER_WAIT_FLUSH, produce_resume, park, (int64_t)uv_now(broker->loop) + timeout);
+            broker_req_park(req, park->kind, produce_resume, park, (int64_t)uv_now(broker->loop) + timeout);
         }
         return r;
     }

@@ -16,12 +16,29 @@
  * With less than min_bytes available the request parks until an append
  * brings enough or max_wait_ms passes; parked requests hold no topic or log
  * pointers, so a topic deleted meanwhile is simply reported as unknown.
+ *
+ * Replicas (broker/replicas.h): a consumer (replica id < 0) reads up to the
+ * high watermark (the last stable offset under read_committed, never past
+ * the HW), from the leader only before v11 (from v11 Kafka lets a consumer
+ * read a follower); a follower (replica_id >= 0, v15+ replica_state) reads
+ * up to the log end, from the leader only, and its fetch offset is recorded
+ * as its LEO the first time the request is read (not on the re-reads of a
+ * parked long poll, as Kafka's purgatory does not record them), which may
+ * move the HW and wake acks=all Produce. A follower's current_leader_epoch
+ * (v9+) is fenced: older FENCED_LEADER_EPOCH, newer UNKNOWN_LEADER_EPOCH;
+ * a consumer's is not while clients are told epoch -1 (librdkafka 2.x
+ * sends 0 for it), nor is anything on one broker (epoch -1). A replica
+ * id outside the assignment gets UNKNOWN_LEADER_EPOCH when it named an
+ * epoch, NOT_LEADER_OR_FOLLOWER when not. high_watermark is the replica
+ * layer's: the log end on one broker, where none of this ever cuts a read.
  */
 #include <stdlib.h>
 
 #include "base/diag.h"
 #include "broker/broker.h"
 #include "broker/legacy_records.h"
+#include "broker/replicas.h"
+#include "log/io.h"
 #include "protocol/record_batch.h"
 
 #define FETCH_READ_COMMITTED 1
@@ -42,10 +59,24 @@ static broker_topic_t *fetch_topic(broker_req_t *req, const proto_fetch_req_topi
     return t;
 }
 
+/* The id of the replica fetching: >= 0 a follower, < 0 a consumer. */
+static int32_t fetch_replica_id(const broker_req_t *req)
+{
+    const proto_fetch_req_t *body = req->body;
+    return req->version >= 15 ? body->replica_state.replica_id : body->replica_id;
+}
+
+/* What the reader may see: a follower up to the log end, a consumer up to the HW. */
+static int64_t fetch_visible_end(broker_partition_t *part, bool follower)
+{
+    return follower ? log_partition_end_offset(part->log) : broker_replica_hw(part);
+}
+
 /* True when some requested partition has data past its fetch offset, or an error to report. */
 static bool fetch_has_news(broker_req_t *req)
 {
     const proto_fetch_req_t *body = req->body;
+    bool follower = fetch_replica_id(req) >= 0;
     for (int32_t i = 0; i < body->topics.n; i++) {
         const proto_fetch_req_topic_t *rt = &body->topics.items[i];
         int16_t err;
@@ -55,7 +86,7 @@ static bool fetch_has_news(broker_req_t *req)
         for (int32_t j = 0; j < rt->partitions.n; j++) {
             const proto_fetch_req_partition_t *rp = &rt->partitions.items[j];
             broker_partition_t *part = broker_topic_partition(t, rp->partition);
-            if (!part || !part->log || log_partition_end_offset(part->log) != rp->fetch_offset)
+            if (!part || !part->log || fetch_visible_end(part, follower) != rp->fetch_offset)
                 return true;
         }
     }
@@ -80,6 +111,42 @@ static size_t fetch_trim(const uint8_t *data, size_t len, int64_t below, int64_t
     }
     /* A header we cannot parse stays in (the log vouched for it); the client copes with a cut batch. */
     return pos < len && below == INT64_MAX ? len : pos;
+}
+
+/*
+ * Cuts rd to the whole batches below `below` (a consumer's HW while
+ * followers lag: only in cluster mode, the log end otherwise). Reads the
+ * batch headers from the segment; one it cannot read ends the cut.
+ */
+static void fetch_cut(log_read_t *rd, int64_t below)
+{
+    size_t pos = 0;
+    uint8_t head[PROTO_BATCH_HEADER_SIZE];
+    proto_batch_header_t hdr;
+    while (rd->len - pos >= sizeof(head)) {
+        ssize_t n = log_io_pread(rd->fd, head, sizeof(head), (int64_t)rd->pos + (int64_t)pos);
+        if (n != (ssize_t)sizeof(head) || proto_batch_header_parse(head, sizeof(head), &hdr) != 0)
+            break;
+        size_t total = proto_batch_total_size(&hdr);
+        if (hdr.base_offset >= below || total > rd->len - pos)
+            break;
+        pos += total;
+    }
+    rd->len = pos;
+}
+
+/*
+ * The replica layer's word on reading this partition (Kafka's
+ * localLogWithEpochOrThrow and followerReplicaOrThrow): epoch fencing, the
+ * leader requirement, and for a follower its place in the assignment.
+ */
+static int16_t fetch_replica_check(broker_req_t *req, broker_partition_t *part, const proto_fetch_req_partition_t *rp)
+{
+    int32_t replica_id = fetch_replica_id(req);
+    int32_t epoch = rp->current_leader_epoch < 0 ? -1 : rp->current_leader_epoch; /* negative: not given */
+    if (replica_id >= 0)
+        return replica_check_follower_fetch(&part->replica, replica_id, epoch);
+    return replica_check_read(&part->replica, broker_replica_client_epoch(&part->replica, epoch), req->version < 11);
 }
 
 /* The aborted transactions a read_committed reader must drop in [fetch_offset, upper). */
@@ -188,9 +255,12 @@ static bool fetch_files(broker_req_t *req)
  * since the buffer may move while it grows. Returns the bytes found, and
  * whether any partition carries an error.
  */
-static size_t fetch_fill(broker_req_t *req, bool *any_error)
+static size_t fetch_fill(broker_req_t *req, bool first_read, bool *any_error)
 {
     const proto_fetch_req_t *body = req->body;
+    int32_t replica_id = fetch_replica_id(req);
+    bool follower = replica_id >= 0;
+    bool hw_moved = false;
     proto_fetch_resp_t *resp = req->resp;
     broker_t *broker = req->broker;
     buf_t *data = &broker->fetch_data;
@@ -217,12 +287,15 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
             op->records = (proto_bytes_t){NULL, 0}; /* ptr set below */
             op->high_watermark = op->last_stable_offset = op->log_start_offset = -1;
             broker_partition_t *part = t ? broker_topic_partition(t, rp->partition) : NULL;
+            int16_t rerr = part && part->log ? fetch_replica_check(req, part, rp) : KERR_NONE;
             if (!t)
                 op->error_code = terr;
             else if (!part)
                 op->error_code = KERR_UNKNOWN_TOPIC_OR_PARTITION;
             else if (!part->log)
                 op->error_code = KERR_KAFKA_STORAGE_ERROR;
+            else if (rerr != KERR_NONE)
+                op->error_code = rerr;
             else if (req->version < 10 && t->compression == PROTO_CODEC_ZSTD)
                 op->error_code = KERR_UNSUPPORTED_COMPRESSION_TYPE; /* as Kafka: zstd topics need Fetch v10 */
             else if (req->version <= 3 && !t->downconversion)
@@ -234,9 +307,19 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 continue;
             }
             log_partition_t *log = part->log;
-            op->high_watermark = log_partition_end_offset(log);
+            int64_t leo = log_partition_end_offset(log);
+            op->high_watermark = broker_replica_hw(part);
+            /* Kafka's LSO: the first open transaction's offset, or the HW. */
             op->last_stable_offset = log_partition_last_stable_offset(log);
+            if (op->last_stable_offset > op->high_watermark)
+                op->last_stable_offset = op->high_watermark;
             op->log_start_offset = log_partition_start_offset(log);
+            int64_t visible = follower ? leo : op->high_watermark;
+            /* A follower's position, recorded once per request and only when it can be read (Kafka records
+             * it after a successful read, whatever the byte budget left for it). */
+            if (follower && first_read && rp->fetch_offset >= op->log_start_offset && rp->fetch_offset <= leo)
+                hw_moved |= broker_replica_follower_fetched(req->broker, t, rp->partition, replica_id, rp->fetch_offset,
+                                                            rp->log_start_offset, leo);
             bool committed = body->isolation_level == FETCH_READ_COMMITTED;
             op->aborted_transactions.n = committed ? 0 : -1;
             op->aborted_transactions.items = NULL;
@@ -252,6 +335,8 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 *any_error = true;
                 continue;
             }
+            if (rc == 0 && rd.len > 0 && visible < leo)
+                fetch_cut(&rd, visible); /* a consumer sees nothing the followers have not got */
             if (rc == 0 && rd.len > 0 && req->version <= 3) {
                 rc = fetch_legacy(req, &rd, rp, op, &budget, &found);
                 if (op->error_code != KERR_NONE)
@@ -306,14 +391,16 @@ static size_t fetch_fill(broker_req_t *req, bool *any_error)
                 r->ptr = r->len > 0 ? data->data + (uintptr_t)r->ptr : (const uint8_t *)"";
         }
     }
+    if (hw_moved) /* a follower's fetch committed more: acks=all Produce and consumers may go on */
+        broker_replicas_advanced(broker);
     return found;
 }
 
-static broker_result_t fetch_run(broker_req_t *req, bool final)
+static broker_result_t fetch_run(broker_req_t *req, bool first_read, bool final)
 {
     const proto_fetch_req_t *body = req->body;
     bool any_error;
-    size_t got = fetch_fill(req, &any_error);
+    size_t got = fetch_fill(req, first_read, &any_error);
     if (!final && !any_error && got < (size_t)(body->min_bytes > 0 ? body->min_bytes : 1))
         return BROKER_PARKED;
     return BROKER_RESPOND;
@@ -323,7 +410,7 @@ static broker_result_t fetch_resume(broker_req_t *req, bool timed_out)
 {
     if (!timed_out && !fetch_has_news(req))
         return BROKER_PARKED;
-    return fetch_run(req, timed_out);
+    return fetch_run(req, false, timed_out);
 }
 
 broker_result_t broker_handle_fetch(broker_req_t *req)
@@ -355,8 +442,9 @@ broker_result_t broker_handle_fetch(broker_req_t *req)
         }
     }
     bool final = body->max_wait_ms <= 0 || req->broker->stopping;
-    broker_result_t r = fetch_run(req, final);
+    broker_result_t r = fetch_run(req, true, final);
     if (r == BROKER_PARKED)
-        broker_req_park(req, BROKER_WAIT_DATA, fetch_resume, NULL, (int64_t)uv_now(req->broker->loop) + body->max_wait_ms);
+        broker_req_park(req, BROKER_WAIT_DATA, fetch_resume, NULL,
+                        (int64_t)uv_now(req->broker->loop) + body->max_wait_ms);
     return r;
 }

@@ -11,12 +11,22 @@
  * coordinators (offsets.topic.num.partitions and so on), not as plain topics.
  * Leader epochs are reported as -1 (unknown) so that no client validates
  * positions with OffsetForLeaderEpoch, which eddy does not implement yet.
+ * Leader, replicas and ISR are each partition's replica state
+ * (broker/replicas.h): on one broker this node, {node}, {node}; a partition
+ * without a leader answers LEADER_NOT_AVAILABLE, as Kafka's does.
  */
 #include "broker/broker.h"
+#include "broker/replicas.h"
+
+/* A view of a replica set: the answer is encoded right after the handler returns, before anything changes it. */
+static void node_list(proto_arr_int32_t *out, const replica_set_t *s)
+{
+    out->n = s->n;
+    out->items = (int32_t *)(uintptr_t)s->ids;
+}
 
 static void fill_topic(broker_req_t *req, proto_metadata_resp_topic_t *out, broker_topic_t *t)
 {
-    int32_t node = req->broker->cfg->node_id;
     out->name = (proto_str_t){(const uint8_t *)t->name, (int32_t)t->name_len};
     out->topic_id = t->id;
     out->is_internal = broker_topic_is_internal(t->name, t->name_len);
@@ -24,25 +34,20 @@ static void fill_topic(broker_req_t *req, proto_metadata_resp_topic_t *out, brok
         out->error_code = KERR_UNKNOWN_SERVER_ERROR;
         return;
     }
-    int32_t *nodes = arena_alloc(&req->arena, sizeof(int32_t));
-    if (!nodes) {
-        out->error_code = KERR_UNKNOWN_SERVER_ERROR;
-        return;
-    }
-    nodes[0] = node;
     for (int32_t i = 0; i < t->nparts; i++) {
         proto_metadata_resp_partition_t *p = &out->partitions.items[i];
+        const replica_t *r = &t->parts[i].replica;
         p->partition_index = i;
-        p->leader_id = node;
-        p->leader_epoch = -1;
-        p->replica_nodes.n = 1;
-        p->replica_nodes.items = nodes;
-        p->isr_nodes.n = 1;
-        p->isr_nodes.items = nodes;
+        p->leader_id = r->leader_id;
+        p->leader_epoch = broker_replica_reported_epoch(r);
+        node_list(&p->replica_nodes, &r->replicas);
+        node_list(&p->isr_nodes, &r->isr);
+        if (r->leader_id < 0)
+            p->error_code = KERR_LEADER_NOT_AVAILABLE;
         if (!t->parts[i].log) {
             p->error_code = KERR_KAFKA_STORAGE_ERROR;
             p->offline_replicas.n = 1;
-            p->offline_replicas.items = nodes;
+            p->offline_replicas.items = (int32_t *)(uintptr_t)&r->local_id;
             p->isr_nodes.n = 0;
         }
     }

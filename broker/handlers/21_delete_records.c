@@ -4,10 +4,12 @@
  * and reads below it get OFFSET_OUT_OF_RANGE from then on. An offset beyond
  * the high watermark is OFFSET_OUT_OF_RANGE. The new start offsets are
  * checkpointed before the answer, so a restart never brings the records back.
- * v2 is flexible.
+ * v2 is flexible. Only the leader deletes (NOT_LEADER_OR_FOLLOWER), and the
+ * high watermark is the replica layer's (the log end on one broker).
  */
 #include "base/diag.h"
 #include "broker/broker.h"
+#include "broker/replicas.h"
 
 broker_result_t broker_handle_delete_records(broker_req_t *req)
 {
@@ -41,12 +43,17 @@ broker_result_t broker_handle_delete_records(broker_req_t *req)
                 op->error_code = KERR_KAFKA_STORAGE_ERROR;
                 continue;
             }
-            if (rp->offset < -1) {
+            if (!replica_is_leader(&part->replica)) {
+                op->error_code = KERR_NOT_LEADER_OR_FOLLOWER;
+                continue;
+            }
+            int64_t hw = broker_replica_hw(part);
+            if (rp->offset < -1 || rp->offset > hw) {
                 op->error_code = KERR_OFFSET_OUT_OF_RANGE;
                 continue;
             }
             int64_t low;
-            int rc = log_partition_delete_records(part->log, rp->offset, &low);
+            int rc = log_partition_delete_records(part->log, rp->offset == -1 ? hw : rp->offset, &low);
             if (rc == LOG_EOUT_OF_RANGE) {
                 op->error_code = KERR_OFFSET_OUT_OF_RANGE;
             } else if (rc != 0) {
@@ -54,6 +61,7 @@ broker_result_t broker_handle_delete_records(broker_req_t *req)
                 op->error_code = KERR_KAFKA_STORAGE_ERROR;
             } else {
                 op->low_watermark = low;
+                replica_on_log_start(&part->replica, low);
                 changed = true;
             }
         }

@@ -13,13 +13,15 @@
 #include "broker/broker.h"
 
 /*
- * The partition's current leader epoch for the fencing check. For now the
- * latest epoch of its log (-1 in single-broker mode, where nothing records
- * epochs); the replica layer's epoch replaces this when the two merge.
+ * The partition's current leader epoch for the fencing check: the replica
+ * layer's (-1 on a single broker). Unlike Fetch and ListOffsets, whose
+ * clients' epochs are not checked while eddy reports -1 (librdkafka sends 0
+ * there), this API is only sent by clients that were told an epoch, so it
+ * is checked as Kafka checks it.
  */
 static int32_t current_leader_epoch(const broker_partition_t *part)
 {
-    return log_partition_latest_epoch(part->log);
+    return part->replica.leader_epoch;
 }
 
 broker_result_t broker_handle_offset_for_leader_epoch(broker_req_t *req)
