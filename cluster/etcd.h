@@ -1,0 +1,46 @@
+/*
+ * cluster/etcd: the etcd v3 client cluster mode uses (prefix etcd_).
+ *
+ * Owns a list of endpoints (comma-separated URLs) and one etcd_http_t on the
+ * caller's loop. Every op is asynchronous and calls back on the loop thread
+ * exactly once (unless the client is freed first). A call that fails on one
+ * endpoint (refused, timed out, HTTP 5xx) is retried on the next after an
+ * exponential backoff with jitter, until the caller's deadline; then it
+ * fails with ETCD_EUNAVAILABLE. Errors are the distinct ETCD_E* codes of
+ * etcd_json.h. Not built yet: txn, leases, watch (docs/architecture.md).
+ */
+#ifndef EDDY_CLUSTER_ETCD_H
+#define EDDY_CLUSTER_ETCD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cluster/etcd_json.h"
+
+typedef struct etcd_client_s etcd_client_t;
+
+typedef struct etcd_opts_s {
+    long   request_timeout_ms; /* one attempt on one endpoint; 0: 2000 */
+    size_t max_reply;          /* bytes; 0: 4 MiB */
+} etcd_opts_t;
+
+/* NULL when endpoints is empty or has more than 16 URLs, or out of memory. */
+etcd_client_t *etcd_client_new(uv_loop_t *loop, const char *endpoints, const etcd_opts_t *opts);
+/* Calls still pending are dropped without their callbacks; the memory goes
+ * after the loop runs the close callbacks. NULL is a no-op. */
+void etcd_client_free(etcd_client_t *cli);
+
+/* The body of a 2xx reply (valid during the call), or rc < 0. */
+typedef void (*etcd_raw_cb)(void *arg, int rc, const char *body, size_t len);
+/* POSTs json to path ("/v3/kv/range") with failover until deadline_ms (clock_mono_ms). */
+int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t deadline_ms, etcd_raw_cb cb,
+              void *arg);
+
+/* rng is the caller's to etcd_range_fini (only when rc == 0). */
+typedef void (*etcd_range_cb)(void *arg, int rc, etcd_range_t *rng);
+/* Gets key, or every key starting with it when prefix; revision 0: newest. */
+int etcd_get(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t revision, int64_t deadline_ms,
+             etcd_range_cb cb, void *arg);
+
+#endif
