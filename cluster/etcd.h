@@ -43,4 +43,17 @@ typedef void (*etcd_range_cb)(void *arg, int rc, etcd_range_t *rng);
 int etcd_get(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t revision, int64_t deadline_ms,
              etcd_range_cb cb, void *arg);
 
+/* Puts key=value, under lease when lease != 0 (ETCD_ELEASE if it is gone). */
+int etcd_put(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len, int64_t lease,
+             int64_t deadline_ms, etcd_raw_cb cb, void *arg);
+/* Deletes key, or every key under it when prefix. */
+int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t deadline_ms, etcd_raw_cb cb,
+                void *arg);
+/* A txn that puts key=value (under lease) only if key does not exist
+ * (create_revision == 0). rc 0 when it was created; ETCD_ECOMPARE when it
+ * exists, with existing holding it (the caller's to etcd_range_fini). */
+typedef void (*etcd_cas_cb)(void *arg, int rc, etcd_range_t *existing);
+int etcd_put_if_absent(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len,
+                       int64_t lease, int64_t deadline_ms, etcd_cas_cb cb, void *arg);
+
 #endif

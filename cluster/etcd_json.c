@@ -164,16 +164,13 @@ static json_t *load(const char *body, size_t len)
     return root;
 }
 
-int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng)
+static int parse_range_obj(json_t *root, etcd_range_t *rng)
 {
     memset(rng, 0, sizeof *rng);
-    json_t *root = load(body, len);
-    if (!root)
-        return ETCD_EMALFORMED;
     int rc = ETCD_EMALFORMED;
     json_t *hdr = json_object_get(root, "header");
     json_t *kvs = json_object_get(root, "kvs");
-    if (!json_is_object(hdr) || (kvs && !json_is_array(kvs)))
+    if (!json_is_object(root) || !json_is_object(hdr) || (kvs && !json_is_array(kvs)))
         goto out;
     if ((rc = json_int64(hdr, "revision", &rng->revision)) || (rc = json_int64(root, "count", &rng->count)))
         goto out;
@@ -193,9 +190,45 @@ int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng)
     }
     rc = 0;
 out:
-    json_decref(root);
     if (rc)
         etcd_range_fini(rng);
+    return rc;
+}
+
+int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng)
+{
+    memset(rng, 0, sizeof *rng);
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    int rc = parse_range_obj(root, rng);
+    json_decref(root);
+    return rc;
+}
+
+int etcd_json_parse_put_if_absent(const char *body, size_t len, int *succeeded, etcd_range_t *existing)
+{
+    memset(existing, 0, sizeof *existing);
+    *succeeded = 0;
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    int rc = ETCD_EMALFORMED;
+    json_t *ok = json_object_get(root, "succeeded");
+    json_t *resps = json_object_get(root, "responses");
+    if ((ok && !json_is_boolean(ok)) || !json_is_object(json_object_get(root, "header")))
+        goto out;
+    *succeeded = ok && json_is_true(ok);
+    if (*succeeded) {
+        rc = 0;
+        goto out;
+    }
+    /* failure branch: one range of the key that was there */
+    if (!json_is_array(resps) || json_array_size(resps) != 1)
+        goto out;
+    rc = parse_range_obj(json_object_get(json_array_get(resps, 0), "response_range"), existing);
+out:
+    json_decref(root);
     return rc;
 }
 

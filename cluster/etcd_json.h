@@ -56,6 +56,9 @@ int etcd_b64_decode(const char *src, size_t len, char **out, size_t *out_len);
 
 /* Parses a /v3/kv/range reply body of len bytes. */
 int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng);
+/* Parses the reply to etcd_put_if_absent's txn: *succeeded, or the range of
+ * the key that was already there (the caller's to etcd_range_fini). */
+int etcd_json_parse_put_if_absent(const char *body, size_t len, int *succeeded, etcd_range_t *existing);
 /* Classifies an error body ({"error","message","code"}): ETCD_ELEASE for a
  * lost lease, ETCD_ESERVER for other errors, ETCD_EMALFORMED if unreadable. */
 int etcd_json_parse_error(const char *body, size_t len);

@@ -71,3 +71,98 @@ out:
     free(op);
     return rc;
 }
+
+/* Base64 of (p, n), or of nothing; *out is the caller's to free. */
+static int b64(const void *p, size_t n, char **out)
+{
+    return etcd_b64_encode(p ? p : "", p ? n : 0, out);
+}
+
+int etcd_put(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len, int64_t lease,
+             int64_t deadline_ms, etcd_raw_cb cb, void *arg)
+{
+    char *k = NULL, *v = NULL, *json = NULL;
+    int rc = b64(key, key_len, &k);
+    if (!rc)
+        rc = b64(value, value_len, &v);
+    size_t cap = (k ? strlen(k) : 0) + (v ? strlen(v) : 0) + 96;
+    if (!rc && !(json = malloc(cap)))
+        rc = ETCD_ENOMEM;
+    if (!rc) {
+        snprintf(json, cap, "{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}", k, v, lease);
+        rc = etcd_call(cli, "/v3/kv/put", json, deadline_ms, cb, arg);
+    }
+    free(k);
+    free(v);
+    free(json);
+    return rc;
+}
+
+int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t deadline_ms, etcd_raw_cb cb,
+                void *arg)
+{
+    char *k = NULL, *end = NULL, *json = NULL;
+    int rc = b64(key, key_len, &k);
+    if (!rc && prefix)
+        rc = prefix_end(key, key_len, &end);
+    size_t cap = (k ? strlen(k) : 0) + (end ? strlen(end) : 0) + 64;
+    if (!rc && !(json = malloc(cap)))
+        rc = ETCD_ENOMEM;
+    if (!rc) {
+        snprintf(json, cap, "{\"key\":\"%s\"%s%s%s}", k, end ? ",\"range_end\":\"" : "", end ? end : "",
+                 end ? "\"" : "");
+        rc = etcd_call(cli, "/v3/kv/deleterange", json, deadline_ms, cb, arg);
+    }
+    free(k);
+    free(end);
+    free(json);
+    return rc;
+}
+
+typedef struct cas_op_s {
+    etcd_cas_cb cb;
+    void       *arg;
+} cas_op_t;
+
+static void on_cas(void *arg, int rc, const char *body, size_t len)
+{
+    cas_op_t *op = arg;
+    etcd_range_t existing = {0};
+    int succeeded = 0;
+    if (rc == 0)
+        rc = etcd_json_parse_put_if_absent(body, len, &succeeded, &existing);
+    if (rc == 0 && !succeeded)
+        rc = ETCD_ECOMPARE;
+    op->cb(op->arg, rc, rc == ETCD_ECOMPARE ? &existing : NULL);
+    free(op);
+}
+
+int etcd_put_if_absent(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len,
+                       int64_t lease, int64_t deadline_ms, etcd_cas_cb cb, void *arg)
+{
+    char *k = NULL, *v = NULL, *json = NULL;
+    cas_op_t *op = NULL;
+    int rc = b64(key, key_len, &k);
+    if (!rc)
+        rc = b64(value, value_len, &v);
+    size_t cap = (k ? 3 * strlen(k) : 0) + (v ? strlen(v) : 0) + 320;
+    if (!rc && (!(json = malloc(cap)) || !(op = malloc(sizeof *op))))
+        rc = ETCD_ENOMEM;
+    if (!rc) {
+        snprintf(json, cap,
+                 "{\"compare\":[{\"key\":\"%s\",\"target\":\"CREATE\",\"result\":\"EQUAL\",\"create_revision\":\"0\"}],"
+                 "\"success\":[{\"request_put\":{\"key\":\"%s\",\"value\":\"%s\",\"lease\":\"%" PRId64 "\"}}],"
+                 "\"failure\":[{\"request_range\":{\"key\":\"%s\"}}]}",
+                 k, k, v, lease, k);
+        op->cb = cb;
+        op->arg = arg;
+        rc = etcd_call(cli, "/v3/kv/txn", json, deadline_ms, on_cas, op);
+        if (!rc)
+            op = NULL;
+    }
+    free(k);
+    free(v);
+    free(json);
+    free(op);
+    return rc;
+}

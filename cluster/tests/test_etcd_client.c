@@ -132,6 +132,81 @@ static void all_endpoints_dead_fails_within_the_deadline(void **state)
     assert_true(took <= 600);
 }
 
+typedef struct cas_s {
+    int  done, rc;
+    char existing[64];
+} cas_t;
+
+static void on_cas(void *arg, int rc, etcd_range_t *existing)
+{
+    cas_t *c = arg;
+    c->done = 1;
+    c->rc = rc;
+    if (existing) {
+        if (existing->n_kvs)
+            snprintf(c->existing, sizeof c->existing, "%.*s", (int)existing->kvs[0].value_len, existing->kvs[0].value);
+        etcd_range_fini(existing);
+    }
+}
+
+static void put_if_absent_creates_once_then_reports_the_holder(void **state)
+{
+    if (etcd_fixture_missing())
+        skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    etcd_client_t *cli = etcd_client_new(&loop, fx.url, NULL);
+    cas_t c1 = {0}, c2 = {0};
+    assert_int_equal(etcd_put_if_absent(cli, "/cas", 4, "first", 5, 0, clock_mono_ms() + 3000, on_cas, &c1), 0);
+    while (!c1.done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(c1.rc, 0);
+    assert_int_equal(etcd_put_if_absent(cli, "/cas", 4, "second", 6, 0, clock_mono_ms() + 3000, on_cas, &c2), 0);
+    while (!c2.done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(c2.rc, ETCD_ECOMPARE);
+    assert_string_equal(c2.existing, "first");
+    /* a lease that does not exist is its own error */
+    int done = 0;
+    assert_int_equal(etcd_put(cli, "/l", 2, "v", 1, 4242, clock_mono_ms() + 3000, on_raw, &done), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(done, ETCD_ELEASE);
+    etcd_client_free(cli);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
+static void put_and_prefix_delete(void **state)
+{
+    if (etcd_fixture_missing())
+        skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    etcd_client_t *cli = etcd_client_new(&loop, fx.url, NULL);
+    int done = 0;
+    assert_int_equal(etcd_put(cli, "/d/x", 4, "1", 1, 0, clock_mono_ms() + 3000, on_raw, &done), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(done, 1);
+    got_t g;
+    get(fx.url, "/d/", 1, 3000, &g);
+    assert_int_equal(g.n_kvs, 1);
+    done = 0;
+    assert_int_equal(etcd_delete(cli, "/d/", 3, 1, clock_mono_ms() + 3000, on_raw, &done), 0);
+    while (!done)
+        uv_run(&loop, UV_RUN_ONCE);
+    assert_int_equal(done, 1);
+    get(fx.url, "/d/", 1, 3000, &g);
+    assert_int_equal(g.rc, 0);
+    assert_int_equal(g.n_kvs, 0);
+    get(fx.url, "/p/", 1, 3000, &g); /* other keys untouched */
+    assert_int_equal(g.n_kvs, 2);
+    etcd_client_free(cli);
+    uv_run(&loop, UV_RUN_DEFAULT);
+    assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 static void bad_endpoint_lists_are_refused(void **state)
 {
     uv_loop_t loop;
@@ -147,6 +222,8 @@ int main(void)
         cmocka_unit_test(prefix_get_returns_only_the_prefix),
         cmocka_unit_test(dead_first_endpoint_fails_over_to_the_second),
         cmocka_unit_test(all_endpoints_dead_fails_within_the_deadline),
+        cmocka_unit_test(put_if_absent_creates_once_then_reports_the_holder),
+        cmocka_unit_test(put_and_prefix_delete),
         cmocka_unit_test(bad_endpoint_lists_are_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
