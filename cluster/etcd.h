@@ -30,6 +30,7 @@ etcd_client_t *etcd_client_new(uv_loop_t *loop, const char *endpoints, const etc
 /* Calls still pending are dropped without their callbacks; the memory goes
  * after the loop runs the close callbacks. NULL is a no-op. */
 void etcd_client_free(etcd_client_t *cli);
+uv_loop_t *etcd_client_loop(etcd_client_t *cli);
 
 /* The body of a 2xx reply (valid during the call), or rc < 0. */
 typedef void (*etcd_raw_cb)(void *arg, int rc, const char *body, size_t len);
@@ -55,5 +56,29 @@ int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix,
 typedef void (*etcd_cas_cb)(void *arg, int rc, etcd_range_t *existing);
 int etcd_put_if_absent(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len,
                        int64_t lease, int64_t deadline_ms, etcd_cas_cb cb, void *arg);
+
+/* Leases. grant: cb gets the new lease id. revoke: its keys go at once. */
+typedef void (*etcd_lease_cb)(void *arg, int rc, int64_t lease);
+int etcd_lease_grant(etcd_client_t *cli, int64_t ttl_s, int64_t deadline_ms, etcd_lease_cb cb, void *arg);
+int etcd_lease_revoke(etcd_client_t *cli, int64_t lease, int64_t deadline_ms, etcd_raw_cb cb, void *arg);
+
+/*
+ * Keepalive: renews lease every interval_ms. lost(arg, rc) is called once,
+ * then renewing stops: ETCD_ELEASE when etcd says the lease is gone (TTL 0
+ * or not found), ETCD_EUNAVAILABLE when no renewal succeeded within the TTL.
+ * That deadline is local and conservative: it runs from the moment the last
+ * successful keepalive was *sent*, so it passes no later than etcd's own
+ * expiry, and a leader can step down before anyone else may take over.
+ * etcd_keepalive_stop ends it (no lost call after it) and must be called
+ * once, lost or not, before the client is freed; the memory goes once its
+ * in-flight renewal (bounded by the TTL deadline) and its timer are done.
+ */
+typedef struct etcd_keepalive_s etcd_keepalive_t;
+typedef void (*etcd_lost_cb)(void *arg, int rc);
+/* granted_sent_ms: clock_mono_ms() when the grant was sent (the first
+ * deadline counts from it); interval_ms 0: a third of the TTL. */
+etcd_keepalive_t *etcd_keepalive_start(etcd_client_t *cli, int64_t lease, int64_t ttl_s, int64_t granted_sent_ms,
+                                       int64_t interval_ms, etcd_lost_cb lost, void *arg);
+void etcd_keepalive_stop(etcd_keepalive_t *ka);
 
 #endif

@@ -158,6 +158,11 @@ void etcd_client_free(etcd_client_t *cli)
     free(cli);
 }
 
+uv_loop_t *etcd_client_loop(etcd_client_t *cli)
+{
+    return cli->loop;
+}
+
 int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t deadline_ms, etcd_raw_cb cb, void *arg)
 {
     etcd_call_t *call = calloc(1, sizeof *call);

@@ -246,3 +246,22 @@ int etcd_json_parse_error(const char *body, size_t len)
     json_decref(root);
     return rc;
 }
+
+int etcd_json_parse_lease(const char *body, size_t len, int64_t *id, int64_t *ttl)
+{
+    *id = *ttl = 0;
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    json_t *obj = json_object_get(root, "result"); /* keepalive wraps its answer */
+    if (!obj)
+        obj = root;
+    int rc = ETCD_EMALFORMED;
+    if (json_is_object(obj) && json_is_object(json_object_get(obj, "header")) && !json_int64(obj, "ID", id) &&
+        !json_int64(obj, "TTL", ttl))
+        rc = 0;
+    if (!json_object_get(root, "result") && json_object_get(root, "error"))
+        rc = ETCD_EMALFORMED;
+    json_decref(root);
+    return rc;
+}

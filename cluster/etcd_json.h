@@ -59,6 +59,9 @@ int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng);
 /* Parses the reply to etcd_put_if_absent's txn: *succeeded, or the range of
  * the key that was already there (the caller's to etcd_range_fini). */
 int etcd_json_parse_put_if_absent(const char *body, size_t len, int *succeeded, etcd_range_t *existing);
+/* Parses a lease grant or keepalive reply: the lease id and its TTL in
+ * seconds (0, or absent, from keepalive: the lease is gone). */
+int etcd_json_parse_lease(const char *body, size_t len, int64_t *id, int64_t *ttl);
 /* Classifies an error body ({"error","message","code"}): ETCD_ELEASE for a
  * lost lease, ETCD_ESERVER for other errors, ETCD_EMALFORMED if unreadable. */
 int etcd_json_parse_error(const char *body, size_t len);
