@@ -21,8 +21,8 @@
 typedef struct etcd_client_s etcd_client_t;
 
 typedef struct etcd_opts_s {
-    long   request_timeout_ms; /* one attempt on one endpoint; 0: 2000 */
-    size_t max_reply;          /* bytes; 0: 4 MiB */
+    long request_timeout_ms; /* one attempt on one endpoint; 0: 2000 */
+    size_t max_reply;        /* bytes; 0: 4 MiB */
 } etcd_opts_t;
 
 /* NULL when endpoints is empty or has more than 16 URLs, or out of memory. */
@@ -35,8 +35,7 @@ uv_loop_t *etcd_client_loop(etcd_client_t *cli);
 /* The body of a 2xx reply (valid during the call), or rc < 0. */
 typedef void (*etcd_raw_cb)(void *arg, int rc, const char *body, size_t len);
 /* POSTs json to path ("/v3/kv/range") with failover until deadline_ms (clock_mono_ms). */
-int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t deadline_ms, etcd_raw_cb cb,
-              void *arg);
+int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t deadline_ms, etcd_raw_cb cb, void *arg);
 
 /* rng is the caller's to etcd_range_fini (only when rc == 0). */
 typedef void (*etcd_range_cb)(void *arg, int rc, etcd_range_t *rng);

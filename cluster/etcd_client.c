@@ -13,25 +13,25 @@
 typedef struct etcd_call_s etcd_call_t;
 
 struct etcd_client_s {
-    uv_loop_t   *loop;
+    uv_loop_t *loop;
     etcd_http_t *http;
-    char        *endpoints[ETCD_MAX_ENDPOINTS];
-    size_t       n_endpoints;
-    size_t       current; /* the endpoint that answered last */
-    long         request_timeout_ms;
+    char *endpoints[ETCD_MAX_ENDPOINTS];
+    size_t n_endpoints;
+    size_t current; /* the endpoint that answered last */
+    long request_timeout_ms;
     etcd_call_t *calls;
 };
 
 struct etcd_call_s {
-    etcd_call_t   *next;
+    etcd_call_t *next;
     etcd_client_t *cli;
-    uv_timer_t     backoff;
-    char          *path;
-    char          *json;
-    int64_t        deadline_ms;
-    unsigned       attempt;
-    etcd_raw_cb    cb;
-    void          *arg;
+    uv_timer_t backoff;
+    char *path;
+    char *json;
+    int64_t deadline_ms;
+    unsigned attempt;
+    etcd_raw_cb cb;
+    void *arg;
 };
 
 static void call_closed(uv_handle_t *handle)

@@ -10,30 +10,30 @@
 
 typedef struct http_req_s http_req_t;
 struct http_req_s {
-    http_req_t        *next;
-    etcd_http_t       *http;
-    CURL              *easy;
+    http_req_t *next;
+    etcd_http_t *http;
+    CURL *easy;
     struct curl_slist *headers;
-    char              *body;
-    buf_t              reply;
-    int                too_big;
-    etcd_http_cb       cb;
-    void              *arg;
+    char *body;
+    buf_t reply;
+    int too_big;
+    etcd_http_cb cb;
+    void *arg;
 };
 
 struct etcd_http_s {
-    uv_loop_t  *loop;
-    CURLM      *multi;
-    uv_timer_t  timer;
-    size_t      max_body;
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    size_t max_body;
     http_req_t *reqs;
 };
 
 /* One per socket curl watches; freed in its close callback. */
 typedef struct http_sock_s {
-    uv_poll_t     poll;
+    uv_poll_t poll;
     curl_socket_t fd;
-    etcd_http_t  *http;
+    etcd_http_t *http;
 } http_sock_t;
 
 static void req_free(http_req_t *req)
@@ -210,8 +210,7 @@ void etcd_http_free(etcd_http_t *http)
     uv_close((uv_handle_t *)&http->timer, http_closed);
 }
 
-int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb,
-                   void *arg)
+int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb, void *arg)
 {
     http_req_t *req = calloc(1, sizeof *req);
     if (!req)

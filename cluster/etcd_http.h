@@ -24,7 +24,6 @@ etcd_http_t *etcd_http_new(uv_loop_t *loop, size_t max_body);
  * once the loop has run the handles' close callbacks. NULL is a no-op. */
 void etcd_http_free(etcd_http_t *http);
 /* 0, or ETCD_ENOMEM; cb is always called later, never from inside this call. */
-int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb,
-                   void *arg);
+int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb, void *arg);
 
 #endif

@@ -133,8 +133,8 @@ static int parse_kv(json_t *o, etcd_kv_t *kv)
     if ((rc = json_bytes(o, "key", &kv->key, &kv->key_len)) ||
         (rc = json_bytes(o, "value", &kv->value, &kv->value_len)) ||
         (rc = json_int64(o, "create_revision", &kv->create_revision)) ||
-        (rc = json_int64(o, "mod_revision", &kv->mod_revision)) ||
-        (rc = json_int64(o, "version", &kv->version)) || (rc = json_int64(o, "lease", &kv->lease)))
+        (rc = json_int64(o, "mod_revision", &kv->mod_revision)) || (rc = json_int64(o, "version", &kv->version)) ||
+        (rc = json_int64(o, "lease", &kv->lease)))
         return rc;
     return 0;
 }

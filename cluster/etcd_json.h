@@ -17,34 +17,34 @@
 
 /* Internal status: 0 or one of these (distinct so callers can act on each). */
 enum {
-    ETCD_EUNAVAILABLE  = -1001, /* no endpoint answered before the deadline */
-    ETCD_ECOMPARE      = -1002, /* a txn's compares failed */
-    ETCD_ELEASE        = -1003, /* etcd: requested lease not found */
-    ETCD_EMALFORMED    = -1004, /* a reply that is not what etcd sends */
-    ETCD_ETOOBIG       = -1005, /* a reply over the size bound */
-    ETCD_ECOMPACTED    = -1006, /* a watch's start revision was compacted */
-    ETCD_ESERVER       = -1007, /* any other error etcd reported */
-    ETCD_ENOMEM        = -1008,
+    ETCD_EUNAVAILABLE = -1001, /* no endpoint answered before the deadline */
+    ETCD_ECOMPARE = -1002,     /* a txn's compares failed */
+    ETCD_ELEASE = -1003,       /* etcd: requested lease not found */
+    ETCD_EMALFORMED = -1004,   /* a reply that is not what etcd sends */
+    ETCD_ETOOBIG = -1005,      /* a reply over the size bound */
+    ETCD_ECOMPACTED = -1006,   /* a watch's start revision was compacted */
+    ETCD_ESERVER = -1007,      /* any other error etcd reported */
+    ETCD_ENOMEM = -1008,
 };
 const char *etcd_strerror(int rc);
 
 /* One key-value as etcd reports it; key and value are heap copies (decoded). */
 typedef struct etcd_kv_s {
-    char    *key;
-    size_t   key_len;
-    char    *value;
-    size_t   value_len;
-    int64_t  create_revision;
-    int64_t  mod_revision;
-    int64_t  version;
-    int64_t  lease;
+    char *key;
+    size_t key_len;
+    char *value;
+    size_t value_len;
+    int64_t create_revision;
+    int64_t mod_revision;
+    int64_t version;
+    int64_t lease;
 } etcd_kv_t;
 
 typedef struct etcd_range_s {
-    int64_t    revision; /* header.revision */
+    int64_t revision; /* header.revision */
     etcd_kv_t *kvs;
-    size_t     n_kvs;
-    int64_t    count;
+    size_t n_kvs;
+    int64_t count;
 } etcd_range_t;
 
 void etcd_range_fini(etcd_range_t *rng);

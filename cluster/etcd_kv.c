@@ -8,7 +8,7 @@
 
 typedef struct kv_op_s {
     etcd_range_cb cb;
-    void         *arg;
+    void *arg;
 } kv_op_t;
 
 /* The end of a prefix range: the prefix with its last byte below 0xff
@@ -121,7 +121,7 @@ int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix,
 
 typedef struct cas_op_s {
     etcd_cas_cb cb;
-    void       *arg;
+    void *arg;
 } cas_op_t;
 
 static void on_cas(void *arg, int rc, const char *body, size_t len)

@@ -8,7 +8,7 @@
 
 typedef struct grant_op_s {
     etcd_lease_cb cb;
-    void         *arg;
+    void *arg;
 } grant_op_t;
 
 static void on_grant(void *arg, int rc, const char *body, size_t len)
@@ -47,13 +47,13 @@ int etcd_lease_revoke(etcd_client_t *cli, int64_t lease, int64_t deadline_ms, et
 
 struct etcd_keepalive_s {
     etcd_client_t *cli;
-    int64_t        lease, ttl_ms, interval_ms;
-    uv_timer_t     tick;
-    int64_t        sent_ms;    /* when the renewal in flight was sent */
-    int64_t        expires_ms; /* last successful renewal's send time + TTL */
-    int            inflight, stopped, closing, lost_reported;
-    etcd_lost_cb   lost;
-    void          *arg;
+    int64_t lease, ttl_ms, interval_ms;
+    uv_timer_t tick;
+    int64_t sent_ms;    /* when the renewal in flight was sent */
+    int64_t expires_ms; /* last successful renewal's send time + TTL */
+    int inflight, stopped, closing, lost_reported;
+    etcd_lost_cb lost;
+    void *arg;
 };
 
 static void ka_closed(uv_handle_t *handle)

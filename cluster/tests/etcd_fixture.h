@@ -22,9 +22,9 @@
 
 typedef struct etcd_fixture_s {
     pid_t pid;
-    int   client_port, peer_port;
-    char  dir[64];
-    char  url[64];
+    int client_port, peer_port;
+    char dir[64];
+    char url[64];
 } etcd_fixture_t;
 
 static inline int etcd_fixture_missing(void)
@@ -50,8 +50,8 @@ static inline int etcd_fixture_free_port(void)
 static inline int etcd_fixture_port_open(int port)
 {
     int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
-                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    struct sockaddr_in sa = {
+        .sin_family = AF_INET, .sin_port = htons((uint16_t)port), .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
     int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     if (fd >= 0)
         close(fd);
@@ -82,9 +82,9 @@ static inline int etcd_fixture_start(etcd_fixture_t *fx)
         snprintf(log, sizeof log, "%s/etcd.log", fx->dir);
         if (!freopen(log, "a", stdout) || !freopen(log, "a", stderr))
             _exit(127);
-        execl(ETCD_FIXTURE_BIN, "etcd", "--data-dir", data, "--listen-client-urls", client,
-              "--advertise-client-urls", client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer,
-              "--initial-cluster", cluster, (char *)NULL);
+        execl(ETCD_FIXTURE_BIN, "etcd", "--data-dir", data, "--listen-client-urls", client, "--advertise-client-urls",
+              client, "--listen-peer-urls", peer, "--initial-advertise-peer-urls", peer, "--initial-cluster", cluster,
+              (char *)NULL);
         _exit(127);
     }
     for (int i = 0; i < 200; i++) {

@@ -15,10 +15,10 @@
 static etcd_fixture_t fx;
 
 typedef struct got_s {
-    int     done, rc;
-    size_t  n_kvs;
+    int done, rc;
+    size_t n_kvs;
     int64_t revision;
-    char    first_key[64];
+    char first_key[64];
 } got_t;
 
 static void on_get(void *arg, int rc, etcd_range_t *rng)
@@ -133,7 +133,7 @@ static void all_endpoints_dead_fails_within_the_deadline(void **state)
 }
 
 typedef struct cas_s {
-    int  done, rc;
+    int done, rc;
     char existing[64];
 } cas_t;
 

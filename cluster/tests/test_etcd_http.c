@@ -15,8 +15,8 @@
 static etcd_fixture_t fx;
 
 typedef struct reply_s {
-    int   done, rc;
-    long  status;
+    int done, rc;
+    long status;
     char *body;
     size_t len;
 } reply_t;

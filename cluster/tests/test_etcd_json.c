@@ -12,7 +12,8 @@
 
 static void b64_round_trips_every_length(void **state)
 {
-    const char src[] = "\x00\xff" "abcdefg";
+    const char src[] = "\x00\xff"
+                       "abcdefg";
     for (size_t len = 0; len <= 9; len++) {
         char *enc, *dec;
         size_t dlen;
@@ -87,9 +88,16 @@ static void truncated_range_reply_is_malformed(void **state)
 static void wrong_shapes_are_malformed(void **state)
 {
     const char *bad[] = {
-        "garbage", "[]", "42", "{}", "{\"header\":7}", "{\"header\":{},\"kvs\":{}}",
-        "{\"header\":{\"revision\":\"x\"}}", "{\"header\":{},\"kvs\":[7]}",
-        "{\"header\":{},\"kvs\":[{\"key\":\"!!!!\"}]}", "{\"header\":{},\"kvs\":[{\"key\":\"YQ==\",\"version\":true}]}",
+        "garbage",
+        "[]",
+        "42",
+        "{}",
+        "{\"header\":7}",
+        "{\"header\":{},\"kvs\":{}}",
+        "{\"header\":{\"revision\":\"x\"}}",
+        "{\"header\":{},\"kvs\":[7]}",
+        "{\"header\":{},\"kvs\":[{\"key\":\"!!!!\"}]}",
+        "{\"header\":{},\"kvs\":[{\"key\":\"YQ==\",\"version\":true}]}",
         "{\"header\":{},\"header\":{}}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {

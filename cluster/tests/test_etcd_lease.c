@@ -17,9 +17,9 @@ static uv_loop_t loop;
 static etcd_client_t *cli;
 
 typedef struct wait_s {
-    int     done, rc;
+    int done, rc;
     int64_t lease;
-    size_t  n_kvs;
+    size_t n_kvs;
 } wait_t;
 
 static void on_lease(void *arg, int rc, int64_t lease)
