@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-test}
 
-build_pkgs=(build-essential cmake pkg-config python3 libuv1-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev libcurl4-openssl-dev)
+build_pkgs=(build-essential cmake pkg-config python3 libuv1-dev zlib1g-dev libsnappy-dev liblz4-dev libzstd-dev libssl-dev libcurl4-openssl-dev libjansson-dev)
 test_pkgs=(libcmocka-dev librdkafka-dev kcat python3-kafka python3-confluent-kafka golang-go golang-github-shopify-sarama-dev golang-github-segmentio-kafka-go-dev burrow etcd-server etcd-client)
 
 want=("${build_pkgs[@]}")

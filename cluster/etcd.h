@@ -1,0 +1,83 @@
+/*
+ * cluster/etcd: the etcd v3 client cluster mode uses (prefix etcd_).
+ *
+ * Owns a list of endpoints (comma-separated URLs) and one etcd_http_t on the
+ * caller's loop. Every op is asynchronous and calls back on the loop thread
+ * exactly once (unless the client is freed first). A call that fails on one
+ * endpoint (refused, timed out, HTTP 5xx) is retried on the next after an
+ * exponential backoff with jitter, until the caller's deadline; then it
+ * fails with ETCD_EUNAVAILABLE. Errors are the distinct ETCD_E* codes of
+ * etcd_json.h. Not built yet: txn, leases, watch (docs/architecture.md).
+ */
+#ifndef EDDY_CLUSTER_ETCD_H
+#define EDDY_CLUSTER_ETCD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "cluster/etcd_json.h"
+
+typedef struct etcd_client_s etcd_client_t;
+
+typedef struct etcd_opts_s {
+    long request_timeout_ms; /* one attempt on one endpoint; 0: 2000 */
+    size_t max_reply;        /* bytes; 0: 4 MiB */
+} etcd_opts_t;
+
+/* NULL when endpoints is empty or has more than 16 URLs, or out of memory. */
+etcd_client_t *etcd_client_new(uv_loop_t *loop, const char *endpoints, const etcd_opts_t *opts);
+/* Calls still pending are dropped without their callbacks; the memory goes
+ * after the loop runs the close callbacks. NULL is a no-op. */
+void etcd_client_free(etcd_client_t *cli);
+uv_loop_t *etcd_client_loop(etcd_client_t *cli);
+
+/* The body of a 2xx reply (valid during the call), or rc < 0. */
+typedef void (*etcd_raw_cb)(void *arg, int rc, const char *body, size_t len);
+/* POSTs json to path ("/v3/kv/range") with failover until deadline_ms (clock_mono_ms). */
+int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t deadline_ms, etcd_raw_cb cb, void *arg);
+
+/* rng is the caller's to etcd_range_fini (only when rc == 0). */
+typedef void (*etcd_range_cb)(void *arg, int rc, etcd_range_t *rng);
+/* Gets key, or every key starting with it when prefix; revision 0: newest. */
+int etcd_get(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t revision, int64_t deadline_ms,
+             etcd_range_cb cb, void *arg);
+
+/* Puts key=value, under lease when lease != 0 (ETCD_ELEASE if it is gone). */
+int etcd_put(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len, int64_t lease,
+             int64_t deadline_ms, etcd_raw_cb cb, void *arg);
+/* Deletes key, or every key under it when prefix. */
+int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t deadline_ms, etcd_raw_cb cb,
+                void *arg);
+/* A txn that puts key=value (under lease) only if key does not exist
+ * (create_revision == 0). rc 0 when it was created; ETCD_ECOMPARE when it
+ * exists, with existing holding it (the caller's to etcd_range_fini). */
+typedef void (*etcd_cas_cb)(void *arg, int rc, etcd_range_t *existing);
+int etcd_put_if_absent(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len,
+                       int64_t lease, int64_t deadline_ms, etcd_cas_cb cb, void *arg);
+
+/* Leases. grant: cb gets the new lease id. revoke: its keys go at once. */
+typedef void (*etcd_lease_cb)(void *arg, int rc, int64_t lease);
+int etcd_lease_grant(etcd_client_t *cli, int64_t ttl_s, int64_t deadline_ms, etcd_lease_cb cb, void *arg);
+int etcd_lease_revoke(etcd_client_t *cli, int64_t lease, int64_t deadline_ms, etcd_raw_cb cb, void *arg);
+
+/*
+ * Keepalive: renews lease every interval_ms. lost(arg, rc) is called once,
+ * then renewing stops: ETCD_ELEASE when etcd says the lease is gone (TTL 0
+ * or not found), ETCD_EUNAVAILABLE when no renewal succeeded within the TTL.
+ * That deadline is local and conservative: it runs from the moment the last
+ * successful keepalive was *sent*, so it passes no later than etcd's own
+ * expiry, and a leader can step down before anyone else may take over.
+ * etcd_keepalive_stop ends it (no lost call after it) and must be called
+ * once, lost or not, before the client is freed; the memory goes once its
+ * in-flight renewal (bounded by the TTL deadline) and its timer are done.
+ */
+typedef struct etcd_keepalive_s etcd_keepalive_t;
+typedef void (*etcd_lost_cb)(void *arg, int rc);
+/* granted_sent_ms: clock_mono_ms() when the grant was sent (the first
+ * deadline counts from it); interval_ms 0: a third of the TTL. */
+etcd_keepalive_t *etcd_keepalive_start(etcd_client_t *cli, int64_t lease, int64_t ttl_s, int64_t granted_sent_ms,
+                                       int64_t interval_ms, etcd_lost_cb lost, void *arg);
+void etcd_keepalive_stop(etcd_keepalive_t *ka);
+
+#endif

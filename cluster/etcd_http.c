@@ -1,0 +1,246 @@
+/* cluster/etcd_http: curl multi on libuv; see etcd_http.h. */
+#include "cluster/etcd_http.h"
+
+#include <curl/curl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/buf.h"
+#include "cluster/etcd_json.h"
+
+typedef struct http_req_s http_req_t;
+struct http_req_s {
+    http_req_t *next;
+    etcd_http_t *http;
+    CURL *easy;
+    struct curl_slist *headers;
+    char *body;
+    buf_t reply;
+    int too_big;
+    etcd_http_cb cb;
+    void *arg;
+};
+
+struct etcd_http_s {
+    uv_loop_t *loop;
+    CURLM *multi;
+    uv_timer_t timer;
+    size_t max_body;
+    http_req_t *reqs;
+};
+
+/* One per socket curl watches; freed in its close callback. */
+typedef struct http_sock_s {
+    uv_poll_t poll;
+    curl_socket_t fd;
+    etcd_http_t *http;
+} http_sock_t;
+
+static void req_free(http_req_t *req)
+{
+    curl_easy_cleanup(req->easy);
+    curl_slist_free_all(req->headers);
+    free(req->body);
+    buf_fini(&req->reply);
+    free(req);
+}
+
+static void req_unlink(http_req_t *req)
+{
+    for (http_req_t **pp = &req->http->reqs; *pp; pp = &(*pp)->next) {
+        if (*pp == req) {
+            *pp = req->next;
+            return;
+        }
+    }
+}
+
+static void check_done(etcd_http_t *http)
+{
+    CURLMsg *msg;
+    int left;
+    while ((msg = curl_multi_info_read(http->multi, &left))) {
+        if (msg->msg != CURLMSG_DONE)
+            continue;
+        http_req_t *req;
+        curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&req);
+        CURLcode res = msg->data.result;
+        curl_multi_remove_handle(http->multi, req->easy);
+        req_unlink(req);
+        long status = 0;
+        int rc = 0;
+        if (req->too_big)
+            rc = ETCD_ETOOBIG;
+        else if (res != CURLE_OK)
+            rc = ETCD_EUNAVAILABLE;
+        else
+            curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+        req->cb(req->arg, rc, status, rc ? NULL : (const char *)req->reply.data, rc ? 0 : req->reply.len);
+        req_free(req);
+    }
+}
+
+static void on_poll(uv_poll_t *poll, int status, int events)
+{
+    http_sock_t *sock = poll->data;
+    int flags = 0;
+    if (status < 0)
+        flags = CURL_CSELECT_ERR;
+    else {
+        if (events & UV_READABLE)
+            flags |= CURL_CSELECT_IN;
+        if (events & UV_WRITABLE)
+            flags |= CURL_CSELECT_OUT;
+    }
+    etcd_http_t *http = sock->http;
+    int running;
+    curl_multi_socket_action(http->multi, sock->fd, flags, &running);
+    check_done(http);
+}
+
+static void on_timer(uv_timer_t *timer)
+{
+    etcd_http_t *http = timer->data;
+    int running;
+    curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
+    check_done(http);
+}
+
+static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
+{
+    etcd_http_t *http = userp;
+    if (timeout_ms < 0)
+        uv_timer_stop(&http->timer);
+    else
+        uv_timer_start(&http->timer, on_timer, (uint64_t)timeout_ms, 0);
+    return 0;
+}
+
+static void sock_closed(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+static int on_curl_socket(CURL *easy, curl_socket_t fd, int what, void *userp, void *socketp)
+{
+    etcd_http_t *http = userp;
+    http_sock_t *sock = socketp;
+    if (what == CURL_POLL_REMOVE) {
+        if (sock) {
+            uv_poll_stop(&sock->poll);
+            uv_close((uv_handle_t *)&sock->poll, sock_closed);
+            curl_multi_assign(http->multi, fd, NULL);
+        }
+        return 0;
+    }
+    if (!sock) {
+        sock = calloc(1, sizeof *sock);
+        if (!sock || uv_poll_init_socket(http->loop, &sock->poll, fd) != 0) {
+            free(sock);
+            return -1;
+        }
+        sock->fd = fd;
+        sock->http = http;
+        sock->poll.data = sock;
+        curl_multi_assign(http->multi, fd, sock);
+    }
+    int events = 0;
+    if (what & CURL_POLL_IN)
+        events |= UV_READABLE;
+    if (what & CURL_POLL_OUT)
+        events |= UV_WRITABLE;
+    uv_poll_start(&sock->poll, events, on_poll);
+    return 0;
+}
+
+static size_t on_write(char *data, size_t size, size_t n, void *userp)
+{
+    http_req_t *req = userp;
+    size_t len = size * n;
+    if (req->reply.len + len > req->http->max_body) {
+        req->too_big = 1; /* a short count makes curl fail the transfer */
+        return 0;
+    }
+    return buf_append(&req->reply, data, len) == 0 ? len : 0;
+}
+
+etcd_http_t *etcd_http_new(uv_loop_t *loop, size_t max_body)
+{
+    static int curl_ready;
+    if (!curl_ready) {
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+            return NULL;
+        curl_ready = 1;
+    }
+    etcd_http_t *http = calloc(1, sizeof *http);
+    if (!http)
+        return NULL;
+    http->loop = loop;
+    http->max_body = max_body;
+    http->multi = curl_multi_init();
+    if (!http->multi) {
+        free(http);
+        return NULL;
+    }
+    uv_timer_init(loop, &http->timer);
+    http->timer.data = http;
+    curl_multi_setopt(http->multi, CURLMOPT_SOCKETFUNCTION, on_curl_socket);
+    curl_multi_setopt(http->multi, CURLMOPT_SOCKETDATA, http);
+    curl_multi_setopt(http->multi, CURLMOPT_TIMERFUNCTION, on_curl_timer);
+    curl_multi_setopt(http->multi, CURLMOPT_TIMERDATA, http);
+    return http;
+}
+
+static void http_closed(uv_handle_t *handle)
+{
+    free(handle->data);
+}
+
+void etcd_http_free(etcd_http_t *http)
+{
+    if (!http)
+        return;
+    while (http->reqs) {
+        http_req_t *req = http->reqs;
+        http->reqs = req->next;
+        curl_multi_remove_handle(http->multi, req->easy);
+        req_free(req);
+    }
+    curl_multi_cleanup(http->multi);
+    uv_close((uv_handle_t *)&http->timer, http_closed);
+}
+
+int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb, void *arg)
+{
+    http_req_t *req = calloc(1, sizeof *req);
+    if (!req)
+        return ETCD_ENOMEM;
+    buf_init(&req->reply);
+    req->http = http;
+    req->cb = cb;
+    req->arg = arg;
+    req->body = strdup(body);
+    req->easy = curl_easy_init();
+    req->headers = curl_slist_append(NULL, "Content-Type: application/json");
+    if (!req->body || !req->easy || !req->headers) {
+        req_free(req);
+        return ETCD_ENOMEM;
+    }
+    CURL *e = req->easy;
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_POSTFIELDS, req->body);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, req->headers);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, req);
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (curl_multi_add_handle(http->multi, e) != CURLM_OK) {
+        req_free(req);
+        return ETCD_ENOMEM;
+    }
+    req->next = http->reqs;
+    http->reqs = req;
+    return 0;
+}

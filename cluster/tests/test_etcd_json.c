@@ -1,0 +1,131 @@
+/* Replies of etcd's JSON gateway, good and bad, through cluster/etcd_json. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "cluster/etcd_json.h"
+
+static void b64_round_trips_every_length(void **state)
+{
+    const char src[] = "\x00\xff"
+                       "abcdefg";
+    for (size_t len = 0; len <= 9; len++) {
+        char *enc, *dec;
+        size_t dlen;
+        assert_int_equal(etcd_b64_encode(src, len, &enc), 0);
+        assert_int_equal(strlen(enc) % 4, 0);
+        assert_int_equal(etcd_b64_decode(enc, strlen(enc), &dec, &dlen), 0);
+        assert_int_equal(dlen, len);
+        assert_memory_equal(dec, src, len);
+        free(enc);
+        free(dec);
+    }
+}
+
+static void b64_rejects_bad_input(void **state)
+{
+    const char *bad[] = {"YQ=", "Y===", "YQ=a", "Y!==", "=YQ=", "YQ==YQ=="};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char *dec = NULL;
+        size_t dlen;
+        assert_int_equal(etcd_b64_decode(bad[i], strlen(bad[i]), &dec, &dlen), ETCD_EMALFORMED);
+        assert_null(dec);
+    }
+}
+
+static const char range_reply[] =
+    "{\"header\":{\"cluster_id\":\"3249\",\"revision\":\"7\"},"
+    "\"kvs\":[{\"key\":\"YQ==\",\"create_revision\":\"2\",\"mod_revision\":\"5\",\"version\":\"3\",\"value\":\"Yg==\"},"
+    "{\"key\":\"YWI=\",\"create_revision\":\"6\",\"mod_revision\":\"6\",\"version\":\"1\",\"lease\":\"99\"}],"
+    "\"count\":\"2\"}";
+
+static void range_reply_is_parsed(void **state)
+{
+    etcd_range_t rng;
+    assert_int_equal(etcd_json_parse_range(range_reply, strlen(range_reply), &rng), 0);
+    assert_int_equal(rng.revision, 7);
+    assert_int_equal(rng.count, 2);
+    assert_int_equal(rng.n_kvs, 2);
+    assert_memory_equal(rng.kvs[0].key, "a", 1);
+    assert_int_equal(rng.kvs[0].key_len, 1);
+    assert_memory_equal(rng.kvs[0].value, "b", 1);
+    assert_int_equal(rng.kvs[0].create_revision, 2);
+    assert_int_equal(rng.kvs[0].mod_revision, 5);
+    assert_int_equal(rng.kvs[0].version, 3);
+    assert_int_equal(rng.kvs[1].key_len, 2);
+    assert_int_equal(rng.kvs[1].value_len, 0); /* absent value: empty */
+    assert_int_equal(rng.kvs[1].lease, 99);
+    etcd_range_fini(&rng);
+}
+
+static void empty_range_has_zero_count(void **state)
+{
+    const char body[] = "{\"header\":{\"revision\":\"2\"}}";
+    etcd_range_t rng;
+    assert_int_equal(etcd_json_parse_range(body, strlen(body), &rng), 0);
+    assert_int_equal(rng.n_kvs, 0);
+    assert_int_equal(rng.count, 0);
+    assert_int_equal(rng.revision, 2);
+    etcd_range_fini(&rng);
+}
+
+/* Every prefix of a good reply is truncated JSON: an error, no leak. */
+static void truncated_range_reply_is_malformed(void **state)
+{
+    for (size_t len = 0; len < strlen(range_reply); len++) {
+        etcd_range_t rng;
+        assert_int_equal(etcd_json_parse_range(range_reply, len, &rng), ETCD_EMALFORMED);
+        assert_int_equal(rng.n_kvs, 0);
+        assert_null(rng.kvs);
+    }
+}
+
+static void wrong_shapes_are_malformed(void **state)
+{
+    const char *bad[] = {
+        "garbage",
+        "[]",
+        "42",
+        "{}",
+        "{\"header\":7}",
+        "{\"header\":{},\"kvs\":{}}",
+        "{\"header\":{\"revision\":\"x\"}}",
+        "{\"header\":{},\"kvs\":[7]}",
+        "{\"header\":{},\"kvs\":[{\"key\":\"!!!!\"}]}",
+        "{\"header\":{},\"kvs\":[{\"key\":\"YQ==\",\"version\":true}]}",
+        "{\"header\":{},\"header\":{}}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        etcd_range_t rng;
+        assert_int_equal(etcd_json_parse_range(bad[i], strlen(bad[i]), &rng), ETCD_EMALFORMED);
+    }
+}
+
+static void error_bodies_are_classified(void **state)
+{
+    const char lease[] = "{\"error\":\"etcdserver: requested lease not found\",\"message\":\"x\",\"code\":5}";
+    const char other[] = "{\"error\":\"etcdserver: too many requests\",\"code\":14}";
+    assert_int_equal(etcd_json_parse_error(lease, strlen(lease)), ETCD_ELEASE);
+    assert_int_equal(etcd_json_parse_error(other, strlen(other)), ETCD_ESERVER);
+    assert_int_equal(etcd_json_parse_error("Not Found", 9), ETCD_EMALFORMED);
+    assert_string_equal(etcd_strerror(ETCD_ECOMPARE), "compare failed");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(b64_round_trips_every_length),
+        cmocka_unit_test(b64_rejects_bad_input),
+        cmocka_unit_test(range_reply_is_parsed),
+        cmocka_unit_test(empty_range_has_zero_count),
+        cmocka_unit_test(truncated_range_reply_is_malformed),
+        cmocka_unit_test(wrong_shapes_are_malformed),
+        cmocka_unit_test(error_bodies_are_classified),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
