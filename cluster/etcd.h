@@ -7,7 +7,7 @@
  * endpoint (refused, timed out, HTTP 5xx) is retried on the next after an
  * exponential backoff with jitter, until the caller's deadline; then it
  * fails with ETCD_EUNAVAILABLE. Errors are the distinct ETCD_E* codes of
- * etcd_json.h. Not built yet: txn, leases, watch (docs/architecture.md).
+ * etcd_json.h. Not built yet: general txns, watch (docs/architecture.md).
  */
 #ifndef EDDY_CLUSTER_ETCD_H
 #define EDDY_CLUSTER_ETCD_H
