@@ -80,7 +80,7 @@ bench: deps-test
 # target found a crash (its input is left in fuzz-run/<target>/).
 FUZZ_BUILD   ?= build-fuzz-clang
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS ?= record_batch request records decompress log_recovery group_ops internal_records append_validate message_set replica_append
+FUZZ_TARGETS ?= record_batch request records decompress log_recovery group_ops internal_records append_validate message_set replica_append etcd_replies
 .PHONY: fuzz
 fuzz:
 	@command -v clang >/dev/null || { echo "make fuzz needs clang: apt-get install -y clang libclang-rt-14-dev"; exit 1; }
