@@ -49,6 +49,22 @@ typedef struct etcd_range_s {
 
 void etcd_range_fini(etcd_range_t *rng);
 
+/* A txn's outcome (etcd.h's etcd_txn). */
+typedef enum { ETCD_OP_PUT, ETCD_OP_DELETE, ETCD_OP_RANGE } etcd_op_kind_t;
+typedef struct etcd_op_result_s {
+    etcd_op_kind_t kind;
+    etcd_range_t range; /* range: the kvs (revision is the txn's) */
+    int64_t deleted;    /* delete: how many keys went */
+} etcd_op_result_t;
+
+typedef struct etcd_txn_result_s {
+    int succeeded;
+    int64_t revision;
+    etcd_op_result_t *ops;
+    size_t n_ops;
+} etcd_txn_result_t;
+
+
 /* base64 (standard alphabet, padded). encode: out gets a NUL-terminated heap
  * string. decode: 0, or ETCD_EMALFORMED for anything that is not base64. */
 int etcd_b64_encode(const void *src, size_t len, char **out);
@@ -59,6 +75,12 @@ int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng);
 /* Parses the reply to etcd_put_if_absent's txn: *succeeded, or the range of
  * the key that was already there (the caller's to etcd_range_fini). */
 int etcd_json_parse_put_if_absent(const char *body, size_t len, int *succeeded, etcd_range_t *existing);
+/* Parses a /v3/kv/txn reply: succeeded, the header revision and one result
+ * per response (kinds as etcd names them). The caller frees it with
+ * etcd_json_txn_fini (also after an error). */
+int etcd_json_parse_txn(const char *body, size_t len, etcd_txn_result_t *res);
+void etcd_json_txn_fini(etcd_txn_result_t *res);
+
 /* Parses a lease grant or keepalive reply: the lease id and its TTL in
  * seconds (0, or absent, from keepalive: the lease is gone). */
 int etcd_json_parse_lease(const char *body, size_t len, int64_t *id, int64_t *ttl);

@@ -116,6 +116,45 @@ static void error_bodies_are_classified(void **state)
     assert_string_equal(etcd_strerror(ETCD_ECOMPARE), "compare failed");
 }
 
+/* A txn reply with all three kinds; every prefix of it and wrong shapes are errors. */
+static void txn_reply_is_parsed_and_prefixes_are_malformed(void **state)
+{
+    const char *good = "{\"header\":{\"revision\":\"9\"},\"succeeded\":true,\"responses\":["
+                       "{\"response_put\":{\"header\":{\"revision\":\"9\"}}},"
+                       "{\"response_delete_range\":{\"header\":{},\"deleted\":\"2\"}},"
+                       "{\"response_range\":{\"kvs\":[{\"key\":\"YQ==\",\"value\":\"Yg==\","
+                       "\"mod_revision\":\"9\"}],\"count\":\"1\"}}]}";
+    etcd_txn_result_t res;
+    assert_int_equal(etcd_json_parse_txn(good, strlen(good), &res), 0);
+    assert_true(res.succeeded);
+    assert_int_equal(res.revision, 9);
+    assert_int_equal(res.n_ops, 3);
+    assert_int_equal(res.ops[0].kind, ETCD_OP_PUT);
+    assert_int_equal(res.ops[1].kind, ETCD_OP_DELETE);
+    assert_int_equal(res.ops[1].deleted, 2);
+    assert_int_equal(res.ops[2].kind, ETCD_OP_RANGE);
+    assert_int_equal(res.ops[2].range.n_kvs, 1);
+    assert_int_equal(res.ops[2].range.revision, 9);
+    assert_memory_equal(res.ops[2].range.kvs[0].value, "b", 1);
+    etcd_json_txn_fini(&res);
+    for (size_t len = 0; len < strlen(good); len++) {
+        assert_int_equal(etcd_json_parse_txn(good, len, &res), ETCD_EMALFORMED);
+        etcd_json_txn_fini(&res);
+    }
+    const char *bad[] = {
+        "{\"succeeded\":true}",                                                   /* no header */
+        "{\"header\":{},\"succeeded\":\"yes\"}",                              /* not a bool */
+        "{\"header\":{},\"responses\":{}}",                                     /* not an array */
+        "{\"header\":{},\"responses\":[{\"response_watch\":{}}]}",            /* unknown kind */
+        "{\"header\":{},\"responses\":[{\"response_put\":{},\"response_range\":{}}]}", /* two kinds */
+        "{\"header\":{},\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"!\"}]}}]}",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(etcd_json_parse_txn(bad[i], strlen(bad[i]), &res), ETCD_EMALFORMED);
+        etcd_json_txn_fini(&res);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -126,6 +165,7 @@ int main(void)
         cmocka_unit_test(truncated_range_reply_is_malformed),
         cmocka_unit_test(wrong_shapes_are_malformed),
         cmocka_unit_test(error_bodies_are_classified),
+        cmocka_unit_test(txn_reply_is_parsed_and_prefixes_are_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
