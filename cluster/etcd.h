@@ -94,6 +94,29 @@ typedef void (*etcd_txn_cb)(void *arg, int rc, const etcd_txn_result_t *res);
 int etcd_txn(etcd_client_t *cli, const etcd_cmp_t *cmps, size_t n_cmps, const etcd_op_t *success, size_t n_success,
              const etcd_op_t *failure, size_t n_failure, int64_t deadline_ms, etcd_txn_cb cb, void *arg);
 
+/*
+ * Watch: events on key (or every key under it when prefix) from
+ * start_revision (0: from now) on, over a streaming POST /v3/watch. The
+ * callback gets rc 0 with batches of events in revision order and the
+ * stream's progress revision (header.revision); n 0 means the watch was
+ * (re)created at that revision. When the stream breaks (etcd restarted,
+ * connection lost) the watch is re-created on the next endpoint after a
+ * backoff, from the last delivered event's revision + 1, so no event is lost
+ * or repeated. rc != 0 is final (no more calls): ETCD_ECOMPACTED when etcd
+ * compacted the revision the watch needs (reload with a get, then watch from
+ * its revision + 1), ETCD_EMALFORMED for a stream that is not etcd's,
+ * ETCD_ETOOBIG for one object over the client's max_reply, ETCD_ESERVER when
+ * etcd cancelled the watch otherwise. etcd_watch_stop ends the watch (no call
+ * after it, safe inside the callback) and must be called once for every
+ * watch before the client is freed.
+ */
+typedef struct etcd_watch_s etcd_watch_t;
+typedef void (*etcd_watch_cb)(void *arg, int rc, const etcd_event_t *events, size_t n, int64_t revision);
+/* NULL when out of memory. The first attempt starts from the loop. */
+etcd_watch_t *etcd_watch_start(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t start_revision,
+                               etcd_watch_cb cb, void *arg);
+void etcd_watch_stop(etcd_watch_t *w);
+
 /* Leases. grant: cb gets the new lease id. revoke: its keys go at once. */
 typedef void (*etcd_lease_cb)(void *arg, int rc, int64_t lease);
 int etcd_lease_grant(etcd_client_t *cli, int64_t ttl_s, int64_t deadline_ms, etcd_lease_cb cb, void *arg);

@@ -333,3 +333,79 @@ out:
     json_decref(root);
     return rc;
 }
+
+void etcd_json_watch_fini(etcd_watch_msg_t *msg)
+{
+    for (size_t i = 0; i < msg->n_events; i++)
+        kv_fini(&msg->events[i].kv);
+    free(msg->events);
+    memset(msg, 0, sizeof *msg);
+}
+
+/* "type" is an enum name, or its number; absent is PUT (proto3's zero). */
+static int parse_event(json_t *o, etcd_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    json_t *t = json_object_get(o, "type");
+    if (!json_is_object(o))
+        return ETCD_EMALFORMED;
+    if (!t || (json_is_string(t) && !strcmp(json_string_value(t), "PUT")) ||
+        (json_is_integer(t) && json_integer_value(t) == 0))
+        ev->type = ETCD_EVENT_PUT;
+    else if ((json_is_string(t) && !strcmp(json_string_value(t), "DELETE")) ||
+             (json_is_integer(t) && json_integer_value(t) == 1))
+        ev->type = ETCD_EVENT_DELETE;
+    else
+        return ETCD_EMALFORMED;
+    json_t *kv = json_object_get(o, "kv");
+    if (!kv)
+        return ETCD_EMALFORMED;
+    int rc = parse_kv(kv, &ev->kv);
+    if (!rc && ev->kv.mod_revision <= 0)
+        rc = ETCD_EMALFORMED; /* every event happened at some revision */
+    return rc;
+}
+
+static int json_flag(json_t *obj, const char *name, int *out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = v && json_is_true(v);
+    return !v || json_is_boolean(v) ? 0 : ETCD_EMALFORMED;
+}
+
+int etcd_json_parse_watch(const char *body, size_t len, etcd_watch_msg_t *msg)
+{
+    memset(msg, 0, sizeof *msg);
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    json_t *res = json_object_get(root, "result");
+    int rc = ETCD_EMALFORMED;
+    if (!res) {
+        if (json_is_object(json_object_get(root, "error")))
+            rc = ETCD_ESERVER;
+        goto out;
+    }
+    json_t *hdr = json_object_get(res, "header");
+    json_t *evs = json_object_get(res, "events");
+    if (!json_is_object(res) || !json_is_object(hdr) || (evs && !json_is_array(evs)))
+        goto out;
+    if ((rc = json_int64(hdr, "revision", &msg->revision)) || (rc = json_flag(res, "created", &msg->created)) ||
+        (rc = json_flag(res, "canceled", &msg->canceled)) ||
+        (rc = json_int64(res, "compact_revision", &msg->compact_revision)))
+        goto out;
+    size_t n = evs ? json_array_size(evs) : 0;
+    if (n && !(msg->events = calloc(n, sizeof *msg->events))) {
+        rc = ETCD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        msg->n_events = i + 1;
+        if ((rc = parse_event(json_array_get(evs, i), &msg->events[i])))
+            goto out;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}

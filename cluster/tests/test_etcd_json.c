@@ -142,16 +142,56 @@ static void txn_reply_is_parsed_and_prefixes_are_malformed(void **state)
         etcd_json_txn_fini(&res);
     }
     const char *bad[] = {
-        "{\"succeeded\":true}",                                                   /* no header */
-        "{\"header\":{},\"succeeded\":\"yes\"}",                              /* not a bool */
-        "{\"header\":{},\"responses\":{}}",                                     /* not an array */
-        "{\"header\":{},\"responses\":[{\"response_watch\":{}}]}",            /* unknown kind */
+        "{\"succeeded\":true}",                                                        /* no header */
+        "{\"header\":{},\"succeeded\":\"yes\"}",                                       /* not a bool */
+        "{\"header\":{},\"responses\":{}}",                                            /* not an array */
+        "{\"header\":{},\"responses\":[{\"response_watch\":{}}]}",                     /* unknown kind */
         "{\"header\":{},\"responses\":[{\"response_put\":{},\"response_range\":{}}]}", /* two kinds */
         "{\"header\":{},\"responses\":[{\"response_range\":{\"kvs\":[{\"key\":\"!\"}]}}]}",
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         assert_int_equal(etcd_json_parse_txn(bad[i], strlen(bad[i]), &res), ETCD_EMALFORMED);
         etcd_json_txn_fini(&res);
+    }
+}
+
+/* Watch stream objects: events with and without "type", errors, bad shapes. */
+static void watch_objects_are_parsed_or_malformed(void **state)
+{
+    const char *good = "{\"result\":{\"header\":{\"revision\":\"8\"},\"events\":["
+                       "{\"kv\":{\"key\":\"YQ==\",\"value\":\"Yg==\",\"mod_revision\":\"7\",\"version\":\"1\"}},"
+                       "{\"type\":\"DELETE\",\"kv\":{\"key\":\"YQ==\",\"mod_revision\":\"8\"}}]}}";
+    etcd_watch_msg_t msg;
+    assert_int_equal(etcd_json_parse_watch(good, strlen(good), &msg), 0);
+    assert_int_equal(msg.revision, 8);
+    assert_int_equal(msg.n_events, 2);
+    assert_int_equal(msg.events[0].type, ETCD_EVENT_PUT);
+    assert_memory_equal(msg.events[0].kv.value, "b", 1);
+    assert_int_equal(msg.events[1].type, ETCD_EVENT_DELETE);
+    assert_int_equal(msg.events[1].kv.mod_revision, 8);
+    etcd_json_watch_fini(&msg);
+    for (size_t len = 0; len < strlen(good); len++) {
+        assert_int_equal(etcd_json_parse_watch(good, len, &msg), ETCD_EMALFORMED);
+        etcd_json_watch_fini(&msg);
+    }
+    const char *compacted = "{\"result\":{\"header\":{},\"canceled\":true,\"compact_revision\":\"3\"}}";
+    assert_int_equal(etcd_json_parse_watch(compacted, strlen(compacted), &msg), 0);
+    assert_true(msg.canceled);
+    assert_int_equal(msg.compact_revision, 3);
+    etcd_json_watch_fini(&msg);
+    const char *err = "{\"error\":{\"grpc_code\":14,\"message\":\"transport is closing\"}}";
+    assert_int_equal(etcd_json_parse_watch(err, strlen(err), &msg), ETCD_ESERVER);
+    const char *bad[] = {
+        "{\"result\":{}}",                                                       /* no header */
+        "{\"result\":{\"header\":{},\"created\":\"yes\"}}",                      /* not a bool */
+        "{\"result\":{\"header\":{},\"events\":[{\"kv\":{\"key\":\"YQ==\"}}]}}", /* no revision */
+        "{\"result\":{\"header\":{},\"events\":[{\"type\":2,\"kv\":{\"mod_revision\":\"1\"}}]}}",
+        "{\"result\":{\"header\":{},\"events\":[{\"type\":\"PUT\"}]}}", /* no kv */
+        "[1]",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(etcd_json_parse_watch(bad[i], strlen(bad[i]), &msg), ETCD_EMALFORMED);
+        etcd_json_watch_fini(&msg);
     }
 }
 
@@ -166,6 +206,7 @@ int main(void)
         cmocka_unit_test(wrong_shapes_are_malformed),
         cmocka_unit_test(error_bodies_are_classified),
         cmocka_unit_test(txn_reply_is_parsed_and_prefixes_are_malformed),
+        cmocka_unit_test(watch_objects_are_parsed_or_malformed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -49,8 +49,7 @@ static void on_txn(void *arg, int rc, const etcd_txn_result_t *res)
     }
 }
 
-static void txn(const etcd_cmp_t *c, size_t nc, const etcd_op_t *s, size_t ns, const etcd_op_t *f, size_t nf,
-                got_t *g)
+static void txn(const etcd_cmp_t *c, size_t nc, const etcd_op_t *s, size_t ns, const etcd_op_t *f, size_t nf, got_t *g)
 {
     memset(g, 0, sizeof *g);
     assert_int_equal(etcd_txn(cli, c, nc, s, ns, f, nf, clock_mono_ms() + 3000, on_txn, g), 0);
@@ -59,8 +58,14 @@ static void txn(const etcd_cmp_t *c, size_t nc, const etcd_op_t *s, size_t ns, c
     assert_int_equal(g->rc, 0);
 }
 
-#define PUT(k, v) {.kind = ETCD_OP_PUT, .key = (k), .key_len = strlen(k), .value = (v), .value_len = strlen(v)}
-#define GET(k, p) {.kind = ETCD_OP_RANGE, .key = (k), .key_len = strlen(k), .prefix = (p)}
+#define PUT(k, v)                                                                                                      \
+    {                                                                                                                  \
+        .kind = ETCD_OP_PUT, .key = (k), .key_len = strlen(k), .value = (v), .value_len = strlen(v)                    \
+    }
+#define GET(k, p)                                                                                                      \
+    {                                                                                                                  \
+        .kind = ETCD_OP_RANGE, .key = (k), .key_len = strlen(k), .prefix = (p)                                         \
+    }
 
 static int setup(void **state)
 {
@@ -163,8 +168,12 @@ static void value_compare_and_missing_lease(void **state)
     got_t g;
     etcd_op_t put[] = {PUT("/v/k", "blue")};
     txn(NULL, 0, put, 1, NULL, 0, &g);
-    etcd_cmp_t eq = {.key = "/v/k", .key_len = 4, .target = ETCD_CMP_VALUE, .result = ETCD_CMP_EQUAL,
-                     .value = "blue", .value_len = 4};
+    etcd_cmp_t eq = {.key = "/v/k",
+                     .key_len = 4,
+                     .target = ETCD_CMP_VALUE,
+                     .result = ETCD_CMP_EQUAL,
+                     .value = "blue",
+                     .value_len = 4};
     etcd_op_t red[] = {PUT("/v/k", "red")};
     etcd_op_t read[] = {GET("/v/k", 0)};
     txn(&eq, 1, red, 1, read, 1, &g);
