@@ -90,7 +90,8 @@ typedef struct etcd_op_s {
 
 /* res is NULL when rc != 0. A failed compare is rc 0 with succeeded 0. */
 typedef void (*etcd_txn_cb)(void *arg, int rc, const etcd_txn_result_t *res);
-/* At most 128 compares and 128 ops per branch (etcd's default max-txn-ops). */
+/* At most 128 compares and 128 ops per branch (etcd's default max-txn-ops):
+ * more is ETCD_ETOOBIG; an unknown target, result or kind ETCD_EMALFORMED. */
 int etcd_txn(etcd_client_t *cli, const etcd_cmp_t *cmps, size_t n_cmps, const etcd_op_t *success, size_t n_success,
              const etcd_op_t *failure, size_t n_failure, int64_t deadline_ms, etcd_txn_cb cb, void *arg);
 

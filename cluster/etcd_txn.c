@@ -165,6 +165,12 @@ int etcd_txn(etcd_client_t *cli, const etcd_cmp_t *cmps, size_t n_cmps, const et
 {
     if (n_cmps > TXN_MAX_OPS || n_success > TXN_MAX_OPS || n_failure > TXN_MAX_OPS)
         return ETCD_ETOOBIG;
+    for (size_t i = 0; i < n_cmps; i++)
+        if ((unsigned)cmps[i].target > ETCD_CMP_VALUE || (unsigned)cmps[i].result > ETCD_CMP_GREATER)
+            return ETCD_EMALFORMED;
+    for (size_t i = 0; i < n_success + n_failure; i++)
+        if ((unsigned)(i < n_success ? success[i] : failure[i - n_success]).kind > ETCD_OP_RANGE)
+            return ETCD_EMALFORMED;
     txn_op_t *op = malloc(sizeof *op);
     char *json = build_txn(cmps, n_cmps, success, n_success, failure, n_failure);
     int rc = op && json ? 0 : ETCD_ENOMEM;

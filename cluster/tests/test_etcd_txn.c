@@ -193,6 +193,11 @@ static void value_compare_and_missing_lease(void **state)
     while (!g.done)
         uv_run(&loop, UV_RUN_ONCE);
     assert_int_equal(g.rc, ETCD_ELEASE);
+    /* caller mistakes are refused before anything is sent */
+    etcd_cmp_t bogus = eq;
+    bogus.target = (etcd_cmp_target_t)7;
+    assert_int_equal(etcd_txn(cli, &bogus, 1, NULL, 0, NULL, 0, clock_mono_ms() + 3000, on_txn, &g), ETCD_EMALFORMED);
+    assert_int_equal(etcd_txn(cli, NULL, 0, read, 129, NULL, 0, clock_mono_ms() + 3000, on_txn, &g), ETCD_ETOOBIG);
 }
 
 int main(void)
