@@ -320,6 +320,28 @@ static void compacted_start_revision_is_reported(void **state)
     loop_free(&loop, cli);
 }
 
+/* A dead first endpoint: the watch moves on to the live one. */
+static void watch_fails_over_to_the_next_endpoint(void **state)
+{
+    if (etcd_fixture_missing())
+        skip();
+    uv_loop_t loop;
+    uv_loop_init(&loop);
+    char eps[160];
+    snprintf(eps, sizeof eps, "http://127.0.0.1:%d,%s", etcd_fixture_free_port(), fx.url);
+    etcd_client_t *cli = etcd_client_new(&loop, eps, NULL);
+    seen_t s = {0};
+    s.w = etcd_watch_start(cli, "/f/", 3, 1, 0, on_watch, &s);
+    run_until(&loop, &s.created, 1, 5000);
+    assert_int_equal(s.created, 1);
+    int64_t rev = write_kv(&loop, cli, "/f/a", "1");
+    run_until(&loop, &s.n, 1, 5000);
+    assert_int_equal(s.n, 1);
+    assert_int_equal(s.rev[0], rev);
+    etcd_watch_stop(s.w);
+    loop_free(&loop, cli);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -328,6 +350,7 @@ int main(void)
         cmocka_unit_test(resumes_after_etcd_restart_exactly_once),
         cmocka_unit_test(stop_inside_callback_and_while_retrying_is_clean),
         cmocka_unit_test(compacted_start_revision_is_reported),
+        cmocka_unit_test(watch_fails_over_to_the_next_endpoint),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
