@@ -7,7 +7,7 @@
  * endpoint (refused, timed out, HTTP 5xx) is retried on the next after an
  * exponential backoff with jitter, until the caller's deadline; then it
  * fails with ETCD_EUNAVAILABLE. Errors are the distinct ETCD_E* codes of
- * etcd_json.h. Not built yet: general txns, watch (docs/architecture.md).
+ * etcd_json.h. General txns and watches are below.
  */
 #ifndef EDDY_CLUSTER_ETCD_H
 #define EDDY_CLUSTER_ETCD_H
@@ -55,6 +55,68 @@ int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix,
 typedef void (*etcd_cas_cb)(void *arg, int rc, etcd_range_t *existing);
 int etcd_put_if_absent(etcd_client_t *cli, const void *key, size_t key_len, const void *value, size_t value_len,
                        int64_t lease, int64_t deadline_ms, etcd_cas_cb cb, void *arg);
+
+/*
+ * General txn. Each compare tests one key's version, create_revision,
+ * mod_revision (number) or value (bytes) with =, !=, < or >; a key that does
+ * not exist has revisions and version 0 and an empty value, as in etcd. If
+ * every compare holds, the success ops run, else the failure ops, all at one
+ * revision. Ops: put (under lease when lease != 0), delete and range (of key,
+ * or of every key under it when prefix). The callback gets which branch ran,
+ * the header revision and one result per op of that branch, in order; res
+ * and everything in it are valid during the call only.
+ */
+typedef enum { ETCD_CMP_VERSION, ETCD_CMP_CREATE, ETCD_CMP_MOD, ETCD_CMP_VALUE } etcd_cmp_target_t;
+typedef enum { ETCD_CMP_EQUAL, ETCD_CMP_NOT_EQUAL, ETCD_CMP_LESS, ETCD_CMP_GREATER } etcd_cmp_result_t;
+typedef struct etcd_cmp_s {
+    const void *key;
+    size_t key_len;
+    etcd_cmp_target_t target;
+    etcd_cmp_result_t result;
+    int64_t number;    /* version or revision, for the first three targets */
+    const void *value; /* for ETCD_CMP_VALUE */
+    size_t value_len;
+} etcd_cmp_t;
+
+typedef struct etcd_op_s {
+    etcd_op_kind_t kind;
+    const void *key;
+    size_t key_len;
+    int prefix;        /* delete and range */
+    const void *value; /* put */
+    size_t value_len;
+    int64_t lease; /* put */
+} etcd_op_t;
+
+/* res is NULL when rc != 0. A failed compare is rc 0 with succeeded 0. */
+typedef void (*etcd_txn_cb)(void *arg, int rc, const etcd_txn_result_t *res);
+/* At most 128 compares and 128 ops per branch (etcd's default max-txn-ops):
+ * more is ETCD_ETOOBIG; an unknown target, result or kind ETCD_EMALFORMED. */
+int etcd_txn(etcd_client_t *cli, const etcd_cmp_t *cmps, size_t n_cmps, const etcd_op_t *success, size_t n_success,
+             const etcd_op_t *failure, size_t n_failure, int64_t deadline_ms, etcd_txn_cb cb, void *arg);
+
+/*
+ * Watch: events on key (or every key under it when prefix) from
+ * start_revision (0: from now) on, over a streaming POST /v3/watch. The
+ * callback gets rc 0 with batches of events in revision order and the
+ * stream's progress revision (header.revision); n 0 means the watch was
+ * (re)created at that revision. When the stream breaks (etcd restarted,
+ * connection lost) the watch is re-created on the next endpoint after a
+ * backoff, from the last delivered event's revision + 1, so no event is lost
+ * or repeated. rc != 0 is final (no more calls): ETCD_ECOMPACTED when etcd
+ * compacted the revision the watch needs (reload with a get, then watch from
+ * its revision + 1), ETCD_EMALFORMED for a stream that is not etcd's,
+ * ETCD_ETOOBIG for one object over the client's max_reply, ETCD_ESERVER when
+ * etcd cancelled the watch otherwise. etcd_watch_stop ends the watch (no call
+ * after it, safe inside the callback) and must be called once for every
+ * watch before the client is freed.
+ */
+typedef struct etcd_watch_s etcd_watch_t;
+typedef void (*etcd_watch_cb)(void *arg, int rc, const etcd_event_t *events, size_t n, int64_t revision);
+/* NULL when out of memory. The first attempt starts from the loop. */
+etcd_watch_t *etcd_watch_start(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t start_revision,
+                               etcd_watch_cb cb, void *arg);
+void etcd_watch_stop(etcd_watch_t *w);
 
 /* Leases. grant: cb gets the new lease id. revoke: its keys go at once. */
 typedef void (*etcd_lease_cb)(void *arg, int rc, int64_t lease);

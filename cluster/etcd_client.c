@@ -5,6 +5,7 @@
 #include "base/clock.h"
 #include "cluster/etcd.h"
 #include "cluster/etcd_http.h"
+#include "cluster/etcd_internal.h"
 
 #define ETCD_MAX_ENDPOINTS 16
 #define BACKOFF_FIRST_MS   25
@@ -19,6 +20,7 @@ struct etcd_client_s {
     size_t n_endpoints;
     size_t current; /* the endpoint that answered last */
     long request_timeout_ms;
+    size_t max_reply;
     etcd_call_t *calls;
 };
 
@@ -138,7 +140,8 @@ etcd_client_t *etcd_client_new(uv_loop_t *loop, const char *endpoints, const etc
     }
     if (!cli->n_endpoints)
         goto fail;
-    cli->http = etcd_http_new(loop, opts && opts->max_reply ? opts->max_reply : 4u << 20);
+    cli->max_reply = opts && opts->max_reply ? opts->max_reply : 4u << 20;
+    cli->http = etcd_http_new(loop, cli->max_reply);
     if (cli->http)
         return cli;
 fail:
@@ -187,4 +190,27 @@ int etcd_call(etcd_client_t *cli, const char *path, const char *json, int64_t de
     /* Started from the loop so the callback never runs inside this call. */
     uv_timer_start(&call->backoff, on_backoff, 0, 0);
     return 0;
+}
+
+etcd_http_t *etcd_client_http(etcd_client_t *cli)
+{
+    return cli->http;
+}
+
+int etcd_client_url(etcd_client_t *cli, int advance, const char *path, char *out, size_t cap)
+{
+    if (advance)
+        cli->current = (cli->current + 1) % cli->n_endpoints;
+    int n = snprintf(out, cap, "%s%s", cli->endpoints[cli->current], path);
+    return n >= 0 && (size_t)n < cap ? 0 : ETCD_ETOOBIG;
+}
+
+long etcd_client_request_timeout(etcd_client_t *cli)
+{
+    return cli->request_timeout_ms;
+}
+
+size_t etcd_client_max_reply(etcd_client_t *cli)
+{
+    return cli->max_reply;
 }

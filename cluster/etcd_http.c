@@ -8,8 +8,9 @@
 #include "base/buf.h"
 #include "cluster/etcd_json.h"
 
-typedef struct http_req_s http_req_t;
-struct http_req_s {
+/* A one-shot request, or a stream (data != NULL). */
+typedef struct etcd_http_stream_s http_req_t;
+struct etcd_http_stream_s {
     http_req_t *next;
     etcd_http_t *http;
     CURL *easy;
@@ -18,6 +19,9 @@ struct http_req_s {
     buf_t reply;
     int too_big;
     etcd_http_cb cb;
+    etcd_http_data_cb data;
+    etcd_http_end_cb end;
+    int canceled; /* a stream its owner ended while curl was running */
     void *arg;
 };
 
@@ -27,6 +31,7 @@ struct etcd_http_s {
     uv_timer_t timer;
     size_t max_body;
     http_req_t *reqs;
+    int in_curl; /* inside curl_multi_socket_action: no multi calls now */
 };
 
 /* One per socket curl watches; freed in its close callback. */
@@ -67,6 +72,10 @@ static void check_done(etcd_http_t *http)
         CURLcode res = msg->data.result;
         curl_multi_remove_handle(http->multi, req->easy);
         req_unlink(req);
+        if (req->canceled) {
+            req_free(req);
+            continue;
+        }
         long status = 0;
         int rc = 0;
         if (req->too_big)
@@ -75,9 +84,38 @@ static void check_done(etcd_http_t *http)
             rc = ETCD_EUNAVAILABLE;
         else
             curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
-        req->cb(req->arg, rc, status, rc ? NULL : (const char *)req->reply.data, rc ? 0 : req->reply.len);
+        if (req->data)
+            req->end(req->arg, rc, status);
+        else
+            req->cb(req->arg, rc, status, rc ? NULL : (const char *)req->reply.data, rc ? 0 : req->reply.len);
         req_free(req);
     }
+}
+
+/* Removes the streams cancelled while curl was running. */
+static void sweep_canceled(etcd_http_t *http)
+{
+    http_req_t **pp = &http->reqs;
+    while (*pp) {
+        http_req_t *req = *pp;
+        if (!req->canceled) {
+            pp = &req->next;
+            continue;
+        }
+        *pp = req->next;
+        curl_multi_remove_handle(http->multi, req->easy);
+        req_free(req);
+    }
+}
+
+static void socket_action(etcd_http_t *http, curl_socket_t fd, int flags)
+{
+    int running;
+    http->in_curl = 1;
+    curl_multi_socket_action(http->multi, fd, flags, &running);
+    http->in_curl = 0;
+    sweep_canceled(http);
+    check_done(http);
 }
 
 static void on_poll(uv_poll_t *poll, int status, int events)
@@ -92,18 +130,12 @@ static void on_poll(uv_poll_t *poll, int status, int events)
         if (events & UV_WRITABLE)
             flags |= CURL_CSELECT_OUT;
     }
-    etcd_http_t *http = sock->http;
-    int running;
-    curl_multi_socket_action(http->multi, sock->fd, flags, &running);
-    check_done(http);
+    socket_action(sock->http, sock->fd, flags);
 }
 
 static void on_timer(uv_timer_t *timer)
 {
-    etcd_http_t *http = timer->data;
-    int running;
-    curl_multi_socket_action(http->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-    check_done(http);
+    socket_action(timer->data, CURL_SOCKET_TIMEOUT, 0);
 }
 
 static int on_curl_timer(CURLM *multi, long timeout_ms, void *userp)
@@ -157,6 +189,17 @@ static size_t on_write(char *data, size_t size, size_t n, void *userp)
 {
     http_req_t *req = userp;
     size_t len = size * n;
+    if (req->data) {
+        long status = 0;
+        if (req->canceled)
+            return 0;
+        curl_easy_getinfo(req->easy, CURLINFO_RESPONSE_CODE, &status);
+        if (status < 200 || status > 299)
+            return len; /* an error body: the end callback has the status */
+        if (req->data(req->arg, data, len) != 0)
+            req->canceled = 1;
+        return req->canceled ? 0 : len; /* 0 makes curl abort the transfer */
+    }
     if (req->reply.len + len > req->http->max_body) {
         req->too_big = 1; /* a short count makes curl fail the transfer */
         return 0;
@@ -210,21 +253,20 @@ void etcd_http_free(etcd_http_t *http)
     uv_close((uv_handle_t *)&http->timer, http_closed);
 }
 
-int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb, void *arg)
+static http_req_t *req_new(etcd_http_t *http, const char *url, const char *body, void *arg)
 {
     http_req_t *req = calloc(1, sizeof *req);
     if (!req)
-        return ETCD_ENOMEM;
+        return NULL;
     buf_init(&req->reply);
     req->http = http;
-    req->cb = cb;
     req->arg = arg;
     req->body = strdup(body);
     req->easy = curl_easy_init();
     req->headers = curl_slist_append(NULL, "Content-Type: application/json");
     if (!req->body || !req->easy || !req->headers) {
         req_free(req);
-        return ETCD_ENOMEM;
+        return NULL;
     }
     CURL *e = req->easy;
     curl_easy_setopt(e, CURLOPT_URL, url);
@@ -233,14 +275,59 @@ int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long ti
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_write);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, req);
     curl_easy_setopt(e, CURLOPT_PRIVATE, req);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout_ms);
     curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (curl_multi_add_handle(http->multi, e) != CURLM_OK) {
+    return req;
+}
+
+static int req_start(http_req_t *req)
+{
+    if (curl_multi_add_handle(req->http->multi, req->easy) != CURLM_OK) {
         req_free(req);
         return ETCD_ENOMEM;
     }
-    req->next = http->reqs;
-    http->reqs = req;
+    req->next = req->http->reqs;
+    req->http->reqs = req;
     return 0;
+}
+
+int etcd_http_stream(etcd_http_t *http, const char *url, const char *body, long connect_timeout_ms,
+                     etcd_http_data_cb data, etcd_http_end_cb end, void *arg, etcd_http_stream_t **out)
+{
+    http_req_t *req = req_new(http, url, body, arg);
+    if (!req)
+        return ETCD_ENOMEM;
+    req->data = data;
+    req->end = end;
+    curl_easy_setopt(req->easy, CURLOPT_CONNECTTIMEOUT_MS, connect_timeout_ms);
+    /* no CURLOPT_TIMEOUT: a watch stays open; keepalive finds a dead peer */
+    curl_easy_setopt(req->easy, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(req->easy, CURLOPT_TCP_KEEPIDLE, 10L);
+    curl_easy_setopt(req->easy, CURLOPT_TCP_KEEPINTVL, 5L);
+    int rc = req_start(req);
+    if (!rc)
+        *out = req;
+    return rc;
+}
+
+void etcd_http_stream_cancel(etcd_http_stream_t *st)
+{
+    etcd_http_t *http = st->http;
+    if (http->in_curl) {
+        st->canceled = 1; /* removed by sweep_canceled or check_done */
+        return;
+    }
+    curl_multi_remove_handle(http->multi, st->easy);
+    req_unlink(st);
+    req_free(st);
+}
+
+int etcd_http_post(etcd_http_t *http, const char *url, const char *body, long timeout_ms, etcd_http_cb cb, void *arg)
+{
+    http_req_t *req = req_new(http, url, body, arg);
+    if (!req)
+        return ETCD_ENOMEM;
+    req->cb = cb;
+    curl_easy_setopt(req->easy, CURLOPT_TIMEOUT_MS, timeout_ms);
+    return req_start(req);
 }

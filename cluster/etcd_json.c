@@ -164,15 +164,16 @@ static json_t *load(const char *body, size_t len)
     return root;
 }
 
-static int parse_range_obj(json_t *root, etcd_range_t *rng)
+/* A range response; inside a txn etcd may leave its header out. */
+static int parse_range_in(json_t *root, etcd_range_t *rng, int need_header)
 {
     memset(rng, 0, sizeof *rng);
     int rc = ETCD_EMALFORMED;
     json_t *hdr = json_object_get(root, "header");
     json_t *kvs = json_object_get(root, "kvs");
-    if (!json_is_object(root) || !json_is_object(hdr) || (kvs && !json_is_array(kvs)))
+    if (!json_is_object(root) || (hdr ? !json_is_object(hdr) : need_header) || (kvs && !json_is_array(kvs)))
         goto out;
-    if ((rc = json_int64(hdr, "revision", &rng->revision)) || (rc = json_int64(root, "count", &rng->count)))
+    if ((hdr && (rc = json_int64(hdr, "revision", &rng->revision))) || (rc = json_int64(root, "count", &rng->count)))
         goto out;
     size_t n = kvs ? json_array_size(kvs) : 0;
     if (n) {
@@ -193,6 +194,11 @@ out:
     if (rc)
         etcd_range_fini(rng);
     return rc;
+}
+
+static int parse_range_obj(json_t *root, etcd_range_t *rng)
+{
+    return parse_range_in(root, rng, 1);
 }
 
 int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng)
@@ -262,6 +268,144 @@ int etcd_json_parse_lease(const char *body, size_t len, int64_t *id, int64_t *tt
         rc = 0;
     if (!json_object_get(root, "result") && json_object_get(root, "error"))
         rc = ETCD_EMALFORMED;
+    json_decref(root);
+    return rc;
+}
+
+void etcd_json_txn_fini(etcd_txn_result_t *res)
+{
+    for (size_t i = 0; i < res->n_ops; i++)
+        etcd_range_fini(&res->ops[i].range);
+    free(res->ops);
+    memset(res, 0, sizeof *res);
+}
+
+/* One element of a txn's "responses": exactly one of the three kinds. */
+static int parse_txn_op(json_t *o, etcd_op_result_t *op)
+{
+    json_t *v;
+    if (!json_is_object(o) || json_object_size(o) != 1)
+        return ETCD_EMALFORMED;
+    if ((v = json_object_get(o, "response_put"))) {
+        op->kind = ETCD_OP_PUT;
+        return json_is_object(v) ? 0 : ETCD_EMALFORMED;
+    }
+    if ((v = json_object_get(o, "response_delete_range"))) {
+        op->kind = ETCD_OP_DELETE;
+        return json_is_object(v) ? json_int64(v, "deleted", &op->deleted) : ETCD_EMALFORMED;
+    }
+    if ((v = json_object_get(o, "response_range"))) {
+        op->kind = ETCD_OP_RANGE;
+        return parse_range_in(v, &op->range, 0);
+    }
+    return ETCD_EMALFORMED;
+}
+
+int etcd_json_parse_txn(const char *body, size_t len, etcd_txn_result_t *res)
+{
+    memset(res, 0, sizeof *res);
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    int rc = ETCD_EMALFORMED;
+    json_t *ok = json_object_get(root, "succeeded");
+    json_t *hdr = json_object_get(root, "header");
+    json_t *resps = json_object_get(root, "responses");
+    if ((ok && !json_is_boolean(ok)) || !json_is_object(hdr) || (resps && !json_is_array(resps)))
+        goto out;
+    if ((rc = json_int64(hdr, "revision", &res->revision)))
+        goto out;
+    res->succeeded = ok && json_is_true(ok);
+    size_t n = resps ? json_array_size(resps) : 0;
+    if (n && !(res->ops = calloc(n, sizeof *res->ops))) {
+        rc = ETCD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        res->n_ops = i + 1;
+        if ((rc = parse_txn_op(json_array_get(resps, i), &res->ops[i])))
+            goto out;
+        if (res->ops[i].kind == ETCD_OP_RANGE)
+            res->ops[i].range.revision = res->revision;
+    }
+    rc = 0;
+out:
+    json_decref(root);
+    return rc;
+}
+
+void etcd_json_watch_fini(etcd_watch_msg_t *msg)
+{
+    for (size_t i = 0; i < msg->n_events; i++)
+        kv_fini(&msg->events[i].kv);
+    free(msg->events);
+    memset(msg, 0, sizeof *msg);
+}
+
+/* "type" is an enum name, or its number; absent is PUT (proto3's zero). */
+static int parse_event(json_t *o, etcd_event_t *ev)
+{
+    memset(ev, 0, sizeof *ev);
+    json_t *t = json_object_get(o, "type");
+    if (!json_is_object(o))
+        return ETCD_EMALFORMED;
+    if (!t || (json_is_string(t) && !strcmp(json_string_value(t), "PUT")) ||
+        (json_is_integer(t) && json_integer_value(t) == 0))
+        ev->type = ETCD_EVENT_PUT;
+    else if ((json_is_string(t) && !strcmp(json_string_value(t), "DELETE")) ||
+             (json_is_integer(t) && json_integer_value(t) == 1))
+        ev->type = ETCD_EVENT_DELETE;
+    else
+        return ETCD_EMALFORMED;
+    json_t *kv = json_object_get(o, "kv");
+    if (!kv)
+        return ETCD_EMALFORMED;
+    int rc = parse_kv(kv, &ev->kv);
+    if (!rc && ev->kv.mod_revision <= 0)
+        rc = ETCD_EMALFORMED; /* every event happened at some revision */
+    return rc;
+}
+
+static int json_flag(json_t *obj, const char *name, int *out)
+{
+    json_t *v = json_object_get(obj, name);
+    *out = v && json_is_true(v);
+    return !v || json_is_boolean(v) ? 0 : ETCD_EMALFORMED;
+}
+
+int etcd_json_parse_watch(const char *body, size_t len, etcd_watch_msg_t *msg)
+{
+    memset(msg, 0, sizeof *msg);
+    json_t *root = load(body, len);
+    if (!root)
+        return ETCD_EMALFORMED;
+    json_t *res = json_object_get(root, "result");
+    int rc = ETCD_EMALFORMED;
+    if (!res) {
+        if (json_is_object(json_object_get(root, "error")))
+            rc = ETCD_ESERVER;
+        goto out;
+    }
+    json_t *hdr = json_object_get(res, "header");
+    json_t *evs = json_object_get(res, "events");
+    if (!json_is_object(res) || !json_is_object(hdr) || (evs && !json_is_array(evs)))
+        goto out;
+    if ((rc = json_int64(hdr, "revision", &msg->revision)) || (rc = json_flag(res, "created", &msg->created)) ||
+        (rc = json_flag(res, "canceled", &msg->canceled)) ||
+        (rc = json_int64(res, "compact_revision", &msg->compact_revision)))
+        goto out;
+    size_t n = evs ? json_array_size(evs) : 0;
+    if (n && !(msg->events = calloc(n, sizeof *msg->events))) {
+        rc = ETCD_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++) {
+        msg->n_events = i + 1;
+        if ((rc = parse_event(json_array_get(evs, i), &msg->events[i])))
+            goto out;
+    }
+    rc = 0;
+out:
     json_decref(root);
     return rc;
 }

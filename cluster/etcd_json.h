@@ -49,6 +49,37 @@ typedef struct etcd_range_s {
 
 void etcd_range_fini(etcd_range_t *rng);
 
+/* A txn's outcome (etcd.h's etcd_txn). */
+typedef enum { ETCD_OP_PUT, ETCD_OP_DELETE, ETCD_OP_RANGE } etcd_op_kind_t;
+typedef struct etcd_op_result_s {
+    etcd_op_kind_t kind;
+    etcd_range_t range; /* range: the kvs (revision is the txn's) */
+    int64_t deleted;    /* delete: how many keys went */
+} etcd_op_result_t;
+
+typedef struct etcd_txn_result_s {
+    int succeeded;
+    int64_t revision;
+    etcd_op_result_t *ops;
+    size_t n_ops;
+} etcd_txn_result_t;
+
+/* A watch event; a delete's kv has the key and mod_revision only. */
+typedef enum { ETCD_EVENT_PUT, ETCD_EVENT_DELETE } etcd_event_type_t;
+typedef struct etcd_event_s {
+    etcd_event_type_t type;
+    etcd_kv_t kv;
+} etcd_event_t;
+
+/* One message of a watch stream (the gateway's {"result": ...}). */
+typedef struct etcd_watch_msg_s {
+    int64_t revision; /* header.revision */
+    int created, canceled;
+    int64_t compact_revision;
+    etcd_event_t *events;
+    size_t n_events;
+} etcd_watch_msg_t;
+
 /* base64 (standard alphabet, padded). encode: out gets a NUL-terminated heap
  * string. decode: 0, or ETCD_EMALFORMED for anything that is not base64. */
 int etcd_b64_encode(const void *src, size_t len, char **out);
@@ -59,6 +90,18 @@ int etcd_json_parse_range(const char *body, size_t len, etcd_range_t *rng);
 /* Parses the reply to etcd_put_if_absent's txn: *succeeded, or the range of
  * the key that was already there (the caller's to etcd_range_fini). */
 int etcd_json_parse_put_if_absent(const char *body, size_t len, int *succeeded, etcd_range_t *existing);
+/* Parses a /v3/kv/txn reply: succeeded, the header revision and one result
+ * per response (kinds as etcd names them). The caller frees it with
+ * etcd_json_txn_fini (also after an error). */
+int etcd_json_parse_txn(const char *body, size_t len, etcd_txn_result_t *res);
+void etcd_json_txn_fini(etcd_txn_result_t *res);
+
+/* Parses one watch stream object. ETCD_ESERVER for the gateway's
+ * {"error": ...} (the stream broke on etcd's side), ETCD_EMALFORMED for
+ * anything else that is not a result. The caller frees msg with
+ * etcd_json_watch_fini (also after an error). */
+int etcd_json_parse_watch(const char *body, size_t len, etcd_watch_msg_t *msg);
+void etcd_json_watch_fini(etcd_watch_msg_t *msg);
 /* Parses a lease grant or keepalive reply: the lease id and its TTL in
  * seconds (0, or absent, from keepalive: the lease is gone). */
 int etcd_json_parse_lease(const char *body, size_t len, int64_t *id, int64_t *ttl);

@@ -14,8 +14,9 @@
  * stop acting as a member — by then another may take its node id and its
  * partitions.
  *
- * Not here yet: listing and watching the live brokers, the controller
- * election (both need etcd's watch), and the broker wiring.
+ * Also here: watching the live brokers (cluster_member_list_watch) and the
+ * controller election (cluster_controller_campaign). Not here yet: the
+ * broker wiring.
  */
 #ifndef EDDY_CLUSTER_MEMBERSHIP_H
 #define EDDY_CLUSTER_MEMBERSHIP_H
@@ -30,9 +31,9 @@ typedef struct cluster_member_opts_s {
     const char *rack; /* NULL: none */
     const char *host; /* advertised listener */
     int port;
-    int64_t session_timeout_ms;   /* broker.session.timeout.ms: the lease TTL, rounded up to seconds */
-    int64_t heartbeat_ms;         /* broker.heartbeat.interval.ms: renewal period */
-    int64_t join_deadline_ms;     /* how long joining may take (clock_mono_ms based); 0: 10 s */
+    int64_t session_timeout_ms; /* broker.session.timeout.ms: the lease TTL, rounded up to seconds */
+    int64_t heartbeat_ms;       /* broker.heartbeat.interval.ms: renewal period */
+    int64_t join_deadline_ms;   /* how long joining may take (clock_mono_ms based); 0: 10 s */
 } cluster_member_opts_t;
 
 typedef struct cluster_member_s cluster_member_t;
@@ -61,5 +62,53 @@ int64_t cluster_member_lease(const cluster_member_t *m);
  * it).
  */
 void cluster_member_leave(cluster_member_t *m);
+
+/* A registered broker, parsed from its <prefix>/brokers/<id> value. */
+typedef struct cluster_broker_s {
+    int32_t node_id;
+    char rack[64];
+    char host[256];
+    int port;
+    char incarnation[24];
+} cluster_broker_t;
+
+/* 0 when value is a registration (node.id, host and port present). */
+int cluster_broker_parse(const char *value, size_t len, cluster_broker_t *out);
+
+/*
+ * The live brokers: a get of <prefix>/brokers/, then a watch from the
+ * revision after it. changed(arg, 1, b) for each broker present at first
+ * and each that joins, changed(arg, 0, b) with its last value when one
+ * leaves (key deleted or its lease expired); a broker re-registered with a
+ * new incarnation leaves, then joins. When etcd compacted the watch's
+ * revision the list is reloaded and the difference reported, so callers
+ * never miss a change. error(arg, rc) is called once for a failure that
+ * ends the list (the first get failed, a malformed stream); stop either way.
+ */
+typedef struct cluster_member_list_s cluster_member_list_t;
+typedef void (*cluster_broker_cb)(void *arg, int joined, const cluster_broker_t *b);
+typedef void (*cluster_list_error_cb)(void *arg, int rc);
+cluster_member_list_t *cluster_member_list_watch(etcd_client_t *cli, const char *prefix, cluster_broker_cb changed,
+                                                 cluster_list_error_cb error, void *arg);
+/* No callback after this; call once before the client is freed. */
+void cluster_member_list_stop(cluster_member_list_t *l);
+
+/*
+ * Controller election on <prefix>/controller: a txn creates the key (value
+ * the node id) under the member's lease only if it is absent; its holder is
+ * the controller and the key's create_revision is the controller epoch
+ * (strictly increasing across holders). Everyone, holder included, watches
+ * the key; when it is deleted (resigned, or the holder's lease went) each
+ * campaigns again. changed(arg, rc, controller, epoch) reports every change
+ * (controller == own node id: this broker now is it; -1: nobody, or rc != 0
+ * when etcd cannot be reached, after which it keeps trying every 500 ms).
+ */
+typedef struct cluster_election_s cluster_election_t;
+typedef void (*cluster_controller_cb)(void *arg, int rc, int32_t controller, int64_t epoch);
+cluster_election_t *cluster_controller_campaign(etcd_client_t *cli, const char *prefix, int32_t node_id, int64_t lease,
+                                                cluster_controller_cb changed, void *arg);
+/* Stops campaigning and watching; a holder deletes the key (only if still
+ * its own) so the others need not wait for its lease. No callback after. */
+void cluster_controller_resign(cluster_election_t *e);
 
 #endif
