@@ -1,9 +1,10 @@
 /*
  * fuzz/fuzz_etcd_replies: libFuzzer entry for what eddy reads from etcd.
  *
- * Byte 0 picks the reader, the rest is the input: a range reply, a
- * put-if-absent txn reply, a lease reply, an error body (cluster/etcd_json),
- * a topic record or a partition record (cluster/meta_records). Anything
+ * Byte 0 picks the reader (% 8), the rest is the input: a range reply, a
+ * put-if-absent txn reply, a lease reply, an error body, a topic record, a
+ * partition record (cluster/meta_records), a general txn reply, one watch
+ * stream object (cluster/etcd_json). Anything
  * may come back as an error; nothing may crash or leak, and a record that
  * decodes must encode again and decode to the same record.
  */
@@ -48,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     const char *in = (const char *)data + 1;
     size_t len = size - 1;
-    switch (data[0] % 6) {
+    switch (data[0] % 8) {
     case 0: {
         etcd_range_t rng;
         if (etcd_json_parse_range(in, len, &rng) == 0)
@@ -70,7 +71,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     case 3: (void)etcd_json_parse_error(in, len); break;
     case 4: check_topic(in, len); break;
-    default: check_partition(in, len); break;
+    case 5: check_partition(in, len); break;
+    case 6: {
+        etcd_txn_result_t res;
+        memset(&res, 0, sizeof(res));
+        (void)etcd_json_parse_txn(in, len, &res);
+        etcd_json_txn_fini(&res);
+        break;
+    }
+    default: {
+        etcd_watch_msg_t msg;
+        memset(&msg, 0, sizeof(msg));
+        (void)etcd_json_parse_watch(in, len, &msg);
+        etcd_json_watch_fini(&msg);
+        break;
+    }
     }
     return 0;
 }
