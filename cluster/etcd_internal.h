@@ -16,5 +16,9 @@ etcd_http_t *etcd_client_http(etcd_client_t *cli);
 int etcd_client_url(etcd_client_t *cli, int advance, const char *path, char *out, size_t cap);
 long etcd_client_request_timeout(etcd_client_t *cli);
 size_t etcd_client_max_reply(etcd_client_t *cli);
+/* The base64 range_end of a prefix: the prefix with its last byte below 0xff
+ * incremented and what follows dropped; "\0" (every key) when there is
+ * none. 0, or ETCD_ENOMEM; *out is the caller's to free. */
+int etcd_prefix_end(const void *key, size_t len, char **out);
 
 #endif

@@ -5,15 +5,14 @@
 #include <string.h>
 
 #include "cluster/etcd.h"
+#include "cluster/etcd_internal.h"
 
 typedef struct kv_op_s {
     etcd_range_cb cb;
     void *arg;
 } kv_op_t;
 
-/* The end of a prefix range: the prefix with its last byte below 0xff
- * incremented and what follows dropped; "\0" (every key) when there is none. */
-static int prefix_end(const void *key, size_t len, char **out)
+int etcd_prefix_end(const void *key, size_t len, char **out)
 {
     const unsigned char *k = key;
     while (len && k[len - 1] == 0xff)
@@ -47,7 +46,7 @@ int etcd_get(etcd_client_t *cli, const void *key, size_t key_len, int prefix, in
     kv_op_t *op = NULL;
     int rc = etcd_b64_encode(key, key_len, &k);
     if (!rc && prefix)
-        rc = prefix_end(key, key_len, &end);
+        rc = etcd_prefix_end(key, key_len, &end);
     if (rc)
         goto out;
     size_t cap = strlen(k) + (end ? strlen(end) : 0) + 96;
@@ -104,7 +103,7 @@ int etcd_delete(etcd_client_t *cli, const void *key, size_t key_len, int prefix,
     char *k = NULL, *end = NULL, *json = NULL;
     int rc = b64(key, key_len, &k);
     if (!rc && prefix)
-        rc = prefix_end(key, key_len, &end);
+        rc = etcd_prefix_end(key, key_len, &end);
     size_t cap = (k ? strlen(k) : 0) + (end ? strlen(end) : 0) + 64;
     if (!rc && !(json = malloc(cap)))
         rc = ETCD_ENOMEM;

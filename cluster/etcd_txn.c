@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cluster/etcd.h"
+#include "cluster/etcd_internal.h"
 
 #define TXN_MAX_OPS 128 /* etcd's default --max-txn-ops */
 
@@ -20,20 +21,13 @@ static json_t *b64_str(const void *p, size_t n)
     return j;
 }
 
-/* The end of a prefix range as in etcd_kv.c: last byte below 0xff + 1. */
+/* The end of a prefix range (etcd_prefix_end) as a JSON string; NULL when out of memory. */
 static json_t *prefix_end_str(const void *key, size_t len)
 {
-    const unsigned char *k = key;
-    while (len && k[len - 1] == 0xff)
-        len--;
-    if (!len)
-        return b64_str("", 1);
-    unsigned char *end = malloc(len);
-    if (!end)
+    char *end = NULL;
+    if (etcd_prefix_end(key, len, &end) != 0)
         return NULL;
-    memcpy(end, k, len);
-    end[len - 1]++;
-    json_t *j = b64_str(end, len);
+    json_t *j = json_string(end);
     free(end);
     return j;
 }

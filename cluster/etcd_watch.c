@@ -235,31 +235,13 @@ static void attempt(etcd_watch_t *w)
         fail(w, rc);
 }
 
-/* As etcd_kv.c's prefix_end: the last byte below 0xff incremented. */
-static int prefix_end(const void *key, size_t len, char **out)
-{
-    const unsigned char *k = key;
-    while (len && k[len - 1] == 0xff)
-        len--;
-    if (!len)
-        return etcd_b64_encode("", 1, out);
-    unsigned char *end = malloc(len);
-    if (!end)
-        return ETCD_ENOMEM;
-    memcpy(end, k, len);
-    end[len - 1]++;
-    int rc = etcd_b64_encode(end, len, out);
-    free(end);
-    return rc;
-}
-
 etcd_watch_t *etcd_watch_start(etcd_client_t *cli, const void *key, size_t key_len, int prefix, int64_t start_revision,
                                etcd_watch_cb cb, void *arg)
 {
     etcd_watch_t *w = calloc(1, sizeof *w);
     if (!w)
         return NULL;
-    if (etcd_b64_encode(key, key_len, &w->key_b64) || (prefix && prefix_end(key, key_len, &w->end_b64))) {
+    if (etcd_b64_encode(key, key_len, &w->key_b64) || (prefix && etcd_prefix_end(key, key_len, &w->end_b64))) {
         free(w->key_b64);
         free(w);
         return NULL;
